@@ -1,0 +1,104 @@
+// Configuration precedence, lowest to highest: embedded defaults <- config file
+// (`--conf FILE` or TOLLGATE_CONF) <- TOLLGATE_<KEY> environment variables, as in Kong
+// (kong.conf <- KONG_* env). Everything is validated here, once, at boot.
+
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { ConfigError } from '../errors.js'
+import { BadValue, KEYS, type Config } from './keys.js'
+
+export type { Config, Listener, LogLevel } from './keys.js'
+export { KEYS, LOG_LEVELS } from './keys.js'
+
+const ENV_PREFIX = 'TOLLGATE_'
+/** Environment variables that steer loading itself rather than name a key. */
+const META_ENV = new Set(['TOLLGATE_CONF'])
+
+export interface LoadOptions {
+  /** Config file path (from `--conf`); falls back to TOLLGATE_CONF. */
+  conf?: string
+  /** Values that win over everything (from CLI flags such as `--prefix`). */
+  overrides?: Partial<Record<keyof Config, string>>
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+/** Parses kong.conf syntax: `key = value` lines, `#` comments (`\#` for a literal `#`). */
+export function parseConfFile (text: string, file: string): Map<string, string> {
+  const out = new Map<string, string>()
+  text.split(/\r?\n/).forEach((line, i) => {
+    const stripped = line.replace(/(?<!\\)#.*$/, '').replace(/\\#/g, '#').trim()
+    if (stripped === '') return
+    const eq = stripped.indexOf('=')
+    if (eq <= 0) throw new ConfigError(`${file}:${i + 1}: expected 'key = value', got '${line.trim()}'`)
+    out.set(stripped.slice(0, eq).trim(), stripped.slice(eq + 1).trim())
+  })
+  return out
+}
+
+export function loadConfig (opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env
+  const cwd = opts.cwd ?? process.cwd()
+  const raw = new Map<string, { value: string, source: string }>()
+  for (const [key, def] of Object.entries(KEYS)) raw.set(key, { value: def.default, source: 'default' })
+
+  const confPath = opts.conf ?? env.TOLLGATE_CONF
+  if (confPath !== undefined && confPath !== '') {
+    const file = resolve(cwd, confPath)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    for (const [key, value] of parseConfFile(text, file)) {
+      if (!(key in KEYS)) throw new ConfigError(`unknown configuration key '${key}' in ${file} (known keys: ${Object.keys(KEYS).join(', ')})`, key)
+      raw.set(key, { value, source: file })
+    }
+  }
+
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || META_ENV.has(name) || value === undefined) continue
+    const key = name.slice(ENV_PREFIX.length).toLowerCase()
+    if (!(key in KEYS)) throw new ConfigError(`unknown configuration key '${key}' from environment variable ${name} (known keys: ${Object.keys(KEYS).join(', ')})`, key)
+    raw.set(key, { value, source: `environment variable ${name}` })
+  }
+
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    if (value !== undefined) raw.set(key, { value, source: 'command line' })
+  }
+
+  const config: Record<string, unknown> = {}
+  for (const [key, def] of Object.entries(KEYS)) {
+    const { value, source } = raw.get(key) as { value: string, source: string }
+    try {
+      config[key] = (def.parse as (s: string) => unknown)(value)
+    } catch (err) {
+      if (!(err instanceof BadValue)) throw err
+      throw new ConfigError(`invalid value for '${key}' (${source}): ${JSON.stringify(value)}: ${err.message}; expected ${def.expects}`, key)
+    }
+  }
+  const result = config as unknown as Config
+  result.prefix = resolve(cwd, result.prefix)
+  return result
+}
+
+/** Creates the prefix directory and proves it writable, or throws a ConfigError saying why. */
+export function preparePrefix (prefix: string): void {
+  try {
+    mkdirSync(prefix, { recursive: true })
+    if (!statSync(prefix).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
+    accessSync(prefix, constants.W_OK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new ConfigError(`prefix directory ${prefix} is not writable (${code}); set 'prefix' to a writable directory`, 'prefix')
+  }
+}
+
+/** The configuration as `GET /` shows it: listeners rendered back to kong.conf syntax. */
+export function describeConfig (config: Config): Record<string, unknown> {
+  const listen = (ls: Config['proxy_listen']) => ls.length === 0
+    ? ['off']
+    : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
+  return { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen) }
+}

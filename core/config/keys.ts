@@ -1,0 +1,133 @@
+// The configuration keys: their defaults (embedded, so `tollgate start` needs no file),
+// what each accepts, and how a raw string becomes a typed value. Names and value syntax
+// follow kong.conf so a Kong user reads them without a manual.
+
+import { availableParallelism } from 'node:os'
+import { isIP } from 'node:net'
+
+export interface Listener {
+  host: string
+  port: number
+  backlog?: number
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export interface Config {
+  /** Absolute directory holding the data store and runtime files. */
+  prefix: string
+  /** Proxy listeners; empty when `off`. */
+  proxy_listen: Listener[]
+  /** Admin API listeners; empty when `off`. */
+  admin_listen: Listener[]
+  /** Worker processes to run; `auto` is resolved to the CPU count. */
+  worker_processes: number
+  /** Plugin names to load; `bundled` stands for every bundled plugin. */
+  plugins: string[]
+  log_level: LogLevel
+}
+
+interface KeyDef<T> {
+  default: string
+  /** What the key accepts, in the words of the error message. */
+  expects: string
+  parse: (raw: string) => T
+  description: string
+}
+
+/** Thrown by a parser; the loader adds the key and the source. */
+export class BadValue extends Error {}
+
+const LISTEN_EXPECTS = "'off' or a comma-separated list of host:port entries (e.g. 0.0.0.0:8000, [::1]:8000 backlog=511)"
+
+function parseListen (raw: string): Listener[] {
+  const value = raw.trim()
+  if (value === 'off') return []
+  if (value === '') throw new BadValue('empty')
+  return value.split(',').map((entry) => {
+    const [address, ...flags] = entry.trim().split(/\s+/)
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address ?? '')
+    if (m === null) throw new BadValue(`'${entry.trim()}' is not host:port`)
+    const host = (m[1] ?? m[2]) as string
+    if (m[1] !== undefined ? isIP(host) !== 6 : (host !== '*' && isIP(host) !== 4 && !/^[A-Za-z0-9.-]+$/.test(host))) {
+      throw new BadValue(`'${host}' is not an IP address or host name`)
+    }
+    const port = Number(m[3])
+    if (port > 65535) throw new BadValue(`port ${port} is out of range`)
+    const listener: Listener = { host: host === '*' ? '0.0.0.0' : host, port }
+    for (const flag of flags) {
+      const backlog = /^backlog=(\d+)$/.exec(flag)
+      if (backlog !== null) listener.backlog = Number(backlog[1])
+      else throw new BadValue(`listen flag '${flag}' is not supported (supported: backlog=N)`)
+    }
+    return listener
+  })
+}
+
+function parseWorkers (raw: string): number {
+  const value = raw.trim()
+  if (value === 'auto') return availableParallelism()
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024) throw new BadValue('not auto or 1..1024')
+  return Number(value)
+}
+
+const PLUGIN_NAME = /^(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$|^(?:\.{0,2}\/|\/).+$/
+
+function parsePlugins (raw: string): string[] {
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (names.length === 1 && names[0] === 'off') return []
+  for (const n of names) if (!PLUGIN_NAME.test(n)) throw new BadValue(`'${n}' is not a plugin name or path`)
+  return [...new Set(names)]
+}
+
+function parseLogLevel (raw: string): LogLevel {
+  const v = raw.trim() as LogLevel
+  if (!LOG_LEVELS.includes(v)) throw new BadValue('unknown level')
+  return v
+}
+
+function parsePrefix (raw: string): string {
+  const v = raw.trim()
+  if (v === '') throw new BadValue('empty')
+  return v
+}
+
+export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
+  prefix: {
+    default: './tollgate-data',
+    expects: 'a directory path',
+    parse: parsePrefix,
+    description: 'Directory for the data store and runtime files; relative paths start at the working directory',
+  },
+  proxy_listen: {
+    default: '0.0.0.0:8000',
+    expects: LISTEN_EXPECTS,
+    parse: parseListen,
+    description: 'Where the proxy accepts client traffic',
+  },
+  admin_listen: {
+    default: '127.0.0.1:8001',
+    expects: LISTEN_EXPECTS,
+    parse: parseListen,
+    description: 'Where the Admin API listens; keep it on loopback or behind a firewall',
+  },
+  worker_processes: {
+    default: '1',
+    expects: "'auto' or a whole number from 1 to 1024",
+    parse: parseWorkers,
+    description: 'Proxy worker processes (auto = one per CPU)',
+  },
+  plugins: {
+    default: 'bundled',
+    expects: "a comma-separated list of plugin names or paths, 'bundled' or 'off'",
+    parse: parsePlugins,
+    description: 'Plugins this node loads; `bundled` stands for all bundled plugins',
+  },
+  log_level: {
+    default: 'notice',
+    expects: `one of ${LOG_LEVELS.join(', ')}`,
+    parse: parseLogLevel,
+    description: 'Least severe level that is logged',
+  },
+}

@@ -1,0 +1,62 @@
+// Assembles one gateway process: store, Admin API, proxy. `start()` resolves once every
+// listener is bound; `stop()` drains and closes in the reverse order.
+
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { AddressInfo } from 'node:net'
+import { createAdminServer } from './admin/server.js'
+import { preparePrefix, type Config } from './config/index.js'
+import { drain, listen } from './listen.js'
+import { createLogger, type Logger } from './log.js'
+import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
+import { Store } from './store/index.js'
+
+const GRACE_MS = 10_000
+
+export interface Gateway {
+  config: Config
+  store: Store
+  log: Logger
+  proxy: AddressInfo[]
+  admin: AddressInfo[]
+  stop(): Promise<void>
+}
+
+export async function startGateway (config: Config, log: Logger = createLogger(config.log_level)): Promise<Gateway> {
+  preparePrefix(config.prefix)
+  const store = new Store({ path: join(config.prefix, 'tollgate.mdb') })
+  const proxies: ProxyServer[] = []
+  const admins: FastifyInstance[] = []
+  const proxy: AddressInfo[] = []
+  const admin: AddressInfo[] = []
+
+  const stop = async (): Promise<void> => {
+    await Promise.all([
+      ...proxies.map((p) => drain(p.server, GRACE_MS)),
+      ...admins.map(async (a) => { drain(a.server, GRACE_MS).catch(() => {}); await a.close() }),
+    ])
+    await store.close()
+  }
+
+  try {
+    if (config.worker_processes > 1) {
+      log.warn({ worker_processes: config.worker_processes }, 'multiple worker processes are not implemented yet; serving from this process')
+    }
+    const stats = newProxyStats()
+    for (const l of config.proxy_listen) {
+      const p = createProxyServer(stats)
+      proxies.push(p)
+      proxy.push(await listen(p.server, l, 'proxy_listen'))
+    }
+    for (const l of config.admin_listen) {
+      const a = createAdminServer({ config, store, log, proxyStats: stats })
+      admins.push(a)
+      await a.ready()
+      admin.push(await listen(a.server, l, 'admin_listen'))
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { config, store, log, proxy, admin, stop }
+}

@@ -1,0 +1,44 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Listener } from './config/index.js'
+import { ConfigError } from './errors.js'
+
+/** Binds a server to one listener, turning bind failures into one-line config errors. */
+export function listen (server: Server, l: Listener, key: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const where = `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`
+      const why: Record<string, string> = {
+        EADDRINUSE: 'is already in use',
+        EACCES: 'needs privileges this process does not have',
+        EADDRNOTAVAIL: 'is not an address of this machine',
+        ENOTFOUND: 'does not resolve to an address',
+      }
+      reject(new ConfigError(`${key}: cannot listen on ${where}: ${why[err.code ?? ''] ?? err.message}`, key))
+    }
+    server.once('error', onError)
+    server.listen({ host: l.host, port: l.port, backlog: l.backlog }, () => {
+      server.off('error', onError)
+      resolve(server.address() as AddressInfo)
+    })
+  })
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as
+ * they go idle; after `graceMs` whatever is left is cut.
+ */
+export function drain (server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) { resolve(); return }
+    const sweep = setInterval(() => server.closeIdleConnections(), 50)
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
+    deadline.unref()
+    server.close(() => {
+      clearInterval(sweep)
+      clearTimeout(deadline)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+}

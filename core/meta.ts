@@ -1,0 +1,5 @@
+/** Tollgate's version; a test keeps it equal to package.json's. */
+export const VERSION = '0.1.0'
+
+/** What Tollgate puts in `Server` and `Via`, in the place Kong puts `kong/<version>`. */
+export const SERVER_TOKEN = `tollgate/${VERSION}`

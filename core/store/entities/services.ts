@@ -1,0 +1,80 @@
+import type { Static } from 'typebox'
+import type { FieldErrors } from '../../errors.js'
+import type { EntityDef } from '../entity.js'
+import { checkHost, checkPath } from '../checks.js'
+import { Type, autoId, checkUtf8Name, nullable, oneOf, tags, timestamp, uuid, type FieldCheck } from '../schema.js'
+
+export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const
+
+const timeout = (what: string) => Type.Integer({
+  minimum: 1, maximum: 2147483646, default: 60000, description: `Timeout in milliseconds for ${what}`,
+})
+
+// Kong: kong/db/schema/entities/services.lua
+export const ServiceSchema = Type.Object({
+  id: autoId(),
+  created_at: timestamp('Unix epoch when the service was created'),
+  updated_at: timestamp('Unix epoch when the service was last updated'),
+  name: nullable(Type.String({ check: checkUtf8Name as FieldCheck }), { unique: true, description: 'Unique service name' }),
+  retries: Type.Integer({ minimum: 0, maximum: 32767, default: 5, description: 'Retries on connection failure' }),
+  protocol: oneOf(PROTOCOLS, { default: 'http', description: 'Protocol used to talk to the upstream' }),
+  host: Type.String({ check: checkHost as FieldCheck, description: 'Upstream host' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 80, description: 'Upstream port' }),
+  path: nullable(Type.String({ check: checkPath as FieldCheck }), { description: 'Path prefix used in requests to the upstream' }),
+  connect_timeout: timeout('establishing a connection to the upstream'),
+  write_timeout: timeout('two successive writes to the upstream'),
+  read_timeout: timeout('two successive reads from the upstream'),
+  tags: tags(),
+  client_certificate: nullable(Type.Object({ id: uuid() }, { additionalProperties: false }), {
+    description: 'Certificate presented to the upstream (https only)',
+  }),
+  tls_verify: nullable(Type.Boolean(), { description: 'Verify the upstream certificate (https only)' }),
+  tls_verify_depth: nullable(Type.Integer({ minimum: 0, maximum: 64 }), { description: 'Maximum certificate chain depth' }),
+  ca_certificates: nullable(Type.Array(uuid()), { description: 'CA certificates for upstream verification' }),
+  enabled: Type.Boolean({ default: true, description: 'Whether the service is proxied to' }),
+}, { additionalProperties: false })
+
+export type Service = Static<typeof ServiceSchema>
+
+/** Expands Kong's `url` shorthand into protocol, host, port and path. */
+function expandUrl (input: Record<string, unknown>): Record<string, unknown> {
+  if (!('url' in input)) return input
+  const { url, ...rest } = input
+  if (typeof url !== 'string') return { ...rest, url }
+  let parsed: URL | undefined
+  try { parsed = new URL(url.trim()) } catch { parsed = undefined }
+  if (parsed === undefined || parsed.hostname === '') {
+    // Kong reports an unparseable url as a missing host and a bad path.
+    return { ...rest, host: undefined, path: url.trim() === '' ? '' : url }
+  }
+  const protocol = parsed.protocol.slice(0, -1)
+  const defaultPort = protocol === 'https' || protocol === 'grpcs' || protocol === 'tls' ? 443 : 80
+  const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname
+  const rawPath = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/[?#].*$/, '')
+  return {
+    ...rest,
+    protocol,
+    host: hostname,
+    port: parsed.port === '' ? defaultPort : Number(parsed.port),
+    path: rawPath === '' ? null : rawPath,
+  }
+}
+
+const TLS_ONLY = ['client_certificate', 'tls_verify', 'tls_verify_depth', 'ca_certificates'] as const
+
+export const services: EntityDef = {
+  name: 'services',
+  schema: ServiceSchema,
+  endpointKey: 'name',
+  expand: expandUrl,
+  checks: (s) => {
+    const errors: FieldErrors = {}
+    if (['tcp', 'tls', 'udp', 'grpc', 'grpcs', 'tls_passthrough'].includes(String(s.protocol)) && s.path != null) {
+      errors.path = 'value must be null'
+    }
+    if (s.protocol !== 'https' && s.protocol !== 'tls') {
+      for (const f of TLS_ONLY) if (s[f] != null) errors[f] = 'value must be null'
+    }
+    return Object.keys(errors).length > 0 ? errors : undefined
+  },
+}

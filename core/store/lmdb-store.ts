@@ -1,0 +1,573 @@
+// The entity store: every entity lives in one LMDB environment, with its indexes kept in
+// the same write transaction as the row, so a rejected write leaves nothing behind and a
+// reader (this process or another) never sees a row without its indexes.
+//
+// Layout (ordered-binary array keys):
+//   rows  [entity, id]                       -> { v: entity, x?: expiry (unix s) }
+//   uniq  [entity, field(s), value]          -> id
+//   refs  [entity, field, parentId, id]      -> 1    children by foreign key
+//   tags  [entity, tag, id]                  -> 1
+//   ttl   [expiry, entity, id]               -> 1    rows to purge, oldest first
+//   meta  'version'                          -> n    bumped by every committed write
+
+import { createHash, randomUUID } from 'node:crypto'
+import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import { DbError, Errors, type FieldErrors } from '../errors.js'
+import { describe, type CheckContext, type EntityDef, type EntityInfo, type PluginSchemas } from './entity.js'
+import { isUuid, unwrap, validateRecord } from './schema.js'
+import { consumers } from './entities/consumers.js'
+import { plugins } from './entities/plugins.js'
+import { routes } from './entities/routes.js'
+import { services } from './entities/services.js'
+
+export type Entity = Record<string, unknown> & { id: string }
+
+interface Row { v: Entity, x?: number }
+
+export interface StoreOptions {
+  /** File of the LMDB environment (a `-lock` file is created beside it). */
+  path: string
+  /** Entities besides the core ones, such as plugin-owned credentials. */
+  entities?: EntityDef[]
+  /** Config schemas of the plugins enabled on this node. */
+  plugins?: PluginSchemas
+  /** How often expired rows are purged, in ms; 0 disables the timer. */
+  ttlPurgeInterval?: number
+}
+
+export interface Page { data: Entity[], offset?: string }
+
+export interface ListOptions {
+  size?: number
+  offset?: string
+  /** Rows must carry every tag (`and`) or at least one (`or`). */
+  tags?: string[]
+  tagsMode?: 'and' | 'or'
+}
+
+export interface WriteOptions {
+  /** Seconds until the row expires (entities with `ttl` only); 0 means never. */
+  ttl?: number
+}
+
+export interface ChangeEvent {
+  entity: string
+  op: 'create' | 'update' | 'delete'
+  id: string
+  version: number
+}
+
+/** Identifies one row: by id or by a unique field (`{ name: 'x' }`). */
+export type PrimaryKey = Record<string, string>
+
+const MAX_SIZE = 1000
+const DEFAULT_SIZE = 100
+const MAX_TTL = 100_000_000
+const END = '\uffff' // sorts after every id and index value we store
+const MAX_INLINE_KEY = 400 // bytes; LMDB keys are limited, longer values are hashed
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+
+/** An index value: short values verbatim, long ones by digest so keys stay within LMDB's limit. */
+function indexValue (value: unknown): string {
+  const s = typeof value === 'string' ? value : JSON.stringify(value)
+  return Buffer.byteLength(s) > MAX_INLINE_KEY ? `#${createHash('sha256').update(s).digest('hex')}` : `=${s}`
+}
+
+function encodeOffset (id: string): string {
+  return Buffer.from(JSON.stringify([id])).toString('base64')
+}
+
+function decodeOffset (token: string): string {
+  const fail = (): never => { throw Errors.invalidOffset(token, 'bad base64 encoding') }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) fail()
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'))
+    if (Array.isArray(parsed) && parsed.length === 1 && typeof parsed[0] === 'string') return parsed[0]
+  } catch {}
+  return fail()
+}
+
+function isRecord (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export class Store {
+  readonly #env: RootDatabase
+  readonly #rows: Database<Row, Key>
+  readonly #uniq: Database<string, Key>
+  readonly #refs: Database<number, Key>
+  readonly #tags: Database<number, Key>
+  readonly #ttl: Database<number, Key>
+  readonly #meta: Database<unknown, string>
+  readonly #entities = new Map<string, EntityInfo>()
+  readonly #ctx: CheckContext
+  readonly #listeners = new Set<(e: ChangeEvent) => void>()
+  #purgeTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (opts: StoreOptions) {
+    for (const def of [services, routes, consumers, plugins, ...(opts.entities ?? [])]) {
+      if (this.#entities.has(def.name)) throw new Error(`entity '${def.name}' is defined twice`)
+      this.#entities.set(def.name, describe(def))
+    }
+    for (const info of this.#entities.values()) {
+      for (const f of info.foreign) {
+        if (!this.#entities.has(f.reference)) {
+          throw new Error(`entity '${info.name}' field '${f.field}' references unknown entity '${f.reference}'`)
+        }
+      }
+    }
+    this.#ctx = { plugins: opts.plugins ?? { configSchema: () => undefined } }
+    this.#env = open({ path: opts.path, maxDbs: 8, compression: false })
+    this.#rows = this.#env.openDB({ name: 'rows' })
+    this.#uniq = this.#env.openDB({ name: 'uniq' })
+    this.#refs = this.#env.openDB({ name: 'refs' })
+    this.#tags = this.#env.openDB({ name: 'tags' })
+    this.#ttl = this.#env.openDB({ name: 'ttl' })
+    this.#meta = this.#env.openDB({ name: 'meta' })
+    const interval = opts.ttlPurgeInterval ?? 10_000
+    if (interval > 0) {
+      this.#purgeTimer = setInterval(() => { this.purgeExpired().catch(() => {}) }, interval)
+      this.#purgeTimer.unref()
+    }
+  }
+
+  // --- reads --------------------------------------------------------------------------
+
+  /** Entity definitions known to this store, core first. */
+  get entities (): EntityInfo[] {
+    return [...this.#entities.values()]
+  }
+
+  info (entity: string): EntityInfo {
+    const info = this.#entities.get(entity)
+    if (info === undefined) throw new Error(`unknown entity '${entity}'`)
+    return info
+  }
+
+  /** The config version: increases with every committed write, in every process. */
+  version (): number {
+    return (this.#meta.get('version') as number | undefined) ?? 0
+  }
+
+  /** A stable id for this data directory's node, made on first open. */
+  nodeId (): string {
+    let id = this.#meta.get('node_id') as string | undefined
+    if (id === undefined) {
+      id = randomUUID()
+      this.#meta.putSync('node_id', id)
+    }
+    return id
+  }
+
+  get (entity: string, id: string): Entity | undefined {
+    const row = this.#live(entity, id.toLowerCase())
+    return row === undefined ? undefined : this.#output(row)
+  }
+
+  /** Finds a row by id or by a unique field, e.g. `{ username: 'bob' }`. */
+  find (entity: string, pk: PrimaryKey): Entity | undefined {
+    const row = this.#findRow(this.info(entity), pk)
+    return row === undefined ? undefined : this.#output(row)
+  }
+
+  /** Resolves a URL segment the way Kong does: a UUID is an id, anything else the endpoint key. */
+  keyFor (entity: string, segment: string): PrimaryKey {
+    const info = this.info(entity)
+    if (isUuid(segment) || info.def.endpointKey === undefined) return { id: segment.toLowerCase() }
+    return { [info.def.endpointKey]: segment }
+  }
+
+  list (entity: string, opts: ListOptions = {}): Page {
+    const info = this.info(entity)
+    const size = this.#size(opts.size)
+    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset)
+    const tags = opts.tags
+    if (tags === undefined || tags.length === 0) {
+      return this.#page(entity, this.#ids(this.#rows, [entity], after), size)
+    }
+    if (!info.hasTags) return { data: [] }
+    if (opts.tagsMode === 'or') {
+      const streams = tags.map((t) => this.#ids(this.#tags, [entity, indexValue(t)], after))
+      return this.#page(entity, mergeSorted(streams), size)
+    }
+    const [first, ...rest] = tags
+    const ids = this.#ids(this.#tags, [entity, indexValue(first)], after)
+    return this.#page(entity, ids, size, (e) => {
+      const own = e.tags as string[] | null
+      return own !== null && rest.every((t) => own.includes(t))
+    })
+  }
+
+  /** Lists the rows of `entity` whose foreign `field` points at `parentId`. */
+  listFor (entity: string, field: string, parentId: string, opts: ListOptions = {}): Page {
+    this.#foreignField(this.info(entity), field)
+    const size = this.#size(opts.size)
+    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset)
+    return this.#page(entity, this.#ids(this.#refs, [entity, field, parentId], after), size)
+  }
+
+  /** Every live row of an entity, for building in-memory indexes (router, credentials). */
+  * each (entity: string): Generator<Entity> {
+    for (const id of this.#ids(this.#rows, [entity], undefined)) {
+      const row = this.#live(entity, id)
+      if (row !== undefined) yield this.#output(row)
+    }
+  }
+
+  // --- writes -------------------------------------------------------------------------
+
+  async insert (entity: string, input: unknown, opts: WriteOptions = {}): Promise<Entity> {
+    const info = this.info(entity)
+    const expiry = this.#expiry(info, opts)
+    return this.#write(entity, 'create', () => {
+      const value = this.#prepare(info, input)
+      const now = nowSeconds()
+      const id = typeof value.id === 'string' ? value.id : randomUUID()
+      value.id = id
+      value.created_at ??= now
+      if (info.hasUpdatedAt) value.updated_at ??= now
+      const clash = this.#rows.get([entity, id])
+      if (clash !== undefined) {
+        if (!this.#expired(clash)) throw Errors.primaryKeyViolation({ id: value.id })
+        this.#remove(info, clash)
+      }
+      this.#checkUnique(info, value as Entity, undefined)
+      return this.#put(info, { v: ordered(value), x: expiry })
+    })
+  }
+
+  /** Kong's PUT: creates the row, or replaces every field of the existing one. */
+  async upsert (entity: string, pk: PrimaryKey, input: unknown, opts: WriteOptions = {}): Promise<Entity> {
+    const info = this.info(entity)
+    const expiry = this.#expiry(info, opts)
+    return this.#write(entity, 'update', () => {
+      const existing = this.#findRow(info, pk)
+      // The key in the URL wins over the body, as in Kong.
+      const body = isRecord(input) ? { ...input, ...pk } : input
+      const value = this.#prepare(info, body)
+      const now = nowSeconds()
+      const id = existing?.v.id ?? (typeof value.id === 'string' ? value.id : randomUUID())
+      value.id = id
+      value.created_at ??= now
+      if (info.hasUpdatedAt) value.updated_at = now
+      if (existing !== undefined) this.#remove(info, existing)
+      else {
+        const stale = this.#rows.get([entity, id])
+        if (stale !== undefined) this.#remove(info, stale)
+      }
+      this.#checkUnique(info, value as Entity, id)
+      return this.#put(info, { v: ordered(value), x: expiry })
+    })
+  }
+
+  /** Kong's PATCH: merges `patch` over the row (records deeply) and validates the result. */
+  async update (entity: string, pk: PrimaryKey, patch: unknown, opts: WriteOptions = {}): Promise<Entity> {
+    const info = this.info(entity)
+    const expiry = opts.ttl === undefined ? undefined : this.#expiry(info, opts)
+    return this.#write(entity, 'update', () => {
+      const existing = this.#findRow(info, pk)
+      if (existing === undefined) throw Errors.notFound(pk)
+      if (!isRecord(patch)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
+      const merged = merge(existing.v, patch, info)
+      const value = this.#prepare(info, merged)
+      value.id = existing.v.id
+      if (info.hasUpdatedAt) value.updated_at = Math.max(nowSeconds(), Number(existing.v.updated_at ?? 0))
+      this.#remove(info, existing)
+      this.#checkUnique(info, value as Entity, existing.v.id)
+      return this.#put(info, { v: ordered(value), x: opts.ttl === undefined ? existing.x : expiry })
+    })
+  }
+
+  /** Deletes a row and, where Kong cascades, what references it. Resolves to the deleted row. */
+  async delete (entity: string, pk: PrimaryKey): Promise<Entity | undefined> {
+    const info = this.info(entity)
+    return this.#write(entity, 'delete', () => {
+      const row = this.#findRow(info, pk)
+      if (row === undefined) return undefined
+      this.#cascade(info, row)
+      return this.#output(row)
+    })
+  }
+
+  /** Deletes expired rows; resolves to how many. */
+  async purgeExpired (): Promise<number> {
+    if (this.#closed) return 0
+    const now = nowSeconds()
+    const due = [...this.#ttl.getKeys({ start: [0], end: [now + 1] })]
+    if (due.length === 0) return 0
+    await this.#env.childTransaction(() => {
+      for (const [, entity, id] of due as [number, string, string][]) {
+        const info = this.#entities.get(entity)
+        const row = this.#rows.get([entity, id])
+        if (info !== undefined && row !== undefined && this.#expired(row)) this.#cascade(info, row)
+      }
+      this.#bump()
+    })
+    return due.length
+  }
+
+  onChange (listener: (e: ChangeEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#purgeTimer !== undefined) clearInterval(this.#purgeTimer)
+    await this.#env.close()
+  }
+
+  // --- internals ----------------------------------------------------------------------
+
+  async #write<R extends Entity | undefined> (entity: string, op: ChangeEvent['op'], fn: () => R): Promise<R> {
+    if (this.#closed) throw new Error('the store is closed')
+    let version = 0
+    // A child transaction rolls back alone when `fn` throws, yet commits in the same batch
+    // (and fsync) as other writes; the promise settles once the write is durable.
+    const result = await this.#env.childTransaction(() => {
+      const r = fn()
+      version = this.#bump()
+      return r
+    }) as R
+    if (result !== undefined) {
+      const event: ChangeEvent = { entity, op, id: result.id, version }
+      for (const l of this.#listeners) l(event)
+    }
+    return result
+  }
+
+  #bump (): number {
+    const version = this.version() + 1
+    this.#meta.put('version', version)
+    return version
+  }
+
+  #size (size: number | undefined): number {
+    if (size === undefined) return DEFAULT_SIZE
+    if (typeof size !== 'number' || Number.isNaN(size)) throw Errors.invalidSize('size must be a number')
+    if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
+      throw Errors.invalidSize(`size must be an integer between 1 and ${MAX_SIZE}`)
+    }
+    return size
+  }
+
+  #expiry (info: EntityInfo, opts: WriteOptions): number | undefined {
+    if (opts.ttl === undefined) return undefined
+    if (info.def.ttl !== true) throw Errors.invalidOptions({ ttl: `cannot be used with '${info.name}'` })
+    const ttl = opts.ttl
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL) {
+      throw Errors.invalidOptions({ ttl: `must be an integer between 0 and ${MAX_TTL}` })
+    }
+    return ttl === 0 ? undefined : nowSeconds() + ttl
+  }
+
+  #expired (row: Row): boolean {
+    return row.x !== undefined && row.x <= nowSeconds()
+  }
+
+  #live (entity: string, id: string): Row | undefined {
+    const row = this.#rows.get([entity, id])
+    return row === undefined || this.#expired(row) ? undefined : row
+  }
+
+  #output (row: Row): Entity {
+    if (row.x === undefined) return row.v
+    return { ...row.v, ttl: Math.max(0, row.x - nowSeconds()) }
+  }
+
+  #findRow (info: EntityInfo, pk: PrimaryKey): Row | undefined {
+    const [field, value] = Object.entries(pk)[0] ?? []
+    if (field === undefined || typeof value !== 'string') return undefined
+    if (field === 'id') return isUuid(value) ? this.#live(info.name, value.toLowerCase()) : undefined
+    if (!info.unique.includes(field)) throw new Error(`'${field}' is not a unique field of '${info.name}'`)
+    const id = this.#uniq.get([info.name, field, indexValue(value)])
+    return id === undefined ? undefined : this.#live(info.name, id)
+  }
+
+  /** Ids from an index range under `prefix`, in key order, strictly after `after`. */
+  * #ids (db: Database<any, Key>, prefix: Key[], after: string | undefined): Generator<string> {
+    const start = after === undefined ? prefix : [...prefix, after]
+    for (const key of db.getKeys({ start, end: [...prefix, END] })) {
+      const id = (key as string[])[prefix.length] as string
+      if (id !== after) yield id
+    }
+  }
+
+  #page (entity: string, ids: Iterable<string>, size: number, filter?: (e: Entity) => boolean): Page {
+    const data: Entity[] = []
+    let last: string | undefined
+    for (const id of ids) {
+      const row = this.#live(entity, id)
+      if (row === undefined || (filter !== undefined && !filter(row.v))) continue
+      if (data.length === size) return { data, offset: encodeOffset(last as string) }
+      data.push(this.#output(row))
+      last = id
+    }
+    return { data }
+  }
+
+  #foreignField (info: EntityInfo, field: string) {
+    const f = info.foreign.find((x) => x.field === field)
+    if (f === undefined) throw new Error(`'${field}' is not a foreign field of '${info.name}'`)
+    return f
+  }
+
+  /** Validates input into a storable value; resolves foreign references. Throws DbError. */
+  #prepare (info: EntityInfo, raw: unknown): Record<string, unknown> {
+    const def = info.def
+    if (!isRecord(raw)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
+    const input = def.expand === undefined ? raw : def.expand(raw)
+    let schema = def.schema
+    let subErrors: FieldErrors | undefined
+    if (def.subschema !== undefined && typeof input.name === 'string') {
+      const sub = def.subschema(input, this.#ctx)
+      if ('errors' in sub) subErrors = sub.errors
+      else schema = { ...schema, properties: { ...schema.properties, [sub.field]: sub.schema } } as typeof schema
+    }
+    const { value, errors } = validateRecord(schema, input)
+    if (errors !== undefined || subErrors !== undefined) throw Errors.schemaViolation({ ...errors, ...subErrors })
+    if (typeof value.id === 'string') value.id = value.id.toLowerCase()
+    this.#resolveForeign(info, value)
+    const entityErrors = def.checks?.(value, this.#ctx)
+    if (entityErrors !== undefined) throw Errors.schemaViolation(entityErrors)
+    return value
+  }
+
+  #resolveForeign (info: EntityInfo, value: Record<string, unknown>): void {
+    for (const f of info.foreign) {
+      const ref = value[f.field]
+      if (ref === null || ref === undefined) continue
+      if (!isRecord(ref)) throw Errors.schemaViolation({ [f.field]: 'expected a record' })
+      const parent = this.info(f.reference)
+      let id: string | undefined
+      if (ref.id !== undefined && ref.id !== null) {
+        if (!isUuid(ref.id)) throw Errors.schemaViolation({ [f.field]: { id: 'expected a valid UUID' } })
+        id = ref.id.toLowerCase()
+        if (this.#live(parent.name, id) === undefined) throw Errors.foreignKeyViolation(f.field, { id }, parent.name)
+      } else {
+        const by = parent.unique.find((u) => typeof ref[u] === 'string' && ref[u] !== '')
+        if (by === undefined) throw Errors.schemaViolation({ [f.field]: { id: 'missing primary key' } })
+        const found = this.#findRow(parent, { [by]: ref[by] as string })
+        if (found === undefined) throw Errors.foreignKeysUnresolved(f.field, by, { [by]: ref[by] }, parent.name)
+        id = found.v.id
+      }
+      value[f.field] = { id }
+    }
+  }
+
+  #uniqueKeys (info: EntityInfo, v: Entity): [field: string, key: Key[], shown: Record<string, unknown>][] {
+    const keys: [string, Key[], Record<string, unknown>][] = []
+    for (const field of info.unique) {
+      const value = v[field]
+      if (value !== null && value !== undefined) keys.push([field, [info.name, field, indexValue(value)], { [field]: value }])
+    }
+    for (const group of info.def.uniqueTogether ?? []) {
+      const shown: Record<string, unknown> = {}
+      for (const f of group) shown[f] = v[f] ?? null
+      keys.push([group.join(','), [info.name, group.join(','), indexValue(group.map((f) => v[f] ?? null))], shown])
+    }
+    return keys
+  }
+
+  #checkUnique (info: EntityInfo, v: Entity, self: string | undefined): void {
+    for (const [, key, shown] of this.#uniqueKeys(info, v)) {
+      const owner = this.#uniq.get(key)
+      if (owner === undefined || owner === self) continue
+      const row = this.#rows.get([info.name, owner])
+      if (row !== undefined && this.#expired(row)) { this.#cascade(info, row); continue }
+      if (row !== undefined) throw Errors.uniqueViolation(shown)
+    }
+  }
+
+  #put (info: EntityInfo, row: Row): Entity {
+    const v = row.v
+    if (row.x === undefined) delete row.x
+    this.#rows.put([info.name, v.id], row)
+    for (const [, key] of this.#uniqueKeys(info, v)) this.#uniq.put(key, v.id)
+    for (const f of info.foreign) {
+      const ref = v[f.field] as { id: string } | null
+      if (ref !== null && ref !== undefined) this.#refs.put([info.name, f.field, ref.id, v.id], 1)
+    }
+    if (Array.isArray(v.tags)) for (const t of v.tags) this.#tags.put([info.name, indexValue(t), v.id], 1)
+    if (row.x !== undefined) this.#ttl.put([row.x, info.name, v.id], 1)
+    return this.#output(row)
+  }
+
+  /** Removes a row and its index entries (no cascade). */
+  #remove (info: EntityInfo, row: Row): void {
+    const v = row.v
+    this.#rows.remove([info.name, v.id])
+    for (const [, key] of this.#uniqueKeys(info, v)) {
+      if (this.#uniq.get(key) === v.id) this.#uniq.remove(key)
+    }
+    for (const f of info.foreign) {
+      const ref = v[f.field] as { id: string } | null
+      if (ref !== null && ref !== undefined) this.#refs.remove([info.name, f.field, ref.id, v.id])
+    }
+    if (Array.isArray(v.tags)) for (const t of v.tags) this.#tags.remove([info.name, indexValue(t), v.id])
+    if (row.x !== undefined) this.#ttl.remove([row.x, info.name, v.id])
+  }
+
+  /** Deletes a row after deleting (cascade) or refusing for (restrict) what references it. */
+  #cascade (info: EntityInfo, row: Row): void {
+    for (const child of this.#entities.values()) {
+      for (const f of child.foreign) {
+        if (f.reference !== info.name) continue
+        for (const id of [...this.#ids(this.#refs, [child.name, f.field, row.v.id], undefined)]) {
+          const childRow = this.#rows.get([child.name, id])
+          if (childRow === undefined) continue
+          if (f.onDelete === 'restrict' && !this.#expired(childRow)) throw Errors.referencedByOthers(child.name, info.name)
+          this.#cascade(child, childRow)
+        }
+      }
+    }
+    this.#remove(info, row)
+  }
+}
+
+/** Puts the identity fields first, so stored and returned JSON reads naturally. */
+function ordered (value: Record<string, unknown>): Entity {
+  const { id, created_at: createdAt, updated_at: updatedAt, ...rest } = value
+  return (updatedAt === undefined
+    ? { id, created_at: createdAt, ...rest }
+    : { id, created_at: createdAt, updated_at: updatedAt, ...rest }) as Entity
+}
+
+/** PATCH merge: records merge deeply, everything else (arrays, sets, references) is replaced. */
+function merge (current: Record<string, unknown>, patch: Record<string, unknown>, info?: EntityInfo): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...current }
+  delete out.ttl
+  const foreign = new Set(info?.foreign.map((f) => f.field))
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = out[k]
+    out[k] = isRecord(v) && isRecord(cur) && !foreign.has(k) && !(info !== undefined && isMapField(info, k))
+      ? merge(cur, v)
+      : v
+  }
+  return out
+}
+
+function isMapField (info: EntityInfo, field: string): boolean {
+  const schema = (info.def.schema.properties as Record<string, unknown>)[field]
+  if (schema === undefined) return false
+  const { inner } = unwrap(schema as never)
+  return inner.kind === 'map'
+}
+
+/** Merges ascending id streams into one ascending stream without duplicates. */
+function * mergeSorted (streams: Iterator<string>[] | Iterable<string>[]): Generator<string> {
+  const its = streams.map((s) => (s as Iterable<string>)[Symbol.iterator]())
+  const heads = its.map((it) => it.next())
+  for (;;) {
+    let min: string | undefined
+    for (const h of heads) if (h.done !== true && (min === undefined || h.value < min)) min = h.value
+    if (min === undefined) return
+    yield min
+    heads.forEach((h, i) => { if (h.done !== true && h.value === min) heads[i] = (its[i] as Iterator<string>).next() })
+  }
+}
+
+export { DbError }
