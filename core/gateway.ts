@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createAdminServer } from './admin/server.js'
 import { preparePrefix, type Config } from './config/index.js'
-import { drain, listen } from './listen.js'
+import { drain, listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
 import { Store } from './store/index.js'
@@ -33,7 +33,11 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   const stop = async (): Promise<void> => {
     await Promise.all([
       ...proxies.map((p) => drain(p.server, GRACE_MS)),
-      ...admins.map(async (a) => { drain(a.server, GRACE_MS).catch(() => {}); await a.close() }),
+      ...admins.map(async (a) => {
+        const stopSweep = sweepIdle(a.server, GRACE_MS)
+        await a.close()
+        stopSweep()
+      }),
     ])
     await store.close()
   }

@@ -25,20 +25,23 @@ export function listen (server: Server, l: Listener, key: string): Promise<Addre
 }
 
 /**
- * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as
- * they go idle; after `graceMs` whatever is left is cut.
+ * While a server closes, closes keep-alive connections as they go idle (node closes only
+ * those idle at the moment `close()` is called) and cuts what is left after `graceMs`.
+ * Returns the function that ends the sweeping.
  */
+export function sweepIdle (server: Server, graceMs: number): () => void {
+  const sweep = setInterval(() => server.closeIdleConnections(), 50)
+  const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
+  deadline.unref()
+  return () => { clearInterval(sweep); clearTimeout(deadline) }
+}
+
+/** Stops accepting, lets in-flight requests finish, then resolves. */
 export function drain (server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) { resolve(); return }
-    const sweep = setInterval(() => server.closeIdleConnections(), 50)
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
-    deadline.unref()
-    server.close(() => {
-      clearInterval(sweep)
-      clearTimeout(deadline)
-      resolve()
-    })
+    const stop = sweepIdle(server, graceMs)
+    server.close(() => { stop(); resolve() })
     server.closeIdleConnections()
   })
 }

@@ -1,0 +1,85 @@
+import { createServer, connect, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import t from 'tap'
+import { request } from 'undici'
+import { tempDir } from '../../helpers/store.js'
+import { runCli, startGateway } from '../../helpers/process.js'
+
+t.test('start serves proxy and Admin API; SIGTERM stops it cleanly', async (t) => {
+  const prefix = tempDir(t)
+  const gw = await startGateway(t, ['--prefix', prefix])
+  const root = await request(`${gw.admin}/`)
+  t.equal(root.statusCode, 200)
+  const body = await root.body.json() as Record<string, unknown>
+  t.match(body, { version: '0.1.0', configuration: { prefix } })
+  t.match(root.headers.server, /^tollgate\//)
+  const proxied = await request(`${gw.proxy}/anything`)
+  t.equal(proxied.statusCode, 404)
+  t.match(await proxied.body.json(), { message: 'no Route matched with those values', request_id: /^[0-9a-f]{32}$/ })
+  const status = await request(`${gw.admin}/status`)
+  t.match(await status.body.json(), { database: { reachable: true }, server: { total_requests: 1 } })
+  gw.child.kill('SIGTERM')
+  const exit = await gw.exited
+  t.equal(exit.code, 0, 'exit code 0')
+  t.match(exit.stdout, /"tollgate stopped"/)
+})
+
+t.test('SIGTERM lets an in-flight request finish before exiting', async (t) => {
+  const gw = await startGateway(t, ['--prefix', tempDir(t)])
+  const url = new URL(gw.admin)
+  const socket = connect(Number(url.port), url.hostname)
+  await new Promise((resolve) => socket.once('connect', resolve))
+  let answer = ''
+  socket.on('data', (d: Buffer) => { answer += d.toString() })
+  socket.write('POST /status HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"half":')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  gw.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(gw.child.exitCode, null, 'still running while a request is in flight')
+  socket.write('true}')
+  const t0 = Date.now()
+  const exit = await gw.exited
+  t.ok(Date.now() - t0 < 30_000, 'the idle keep-alive connection did not hold the exit back')
+  t.match(answer, /^HTTP\/1.1 405 /, 'the in-flight request got its answer')
+  t.match(answer, /{"message":"Method not allowed"}/)
+  t.equal(exit.code, 0)
+  socket.destroy()
+})
+
+t.test('boot errors: one line on stderr and exit 1, nothing started', async (t) => {
+  const prefix = tempDir(t)
+  let r = await runCli(['start', '--prefix', prefix], { TOLLGATE_LOG_LEVEL: 'chatty' })
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^Error: invalid value for 'log_level' \(environment variable TOLLGATE_LOG_LEVEL\): "chatty": unknown level; expected one of .*\n$/)
+
+  const busy = createServer()
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => busy.close())
+  const port = (busy.address() as AddressInfo).port
+  r = await runCli(['start', '--prefix', prefix], { TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0' })
+  t.equal(r.code, 1)
+  t.equal(r.stderr, `Error: proxy_listen: cannot listen on 127.0.0.1:${port}: is already in use\n`)
+
+  const file = join(prefix, 'not-a-dir')
+  writeFileSync(file, '')
+  r = await runCli(['start', '--prefix', join(file, 'x')], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0' })
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^Error: prefix directory .* is not writable \(ENOTDIR\); set 'prefix' to a writable directory\n$/)
+
+  const conf = join(prefix, 'tollgate.conf')
+  writeFileSync(conf, 'admin_listen = 127.0.0.1:0\ncolour = blue\n')
+  r = await runCli(['start', '--conf', conf])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^Error: unknown configuration key 'colour' in /)
+
+  r = await runCli(['stat'])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^Error: unknown command 'stat'/)
+  r = await runCli(['start', '--bogus'])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^Error: Unknown option '--bogus'/)
+  r = await runCli(['version'])
+  t.equal(r.code, 0)
+  t.equal(r.stdout, '0.1.0\n')
+})

@@ -1,0 +1,94 @@
+import { writeFileSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig, parseConfFile, preparePrefix } from '../../../core/config/index.js'
+import { ConfigError } from '../../../core/errors.js'
+import { VERSION } from '../../../core/meta.js'
+import { tempDir } from '../../helpers/store.js'
+
+t.test('embedded defaults', async (t) => {
+  const c = loadConfig({ env: {}, cwd: '/srv' })
+  t.same(c, {
+    prefix: '/srv/tollgate-data',
+    proxy_listen: [{ host: '0.0.0.0', port: 8000 }],
+    admin_listen: [{ host: '127.0.0.1', port: 8001 }],
+    worker_processes: 1,
+    plugins: ['bundled'],
+    log_level: 'notice',
+  })
+})
+
+t.test('precedence: defaults <- file <- environment <- command line', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'tollgate.conf')
+  writeFileSync(file, [
+    '# a comment',
+    'prefix = /from/file',
+    'proxy_listen = 127.0.0.1:9000, [::1]:9000 backlog=128   # trailing comment',
+    'log_level = debug',
+    'plugins = bundled, my-plugin, @acme/tollgate-plugin-x',
+    '',
+  ].join('\n'))
+  let c = loadConfig({ conf: file, env: {} })
+  t.equal(c.prefix, '/from/file')
+  t.same(c.proxy_listen, [{ host: '127.0.0.1', port: 9000 }, { host: '::1', port: 9000, backlog: 128 }])
+  t.equal(c.log_level, 'debug')
+  t.same(c.plugins, ['bundled', 'my-plugin', '@acme/tollgate-plugin-x'])
+
+  c = loadConfig({ env: { TOLLGATE_CONF: file, TOLLGATE_LOG_LEVEL: 'warn', TOLLGATE_WORKER_PROCESSES: 'auto' } })
+  t.equal(c.log_level, 'warn', 'environment beats the file')
+  t.equal(c.prefix, '/from/file', 'TOLLGATE_CONF names the file')
+  t.ok(c.worker_processes >= 1, 'auto resolves to the CPU count')
+
+  c = loadConfig({ conf: file, env: { TOLLGATE_PREFIX: '/from/env' }, overrides: { prefix: '/from/cli' } })
+  t.equal(c.prefix, '/from/cli', 'command line beats the environment')
+  t.same(loadConfig({ env: { TOLLGATE_ADMIN_LISTEN: 'off' } }).admin_listen, [], "'off' disables a listener")
+})
+
+t.test('every bad value is one line naming the key and what it expects', async (t) => {
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ TOLLGATE_FOO: '1' }, 'foo', /^unknown configuration key 'foo' from environment variable TOLLGATE_FOO/],
+    [{ TOLLGATE_PROXY_LISTEN: 'abc' }, 'proxy_listen', /^invalid value for 'proxy_listen' \(environment variable TOLLGATE_PROXY_LISTEN\): "abc": .*expected 'off' or/],
+    [{ TOLLGATE_PROXY_LISTEN: '0.0.0.0:70000' }, 'proxy_listen', /port 70000 is out of range/],
+    [{ TOLLGATE_ADMIN_LISTEN: '127.0.0.1:8001 ssl' }, 'admin_listen', /listen flag 'ssl' is not supported/],
+    [{ TOLLGATE_ADMIN_LISTEN: '' }, 'admin_listen', /invalid value for 'admin_listen'/],
+    [{ TOLLGATE_WORKER_PROCESSES: '0' }, 'worker_processes', /expected 'auto' or a whole number from 1 to 1024$/],
+    [{ TOLLGATE_WORKER_PROCESSES: 'two' }, 'worker_processes', /invalid value for 'worker_processes'/],
+    [{ TOLLGATE_LOG_LEVEL: 'loud' }, 'log_level', /expected one of debug, info, notice, warn, error, crit, alert, emerg$/],
+    [{ TOLLGATE_PLUGINS: 'bundled, Bad Name' }, 'plugins', /'Bad Name' is not a plugin name or path/],
+    [{ TOLLGATE_PREFIX: ' ' }, 'prefix', /invalid value for 'prefix'/],
+  ]
+  for (const [env, key, message] of cases) {
+    const err = t.throws(() => loadConfig({ env })) as unknown
+    t.ok(err instanceof ConfigError, `${JSON.stringify(env)} gives a ConfigError`)
+    t.equal((err as ConfigError).key, key)
+    t.match((err as Error).message, message)
+    t.notMatch((err as Error).message, /\n/, 'one line')
+  }
+})
+
+t.test('config file errors', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'bad.conf')
+  writeFileSync(file, 'log_level = info\nnot a setting\n')
+  t.throws(() => loadConfig({ conf: file, env: {} }), { message: `${file}:2: expected 'key = value', got 'not a setting'` })
+  writeFileSync(file, 'colour = blue\n')
+  t.throws(() => loadConfig({ conf: file, env: {} }), { key: 'colour', message: /^unknown configuration key 'colour' in / })
+  t.throws(() => loadConfig({ conf: join(dir, 'missing.conf'), env: {} }), { message: /^cannot read configuration file .*missing.conf: ENOENT$/ })
+  t.same([...parseConfFile('a = b \\# not a comment # comment\n', 'x')], [['a', 'b # not a comment']], 'escaped #')
+})
+
+t.test('the prefix must be a writable directory', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'file')
+  writeFileSync(file, '')
+  t.throws(() => preparePrefix(join(file, 'sub')), { key: 'prefix', message: /is not writable \(ENOTDIR\)/ })
+  t.throws(() => preparePrefix(file), { key: 'prefix', message: /is not writable/ })
+  preparePrefix(join(dir, 'a', 'b'))
+  t.pass('nested directories are created')
+})
+
+t.test('VERSION matches package.json', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  t.equal(VERSION, pkg.version)
+})

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+
+export const BIN = fileURLToPath(new URL('../../bin/tollgate.js', import.meta.url))
+
+/** Environment for a child gateway: the parent's, minus any TOLLGATE_* leaking in. */
+export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOLLGATE_')) env[k] = v
+  return { ...env, ...extra }
+}
+
+export interface Exit { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
+
+/** Runs `tollgate ...args` to completion (bounded by `timeoutMs`). */
+export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate ${args.join(' ')} did not exit: ${stdout}${stderr}`)) }, timeoutMs)
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+  })
+}
+
+export interface Running {
+  child: ChildProcess
+  proxy: string
+  admin: string
+  output: () => string
+  exited: Promise<Exit>
+}
+
+/** Starts `tollgate start` and resolves once it logged its bound addresses. Killed at test end. */
+export function startGateway (t: Test, args: string[], env: Record<string, string> = {}): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'start', ...args], {
+      env: childEnv({ TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'info', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    let started = false
+    const exited = new Promise<Exit>((resolveExit) => {
+      child.on('exit', (code, signal) => {
+        resolveExit({ code, signal, stdout, stderr })
+        if (!started) reject(new Error(`tollgate exited before starting (${code ?? signal}): ${stderr}${stdout}`))
+      })
+    })
+    t.teardown(async () => {
+      if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
+    })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate did not start: ${stdout}${stderr}`)) }, 20_000)
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (started) return
+      for (const line of stdout.split('\n')) {
+        if (!line.includes('"tollgate started"')) continue
+        const msg = JSON.parse(line) as { proxy: string[], admin: string[] }
+        started = true
+        clearTimeout(timer)
+        resolve({
+          child,
+          proxy: `http://${msg.proxy[0] as string}`,
+          admin: `http://${msg.admin[0] as string}`,
+          output: () => stdout + stderr,
+          exited,
+        })
+        return
+      }
+    })
+  })
+}
