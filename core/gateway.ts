@@ -9,6 +9,7 @@ import { preparePrefix, type Config } from './config/index.js'
 import { drain, listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
+import { PluginRegistry } from './runtime/registry.js'
 import { Store } from './store/index.js'
 
 const GRACE_MS = 10_000
@@ -24,7 +25,9 @@ export interface Gateway {
 
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level)): Promise<Gateway> {
   preparePrefix(config.prefix)
-  const store = new Store({ path: join(config.prefix, 'tollgate.mdb') })
+  // Plugin loading arrives with the plugin runtime (issue #5); until then none is loaded.
+  const plugins = new PluginRegistry()
+  const store = new Store({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities() })
   const proxies: ProxyServer[] = []
   const admins: FastifyInstance[] = []
   const proxy: AddressInfo[] = []
@@ -53,7 +56,7 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
       proxy.push(await listen(p.server, l, 'proxy_listen'))
     }
     for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, log, proxyStats: stats })
+      const a = createAdminServer({ config, store, plugins, log, proxyStats: stats })
       admins.push(a)
       await a.ready()
       admin.push(await listen(a.server, l, 'admin_listen'))

@@ -1,70 +1,157 @@
-// The Admin API on fastify. This file holds the server and Kong's generic behaviour (error
-// bodies, headers); endpoint families register themselves from ./routes.
+// The Admin API on fastify. This file holds the server and Kong's generic behaviour (body
+// decoding, error bodies, headers); endpoint families are added through a RouteTable.
 
 import { hostname } from 'node:os'
-import Fastify, { type FastifyInstance } from 'fastify'
+import { Busboy, type BusboyHeaders } from '@fastify/busboy'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
 import { DbError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { SERVER_TOKEN, VERSION } from '../meta.js'
 import type { ProxyStats } from '../proxy/server.js'
+import type { PluginRegistry } from '../runtime/registry.js'
 import type { Store } from '../store/index.js'
+import { kForm, registerEntityRoutes } from './entities.js'
+import { decodeForm } from './form.js'
+import { HttpError } from './http-error.js'
+import { buildOpenApi } from './openapi.js'
+import { RouteTable } from './route-table.js'
+import { registerSchemaRoutes } from './schema-routes.js'
 
 export interface AdminDeps {
   config: Config
   store: Store
+  plugins: PluginRegistry
   log: Logger
   proxyStats: ProxyStats
 }
 
 const NOT_FOUND = { message: 'Not found' }
-const METHOD_NOT_ALLOWED = { message: 'Method not allowed' }
+/** Kong refuses requests with more than this many query or body arguments. */
+const MAX_ARGS = 1000
+const BODY_LIMIT = 10 * 1024 * 1024
+
+function markForm (req: FastifyRequest): void {
+  (req as unknown as Record<symbol, boolean>)[kForm] = true
+}
+
+function tooMany (count: number): HttpError | null {
+  return count > MAX_ARGS ? new HttpError(400, 'Too many arguments') : null
+}
+
+function createBusboy (headers: BusboyHeaders) {
+  return new Busboy({ headers, limits: { fields: MAX_ARGS + 1, fieldSize: BODY_LIMIT } })
+}
+
+/** Kong accepts JSON, urlencoded and multipart forms; anything else is 415. */
+function registerBodyParsers (app: FastifyInstance): void {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string))
+    } catch {
+      done(new HttpError(400, 'Cannot parse JSON body'), undefined)
+    }
+  })
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
+    markForm(req)
+    const params = [...new URLSearchParams(body as string)]
+    done(tooMany(params.length), decodeForm(params))
+  })
+  app.addContentTypeParser('multipart/form-data', (req, payload, done) => {
+    markForm(req)
+    const fields: [string, string][] = []
+    let bb: ReturnType<typeof createBusboy>
+    try {
+      bb = createBusboy(req.headers as BusboyHeaders)
+    } catch (err) {
+      done(new HttpError(400, `Cannot parse multipart body: ${(err as Error).message}`), undefined)
+      return
+    }
+    let failed = false
+    const fail = (err: Error): void => { if (!failed) { failed = true; payload.unpipe(bb); payload.resume(); done(err, undefined) } }
+    bb.on('field', (name: string, value: string) => { fields.push([name, value]) })
+    // Kong reads a file part as the field's value.
+    bb.on('file', (name: string, file: NodeJS.ReadableStream) => {
+      const chunks: Buffer[] = []
+      file.on('data', (c: Buffer) => chunks.push(c))
+      file.on('end', () => fields.push([name, Buffer.concat(chunks).toString('utf8')]))
+    })
+    bb.on('error', (err: Error) => fail(new HttpError(400, `Cannot parse multipart body: ${err.message}`)))
+    bb.on('finish', () => { if (!failed) done(tooMany(fields.length), decodeForm(fields)) })
+    payload.on('error', fail)
+    payload.pipe(bb)
+  })
+  app.addContentTypeParser('*', (_req, _payload, done) => { done(new HttpError(415, 'Unsupported Media Type'), undefined) })
+}
 
 export function createAdminServer (deps: AdminDeps): FastifyInstance {
+  const { store, plugins } = deps
   const app = Fastify({
     logger: false,
     // Kong: a path that does not match is retried with/without its trailing slash.
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false },
-    bodyLimit: 10 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    bodyLimit: BODY_LIMIT,
   })
 
-  app.addHook('onRequest', async (req) => { (req as unknown as { started: number }).started = performance.now() })
+  app.addHook('onRequest', async (req) => {
+    (req as unknown as { started: number }).started = performance.now()
+    const raw = req.raw.rawHeaders
+    let contentTypes = 0
+    for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'content-type') contentTypes++
+    if (contentTypes > 1) throw new HttpError(400, 'Multiple Content-Type headers not allowed')
+    const q = req.url.indexOf('?')
+    if (q !== -1 && req.url.slice(q + 1).split('&').length > MAX_ARGS) throw new HttpError(400, 'Too many arguments')
+  })
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('Server', SERVER_TOKEN)
-    reply.header('X-Kong-Admin-Latency', Math.round(performance.now() - (req as unknown as { started: number }).started))
+    reply.header('X-Kong-Admin-Latency', Math.round(performance.now() - ((req as unknown as { started?: number }).started ?? performance.now())))
+    // Kong's Admin API lets any origin call it with credentials unless admin_gui_origin is set.
+    reply.header('Access-Control-Allow-Origin', req.headers.origin ?? '*')
+    reply.header('Access-Control-Allow-Credentials', 'true')
     return payload
   })
 
+  registerBodyParsers(app)
   app.setNotFoundHandler((_req, reply) => { reply.code(404).send(NOT_FOUND) })
   app.setErrorHandler((err, _req, reply) => {
     if (DbError.is(err)) { reply.code(err.status).send(err.toJSON()); return }
     const status = (err as { statusCode?: number }).statusCode
-    if (status !== undefined && status >= 400 && status < 500) { reply.code(status).send({ message: (err as Error).message }); return }
+    if (status === 415) { reply.code(415).send(); return } // Kong answers 415 with no body
+    if (status !== undefined && status >= 400 && status < 500) {
+      const message = err instanceof HttpError ? err.message : status === 413 ? 'Payload too large' : 'Bad request'
+      reply.code(status).send({ message })
+      return
+    }
     deps.log.error({ err }, 'admin API error')
     reply.code(500).send({ message: 'An unexpected error occurred' })
   })
 
-  const methodNotAllowed = (url: string, allowed: string[]): void => {
-    const others = ['DELETE', 'PATCH', 'POST', 'PUT'].filter((m) => !allowed.includes(m))
-    app.route({ method: others, url, handler: async (_req, reply) => reply.code(405).send(METHOD_NOT_ALLOWED) })
-  }
+  const table = new RouteTable(app)
 
-  app.get('/', async () => ({
-    tagline: 'Welcome to tollgate',
-    version: VERSION,
-    edition: 'community',
-    hostname: hostname(),
-    node_id: deps.store.nodeId(),
-    plugins: { available_on_server: {}, enabled_in_cluster: [] },
-    configuration: describeConfig(deps.config),
-    pids: { master: process.pid, workers: [process.pid] },
-  }))
-  methodNotAllowed('/', ['GET'])
+  table.add('GET', '/', { summary: 'Node information', response: 'object', tags: ['information'] }, async () => {
+    const available: Record<string, { version: string, priority: number }> = {}
+    for (const p of plugins.all()) available[p.name] = { version: p.version, priority: p.priority }
+    const inCluster = new Set<string>()
+    for (const p of store.each('plugins')) inCluster.add(p.name as string)
+    return {
+      tagline: 'Welcome to tollgate',
+      version: VERSION,
+      edition: 'community',
+      hostname: hostname(),
+      node_id: store.nodeId(),
+      plugins: { available_on_server: available, enabled_in_cluster: [...inCluster].sort() },
+      configuration: describeConfig(deps.config),
+      pids: { master: process.pid, workers: [process.pid] },
+    }
+  })
 
-  app.get('/status', async () => {
+  table.add('GET', '/status', { summary: 'Health and traffic counters', response: 'object', tags: ['information'] }, async () => {
     let reachable = true
-    try { deps.store.version() } catch { reachable = false }
+    let version: number | null = null
+    try { version = store.version() } catch { reachable = false }
     const s = deps.proxyStats
+    const mem = process.memoryUsage()
     return {
       server: {
         connections_accepted: s.connectionsAccepted,
@@ -76,11 +163,28 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
         total_requests: s.totalRequests,
       },
       database: { reachable },
-      configuration_version: deps.store.version(),
-      memory: { rss: process.memoryUsage.rss(), heap_used: process.memoryUsage().heapUsed },
+      configuration_version: version,
+      memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal },
     }
   })
-  methodNotAllowed('/status', ['GET'])
 
+  table.add('GET', '/endpoints', { summary: 'Every Admin API path template', response: 'object', tags: ['information'] }, async () => ({
+    data: [...table.routes.keys()].map((u) => u.replace(/:(\w+)/g, '{$1}')).sort(),
+  }))
+
+  table.add('GET', '/plugins/enabled', { summary: 'Plugins loaded on this node', response: 'object', tags: ['plugins'] }, async () => ({
+    enabled_plugins: plugins.names(),
+  }))
+
+  registerSchemaRoutes(table, store, plugins)
+  registerEntityRoutes(table, store)
+
+  let openapi: unknown
+  table.add('GET', '/openapi.json', { summary: 'This document', response: 'object', tags: ['information'] }, async () => {
+    openapi ??= buildOpenApi(table, store, plugins)
+    return openapi
+  })
+
+  table.finish()
   return app
 }

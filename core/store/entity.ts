@@ -33,6 +33,10 @@ export interface EntityDef {
   uniqueTogether?: string[][]
   /** Rewrites input-only shorthands (service `url`) before validation. */
   expand?: (input: Record<string, unknown>) => Record<string, unknown>
+  /** Unique fields a list can be filtered on exactly (`/consumers?custom_id=x`). */
+  listFilters?: string[]
+  /** The entity checks as `/schemas/{entity}` describes them, e.g. `[{ at_least_one_of: [...] }]`. */
+  entityChecks?: Record<string, unknown>[]
   /** Entity-level checks on a value whose fields are valid. */
   checks?: (entity: Record<string, unknown>, ctx: CheckContext) => FieldErrors | undefined
   /** Fields whose schema depends on another field (plugins: `config` on `name`). */

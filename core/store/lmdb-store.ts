@@ -12,6 +12,7 @@
 
 import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import type { TObject } from 'typebox'
 import { DbError, Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityDef, type EntityInfo, type PluginSchemas } from './entity.js'
 import { isUuid, unwrap, validateRecord } from './schema.js'
@@ -415,25 +416,43 @@ export class Store {
     return f
   }
 
+  /**
+   * Checks an entity against its schema and entity checks, as an insert would, without
+   * touching the data (references are not looked up). Throws a DbError when invalid.
+   */
+  validate (entity: string, input: unknown): void {
+    this.#prepare(this.info(entity), input, false)
+  }
+
   /** Validates input into a storable value; resolves foreign references. Throws DbError. */
-  #prepare (info: EntityInfo, raw: unknown): Record<string, unknown> {
+  #prepare (info: EntityInfo, raw: unknown, resolve = true): Record<string, unknown> {
     const def = info.def
     if (!isRecord(raw)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
     const input = def.expand === undefined ? raw : def.expand(raw)
-    let schema = def.schema
-    let subErrors: FieldErrors | undefined
-    if (def.subschema !== undefined && typeof input.name === 'string') {
-      const sub = def.subschema(input, this.#ctx)
-      if ('errors' in sub) subErrors = sub.errors
-      else schema = { ...schema, properties: { ...schema.properties, [sub.field]: sub.schema } } as typeof schema
-    }
+    const { schema, errors: subErrors } = this.#schemaFor(info, input)
     const { value, errors } = validateRecord(schema, input)
     if (errors !== undefined || subErrors !== undefined) throw Errors.schemaViolation({ ...errors, ...subErrors })
     if (typeof value.id === 'string') value.id = value.id.toLowerCase()
-    this.#resolveForeign(info, value)
+    if (resolve) this.#resolveForeign(info, value)
     const entityErrors = def.checks?.(value, this.#ctx)
     if (entityErrors !== undefined) throw Errors.schemaViolation(entityErrors)
     return value
+  }
+
+  /**
+   * The schema a value of `entity` is checked against: for plugins, `config` is the named
+   * plugin's schema. The Admin API types form input with it.
+   */
+  schemaFor (entity: string, input: Record<string, unknown>): TObject {
+    return this.#schemaFor(this.info(entity), input).schema
+  }
+
+  #schemaFor (info: EntityInfo, input: Record<string, unknown>): { schema: TObject, errors?: FieldErrors } {
+    const def = info.def
+    if (def.subschema === undefined || typeof input.name !== 'string') return { schema: def.schema }
+    const sub = def.subschema(input, this.#ctx)
+    if ('errors' in sub) return { schema: def.schema, errors: sub.errors }
+    return { schema: { ...def.schema, properties: { ...def.schema.properties, [sub.field]: sub.schema } } as TObject }
   }
 
   #resolveForeign (info: EntityInfo, value: Record<string, unknown>): void {

@@ -18,6 +18,8 @@ export const consumers: EntityDef = {
   name: 'consumers',
   schema: ConsumerSchema,
   endpointKey: 'username',
+  listFilters: ['custom_id'],
+  entityChecks: [{ at_least_one_of: ['custom_id', 'username'] }],
   checks: (c) => (c.username == null && c.custom_id == null)
     ? { '@entity': ["at least one of these fields must be non-empty: 'custom_id', 'username'"] }
     : undefined,

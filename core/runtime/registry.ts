@@ -1,0 +1,48 @@
+// The plugins this node has loaded. The store asks it for config schemas (a plugin entity
+// naming a plugin that is not loaded is refused), the Admin API lists it, and the runtime
+// (issue #5) will run what it holds.
+
+import type { TObject } from 'typebox'
+import type { EntityDef, PluginSchemas } from '../store/entity.js'
+
+/** What the registry needs of a plugin; the runtime's descriptor extends it with phases. */
+export interface PluginInfo {
+  name: string
+  version: string
+  priority: number
+  /** Schema of the plugin's `config`. */
+  schema: TObject
+  /** Entities the plugin owns (key-auth: its credentials). */
+  entities?: EntityDef[]
+}
+
+export class PluginRegistry implements PluginSchemas {
+  readonly #plugins = new Map<string, PluginInfo>()
+
+  register (plugin: PluginInfo): void {
+    if (this.#plugins.has(plugin.name)) throw new Error(`plugin '${plugin.name}' is loaded twice`)
+    this.#plugins.set(plugin.name, plugin)
+  }
+
+  get (name: string): PluginInfo | undefined {
+    return this.#plugins.get(name)
+  }
+
+  /** Loaded plugin names, sorted. */
+  names (): string[] {
+    return [...this.#plugins.keys()].sort()
+  }
+
+  all (): PluginInfo[] {
+    return this.names().map((n) => this.#plugins.get(n) as PluginInfo)
+  }
+
+  configSchema (name: string): TObject | undefined {
+    return this.#plugins.get(name)?.schema
+  }
+
+  /** Entities owned by loaded plugins, for the store. */
+  entities (): EntityDef[] {
+    return this.all().flatMap((p) => p.entities ?? [])
+  }
+}

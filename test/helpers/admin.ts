@@ -1,0 +1,47 @@
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+import { request, type Dispatcher } from 'undici'
+import { createAdminServer } from '../../core/admin/server.js'
+import { loadConfig } from '../../core/config/index.js'
+import { createLogger } from '../../core/log.js'
+import { newProxyStats } from '../../core/proxy/server.js'
+import type { Store, StoreOptions } from '../../core/store/index.js'
+import { testCredentials, testPlugins } from './entities.js'
+import { tempStore } from './store.js'
+
+export interface Reply { status: number, headers: Dispatcher.ResponseData['headers'], body: any, text: string }
+
+export interface AdminClient {
+  store: Store
+  url: string
+  /** Sends a request; `json` sends JSON, `form` sends urlencoded, `body` sends as is. */
+  call (method: string, path: string, opts?: { json?: unknown, form?: string | Record<string, string>, body?: string, headers?: Record<string, string> }): Promise<Reply>
+}
+
+/** A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end. */
+export async function startAdmin (t: Test, opts: Partial<StoreOptions> = {}): Promise<AdminClient> {
+  const store = tempStore(t, { entities: [testCredentials], plugins: testPlugins, ...opts })
+  const config = loadConfig({ env: {}, overrides: { admin_listen: '127.0.0.1:0' } })
+  const app = createAdminServer({ config, store, plugins: testPlugins, log: createLogger('error'), proxyStats: newProxyStats() })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  return {
+    store,
+    url,
+    async call (method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers }
+      let body: string | undefined = o.body
+      if (o.json !== undefined) { body = JSON.stringify(o.json); headers['content-type'] ??= 'application/json' }
+      if (o.form !== undefined) {
+        body = typeof o.form === 'string' ? o.form : new URLSearchParams(o.form).toString()
+        headers['content-type'] ??= 'application/x-www-form-urlencoded'
+      }
+      const res = await request(`${url}${path}`, { method: method as Dispatcher.HttpMethod, headers, body })
+      const text = await res.body.text()
+      let parsed: unknown
+      try { parsed = text === '' ? undefined : JSON.parse(text) } catch { parsed = undefined }
+      return { status: res.statusCode, headers: res.headers, body: parsed, text }
+    },
+  }
+}
