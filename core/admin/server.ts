@@ -43,10 +43,15 @@ function createBusboy (headers: BusboyHeaders) {
   return new Busboy({ headers, limits: { fields: MAX_ARGS + 1, fieldSize: BODY_LIMIT } })
 }
 
+/** Kong reads a body only for these methods and ignores it on the others. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+const ignoresBody = (req: FastifyRequest): boolean => !BODY_METHODS.has(req.method)
+
 /** Kong accepts JSON, urlencoded and multipart forms; anything else is 415. */
 function registerBodyParsers (app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (ignoresBody(req)) { done(null, undefined); return }
     try {
       done(null, JSON.parse(body as string))
     } catch {
@@ -54,11 +59,13 @@ function registerBodyParsers (app: FastifyInstance): void {
     }
   })
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
+    if (ignoresBody(req)) { done(null, undefined); return }
     markForm(req)
     const params = [...new URLSearchParams(body as string)]
     done(tooMany(params.length), decodeForm(params))
   })
   app.addContentTypeParser('multipart/form-data', (req, payload, done) => {
+    if (ignoresBody(req)) { payload.resume(); payload.once('end', () => done(null, undefined)); return }
     markForm(req)
     const fields: [string, string][] = []
     let bb: ReturnType<typeof createBusboy>
@@ -82,7 +89,10 @@ function registerBodyParsers (app: FastifyInstance): void {
     payload.on('error', fail)
     payload.pipe(bb)
   })
-  app.addContentTypeParser('*', (_req, _payload, done) => { done(new HttpError(415, 'Unsupported Media Type'), undefined) })
+  app.addContentTypeParser('*', (req, payload, done) => {
+    if (ignoresBody(req)) { payload.resume(); payload.once('end', () => done(null, undefined)); return }
+    done(new HttpError(415, 'Unsupported Media Type'), undefined)
+  })
 }
 
 export function createAdminServer (deps: AdminDeps): FastifyInstance {
