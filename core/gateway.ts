@@ -9,6 +9,8 @@ import { preparePrefix, type Config } from './config/index.js'
 import { drain, listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
+import { Upstreams } from './proxy/upstreams.js'
+import { LiveRouter } from './router/index.js'
 import { PluginRegistry } from './runtime/registry.js'
 import { Store } from './store/index.js'
 
@@ -33,15 +35,23 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   const proxy: AddressInfo[] = []
   const admin: AddressInfo[] = []
 
+  const upstreams = new Upstreams()
+
   const stop = async (): Promise<void> => {
     await Promise.all([
-      ...proxies.map((p) => drain(p.server, GRACE_MS)),
+      ...proxies.map((p) => {
+        // Upgraded (WebSocket) connections have no request to finish; nginx, too, closes
+        // them when a worker shuts down.
+        for (const s of p.upgraded) s.destroy()
+        return drain(p.server, GRACE_MS)
+      }),
       ...admins.map(async (a) => {
         const stopSweep = sweepIdle(a.server, GRACE_MS)
         await a.close()
         stopSweep()
       }),
     ])
+    await upstreams.close()
     await store.close()
   }
 
@@ -50,8 +60,10 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
       log.warn({ worker_processes: config.worker_processes }, 'multiple worker processes are not implemented yet; serving from this process')
     }
     const stats = newProxyStats()
+    const router = new LiveRouter(store)
+    router.get() // compile now, so the first request does not pay for it
     for (const l of config.proxy_listen) {
-      const p = createProxyServer(stats)
+      const p = createProxyServer({ router, upstreams, log, stats })
       proxies.push(p)
       proxy.push(await listen(p.server, l, 'proxy_listen'))
     }

@@ -4,7 +4,7 @@
 // Kong's error messages ("expected an integer", "required field missing", "protocols.1: ...")
 // are part of the Admin API contract and a generic validator cannot produce them.
 
-import Type, { type TLiteral, type TSchema } from 'typebox'
+import Type, { type TSchema } from 'typebox'
 import type { FieldError, FieldErrors } from '../errors.js'
 
 export { Type }
@@ -50,7 +50,8 @@ export const nullable = <T extends TSchema>(schema: T, opts: Meta & { default?: 
   Type.Union([schema, Type.Null()], { default: null, ...opts })
 
 export const oneOf = <const L extends readonly string[]>(values: L, opts: Record<string, unknown> = {}) =>
-  Type.Union(values.map((v) => Type.Literal(v)) as TLiteral<L[number]>[], opts)
+  // Typed as the string union; the schema itself is a union of literals (anyOf const).
+  Type.Unsafe<L[number]>(Type.Union(values.map((v) => Type.Literal(v)), opts))
 
 export const set = <T extends TSchema>(items: T, opts: Record<string, unknown> = {}) =>
   Type.Array(items, { kind: 'set', ...opts })

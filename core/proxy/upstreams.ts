@@ -1,0 +1,35 @@
+// One keep-alive undici pool per upstream authority (and connect timeout, which undici
+// sets per pool). Pools are made on first use and closed with the proxy.
+
+import { Pool } from 'undici'
+import type { Service } from '../store/index.js'
+
+const KEEP_ALIVE_MS = 60_000
+
+export class Upstreams {
+  readonly #pools = new Map<string, Pool>()
+
+  pool (service: Service): Pool {
+    const key = `${service.protocol}://${service.host}:${service.port}#${service.connect_timeout}`
+    let pool = this.#pools.get(key)
+    if (pool === undefined) {
+      const host = service.host.includes(':') ? `[${service.host}]` : service.host
+      pool = new Pool(`${service.protocol === 'https' ? 'https' : 'http'}://${host}:${service.port}`, {
+        connect: { timeout: service.connect_timeout, rejectUnauthorized: service.tls_verify === true },
+        keepAliveTimeout: 4_000,
+        keepAliveMaxTimeout: KEEP_ALIVE_MS,
+        // One connection per in-flight request, as nginx does; pipelining would let a slow
+        // response hold up others.
+        pipelining: 1,
+      })
+      this.#pools.set(key, pool)
+    }
+    return pool
+  }
+
+  async close (): Promise<void> {
+    const pools = [...this.#pools.values()]
+    this.#pools.clear()
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())))
+  }
+}

@@ -1,0 +1,44 @@
+import type { Route, Service, Store } from '../store/index.js'
+import { Router } from './router.js'
+
+export { Router } from './router.js'
+export type { RouteMatch, RouteRequest } from './router.js'
+export { normalizePath, encodeUpstreamPath } from './normalize.js'
+export { upstreamPath } from './upstream-path.js'
+
+/**
+ * Keeps a router compiled for the store's current config version. Requests already
+ * holding a match keep using the route and service they matched; the next request sees
+ * the new router.
+ */
+export class LiveRouter {
+  readonly #store: Store
+  #router: Router | undefined
+  #version = -1
+  #dirty = true
+
+  constructor (store: Store) {
+    this.#store = store
+    store.onChange(() => { this.#dirty = true })
+  }
+
+  /** The current router; rebuilt when this process saw a write or `check` found a new version. */
+  get (): Router {
+    if (this.#dirty || this.#router === undefined) this.#rebuild()
+    return this.#router as Router
+  }
+
+  /** Compares with the stored version, for writes made by another process. */
+  check (): void {
+    if (this.#store.version() !== this.#version) this.#dirty = true
+  }
+
+  #rebuild (): void {
+    const version = this.#store.version()
+    const services = new Map<string, Service>()
+    for (const s of this.#store.each('services')) services.set(s.id, s as unknown as Service)
+    this.#router = new Router(this.#store.each('routes') as Iterable<unknown> as Iterable<Route>, services)
+    this.#version = version
+    this.#dirty = false
+  }
+}

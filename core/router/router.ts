@@ -1,0 +1,237 @@
+// The route matcher, with Kong's traditional_compatible semantics (kong/router/transform.lua,
+// atc-router). Routes are compiled once per config version into matchers (one per path, as
+// Kong splits routes per path) ranked by Kong's priority; a request only tests the matchers
+// that its host and path can select, in rank order, and the first full match wins.
+
+import type { Route, Service } from '../store/index.js'
+import { toBytes } from './normalize.js'
+
+export interface RouteRequest {
+  method: string
+  /** Host without port, lower-cased; '' when absent. */
+  host: string
+  /** Port from the Host header, else the listener's. */
+  port: number
+  /** Normalized path (see normalize.ts), as a byte string. */
+  path: string
+  /** Lower-cased header names to values (node's `req.headers`). */
+  headers: Record<string, string | string[] | undefined>
+}
+
+export interface RouteMatch {
+  route: Route
+  service: Service | null
+  /** What the route's path matched: a prefix, or the text a regex matched; '/' without paths. */
+  matchedPath: string
+  /** Whether the route matched through one of its paths. */
+  byPath: boolean
+  /** Named captures of a regex path. */
+  captures?: Record<string, string>
+}
+
+interface HostRule { exact?: string, suffix?: string, prefix?: string, port?: number }
+interface HeaderRule { name: string, values: string[], patterns: RegExp[] }
+
+interface Matcher {
+  rank: number
+  route: Route
+  service: Service | null
+  methods: Set<string> | undefined
+  hosts: HostRule[] | undefined
+  headers: HeaderRule[] | undefined
+  prefix: string | undefined
+  regex: RegExp | undefined
+}
+
+/** Matchers that share a host selector, indexed by path. */
+class Bucket {
+  /** Prefix matchers by prefix, and the distinct prefix lengths, longest first. */
+  readonly prefixes = new Map<string, Matcher[]>()
+  lengths: number[] = []
+  readonly regexes: Matcher[] = []
+  readonly pathless: Matcher[] = []
+
+  add (m: Matcher): void {
+    if (m.prefix !== undefined) {
+      const list = this.prefixes.get(m.prefix)
+      if (list === undefined) this.prefixes.set(m.prefix, [m])
+      else list.push(m)
+    } else if (m.regex !== undefined) {
+      this.regexes.push(m)
+    } else {
+      this.pathless.push(m)
+    }
+  }
+
+  seal (): void {
+    this.lengths = [...new Set([...this.prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a)
+  }
+
+  collect (path: string, out: Matcher[]): void {
+    for (const len of this.lengths) {
+      if (len > path.length) continue
+      const list = this.prefixes.get(path.length === len ? path : path.slice(0, len))
+      if (list !== undefined) for (const m of list) out.push(m)
+    }
+    for (const m of this.regexes) out.push(m)
+    for (const m of this.pathless) out.push(m)
+  }
+}
+
+const CATEGORIES = ['methods', 'hosts', 'headers', 'paths', 'snis', 'sources', 'destinations'] as const
+
+function nonEmpty (v: unknown): boolean {
+  return Array.isArray(v) ? v.length > 0 : v !== null && v !== undefined && typeof v === 'object' && Object.keys(v).length > 0
+}
+
+function hostRule (entry: string): HostRule {
+  let name = entry.toLowerCase()
+  let port: number | undefined
+  const m = /^(.*):(\d+)$/.exec(name)
+  if (m !== null && !name.endsWith(']')) { name = m[1] as string; port = Number(m[2]) }
+  if (name.startsWith('*.')) return { suffix: name.slice(1), port }
+  if (name.endsWith('.*')) return { prefix: name.slice(0, -1), port }
+  return { exact: name, port }
+}
+
+interface Sortable { m: Matcher, key: number[], id: string }
+
+/** Kong's priority, most significant first (see §5.3 of the behaviour notes). */
+function priorityKey (route: Route, path: string | undefined): number[] {
+  const categories = CATEGORIES.filter((c) => nonEmpty((route as Record<string, unknown>)[c])).length
+  const hosts = route.hosts ?? []
+  const plainHosts = hosts.every((h) => !h.includes('*')) ? 1 : 0
+  const headerCount = Object.keys(route.headers ?? {}).length
+  const isRegex = path?.startsWith('~') === true ? 1 : 0
+  const regexPriority = isRegex === 1 ? route.regex_priority : 0
+  const prefixLength = path !== undefined && isRegex === 0 ? toBytes(path).length : 0
+  return [categories, plainHosts, headerCount, isRegex, regexPriority, prefixLength]
+}
+
+function compare (a: Sortable, b: Sortable): number {
+  for (let i = 0; i < a.key.length; i++) {
+    const d = (b.key[i] as number) - (a.key[i] as number)
+    if (d !== 0) return d
+  }
+  // Equal priority: the greater route id first, as atc-router orders (priority, uuid) descending.
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0
+}
+
+export class Router {
+  readonly #byHost = new Map<string, Bucket>()
+  readonly #wildcard = new Bucket()
+  readonly #anyHost = new Bucket()
+  readonly #hasHeaderRules: boolean
+  readonly size: number
+
+  /**
+   * @param routes   every route (those of disabled services are skipped here)
+   * @param services services by id
+   */
+  constructor (routes: Iterable<Route>, services: Map<string, Service>) {
+    const all: Sortable[] = []
+    let headerRules = false
+    for (const route of routes) {
+      if (!route.protocols.some((p) => p === 'http' || p === 'https')) continue
+      const service = route.service === null ? null : services.get(route.service.id) ?? null
+      if (service !== null && !service.enabled) continue
+      const methods = nonEmpty(route.methods) ? new Set(route.methods) : undefined
+      const hosts = nonEmpty(route.hosts) ? (route.hosts as string[]).map(hostRule) : undefined
+      const headers = nonEmpty(route.headers)
+        ? Object.entries(route.headers as Record<string, string[]>).map(([name, values]) => ({
+          name: name.toLowerCase(),
+          values: values.filter((v) => !v.startsWith('~*')).map((v) => v.toLowerCase()),
+          patterns: values.filter((v) => v.startsWith('~*')).map((v) => new RegExp(v.slice(2))),
+        }))
+        : undefined
+      if (headers !== undefined) headerRules = true
+      const paths = nonEmpty(route.paths) ? route.paths as string[] : [undefined]
+      for (const path of paths) {
+        const m: Matcher = {
+          rank: 0,
+          route,
+          service,
+          methods,
+          hosts,
+          headers,
+          prefix: path !== undefined && !path.startsWith('~') ? toBytes(path) : undefined,
+          // Kong anchors regex paths at the start only.
+          regex: path?.startsWith('~') === true ? new RegExp(`^(?:${path.slice(1)})`) : undefined,
+        }
+        all.push({ m, key: priorityKey(route, path), id: route.id })
+      }
+    }
+    all.sort(compare)
+    all.forEach((s, i) => { s.m.rank = i })
+    for (const { m } of all) {
+      if (m.hosts === undefined) this.#anyHost.add(m)
+      else if (m.hosts.every((h) => h.exact !== undefined)) {
+        for (const h of new Set(m.hosts.map((x) => x.exact as string))) {
+          let b = this.#byHost.get(h)
+          if (b === undefined) this.#byHost.set(h, b = new Bucket())
+          b.add(m)
+        }
+      } else {
+        this.#wildcard.add(m)
+      }
+    }
+    for (const b of [...this.#byHost.values(), this.#wildcard, this.#anyHost]) b.seal()
+    this.#hasHeaderRules = headerRules
+    this.size = all.length
+  }
+
+  /** Whether any route matches on headers (callers may cache by method, host and path otherwise). */
+  get matchesHeaders (): boolean {
+    return this.#hasHeaderRules
+  }
+
+  match (req: RouteRequest): RouteMatch | undefined {
+    const candidates: Matcher[] = []
+    const exact = this.#byHost.get(req.host)
+    if (exact !== undefined) exact.collect(req.path, candidates)
+    this.#wildcard.collect(req.path, candidates)
+    this.#anyHost.collect(req.path, candidates)
+    if (candidates.length > 1) candidates.sort((a, b) => a.rank - b.rank)
+    let previous: Matcher | undefined
+    for (const m of candidates) {
+      if (m === previous) continue // a matcher reached through two host entries
+      previous = m
+      const found = this.#test(m, req)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+
+  #test (m: Matcher, req: RouteRequest): RouteMatch | undefined {
+    if (m.methods !== undefined && !m.methods.has(req.method)) return undefined
+    if (m.hosts !== undefined && !m.hosts.some((h) => hostMatches(h, req))) return undefined
+    if (m.headers !== undefined && !m.headers.every((h) => headerMatches(h, req.headers[h.name]))) return undefined
+    if (m.prefix !== undefined) {
+      return { route: m.route, service: m.service, matchedPath: m.prefix, byPath: true }
+    }
+    if (m.regex !== undefined) {
+      const r = m.regex.exec(req.path)
+      if (r === null) return undefined
+      return { route: m.route, service: m.service, matchedPath: r[0], byPath: true, captures: r.groups }
+    }
+    return { route: m.route, service: m.service, matchedPath: '/', byPath: false }
+  }
+}
+
+function hostMatches (h: HostRule, req: RouteRequest): boolean {
+  if (h.port !== undefined && h.port !== req.port) return false
+  if (h.exact !== undefined) return h.exact === req.host
+  if (h.suffix !== undefined) return req.host.endsWith(h.suffix) && req.host.length > h.suffix.length
+  return req.host.startsWith(h.prefix as string) && req.host.length > (h.prefix as string).length
+}
+
+function headerMatches (rule: HeaderRule, value: string | string[] | undefined): boolean {
+  if (value === undefined) return false
+  const values = Array.isArray(value) ? value : [value]
+  for (const raw of values) {
+    const v = raw.toLowerCase()
+    if (rule.values.includes(v)) return true
+    for (const p of rule.patterns) if (p.test(v)) return true
+  }
+  return false
+}

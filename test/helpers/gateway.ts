@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+import { request } from 'undici'
+import { loadConfig } from '../../core/config/index.js'
+import { startGateway, type Gateway } from '../../core/gateway.js'
+import { createLogger } from '../../core/log.js'
+import { tempDir } from './store.js'
+
+export interface TestGateway {
+  gateway: Gateway
+  proxy: string
+  admin: string
+  /** Admin API call with a JSON body; throws on a non-2xx answer. */
+  admin$ (method: string, path: string, body?: unknown): Promise<any>
+}
+
+/** The whole gateway in this process, on 127.0.0.1 ports of its choosing, with a temp prefix. */
+export async function startTestGateway (t: Test): Promise<TestGateway> {
+  const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0' } })
+  const gateway = await startGateway(config, createLogger('error'))
+  t.teardown(() => gateway.stop())
+  const admin = `http://127.0.0.1:${(gateway.admin[0] as AddressInfo).port}`
+  return {
+    gateway,
+    proxy: `http://127.0.0.1:${(gateway.proxy[0] as AddressInfo).port}`,
+    admin,
+    async admin$ (method, path, body) {
+      const res = await request(`${admin}${path}`, {
+        method: method as 'GET',
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await res.body.text()
+      if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text}`)
+      return text === '' ? undefined : JSON.parse(text)
+    },
+  }
+}
+
+export interface Upstream {
+  server: Server
+  port: number
+  url: string
+}
+
+/** A real upstream on 127.0.0.1; the handler sees every request. Closed at test end. */
+export async function startUpstream (t: Test, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const port = (server.address() as AddressInfo).port
+  return { server, port, url: `http://127.0.0.1:${port}` }
+}
+
+/** An upstream that answers with what it received, as JSON. */
+export function echo (req: IncomingMessage, res: ServerResponse): void {
+  let bytes = 0
+  req.on('data', (c: Buffer) => { bytes += c.length })
+  req.on('end', () => {
+    const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bytes })
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': 'yes', server: 'echo-upstream' })
+    res.end(body)
+  })
+}
