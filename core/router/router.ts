@@ -41,21 +41,71 @@ interface Matcher {
   headers: HeaderRule[] | undefined
   prefix: string | undefined
   regex: RegExp | undefined
+  /** Text every path matching `regex` starts with. */
+  literal: string | undefined
+}
+
+/**
+ * A radix tree of prefixes: a lookup walks the request path once and picks up the
+ * matchers of every stored prefix along the way, whatever the number of routes.
+ */
+class PrefixTree {
+  matchers: Matcher[] | undefined
+  readonly edges = new Map<number, { label: string, node: PrefixTree }>()
+
+  insert (key: string, m: Matcher): void {
+    let node: PrefixTree = this
+    let rest = key
+    for (;;) {
+      if (rest === '') { (node.matchers ??= []).push(m); return }
+      const edge = node.edges.get(rest.charCodeAt(0))
+      if (edge === undefined) {
+        const leaf = new PrefixTree()
+        leaf.matchers = [m]
+        node.edges.set(rest.charCodeAt(0), { label: rest, node: leaf })
+        return
+      }
+      let common = 0
+      const max = Math.min(edge.label.length, rest.length)
+      while (common < max && edge.label.charCodeAt(common) === rest.charCodeAt(common)) common++
+      if (common < edge.label.length) {
+        // Split the edge at the shared part.
+        const mid = new PrefixTree()
+        mid.edges.set(edge.label.charCodeAt(common), { label: edge.label.slice(common), node: edge.node })
+        edge.label = edge.label.slice(0, common)
+        edge.node = mid
+      }
+      node = edge.node
+      rest = rest.slice(common)
+    }
+  }
+
+  collect (path: string, out: Matcher[]): void {
+    let node: PrefixTree = this
+    let pos = 0
+    for (;;) {
+      if (node.matchers !== undefined) for (const m of node.matchers) out.push(m)
+      if (pos >= path.length) return
+      const edge = node.edges.get(path.charCodeAt(pos))
+      if (edge === undefined || !path.startsWith(edge.label, pos)) return
+      pos += edge.label.length
+      node = edge.node
+    }
+  }
 }
 
 /** Matchers that share a host selector, indexed by path. */
 class Bucket {
-  /** Prefix matchers by prefix, and the distinct prefix lengths, longest first. */
-  readonly prefixes = new Map<string, Matcher[]>()
-  lengths: number[] = []
+  readonly tree = new PrefixTree()
   readonly regexes: Matcher[] = []
   readonly pathless: Matcher[] = []
 
   add (m: Matcher): void {
-    if (m.prefix !== undefined) {
-      const list = this.prefixes.get(m.prefix)
-      if (list === undefined) this.prefixes.set(m.prefix, [m])
-      else list.push(m)
+    // A regex with a literal start is filed under it like a prefix: only paths starting
+    // with that text can match, so other requests never run it.
+    const key = m.prefix ?? m.literal
+    if (key !== undefined && key !== '') {
+      this.tree.insert(key, m)
     } else if (m.regex !== undefined) {
       this.regexes.push(m)
     } else {
@@ -63,20 +113,13 @@ class Bucket {
     }
   }
 
-  seal (): void {
-    this.lengths = [...new Set([...this.prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a)
-  }
-
   collect (path: string, out: Matcher[]): void {
-    for (const len of this.lengths) {
-      if (len > path.length) continue
-      const list = this.prefixes.get(path.length === len ? path : path.slice(0, len))
-      if (list !== undefined) for (const m of list) out.push(m)
-    }
+    this.tree.collect(path, out)
     for (const m of this.regexes) out.push(m)
     for (const m of this.pathless) out.push(m)
   }
 }
+
 
 const CATEGORIES = ['methods', 'hosts', 'headers', 'paths', 'snis', 'sources', 'destinations'] as const
 
@@ -157,6 +200,7 @@ export class Router {
           prefix: path !== undefined && !path.startsWith('~') ? toBytes(path) : undefined,
           // Kong anchors regex paths at the start only.
           regex: path?.startsWith('~') === true ? new RegExp(`^(?:${path.slice(1)})`) : undefined,
+          literal: path?.startsWith('~') === true ? literalPrefix(path.slice(1)) : undefined,
         }
         all.push({ m, key: priorityKey(route, path), id: route.id })
       }
@@ -175,7 +219,6 @@ export class Router {
         this.#wildcard.add(m)
       }
     }
-    for (const b of [...this.#byHost.values(), this.#wildcard, this.#anyHost]) b.seal()
     this.#hasHeaderRules = headerRules
     this.size = all.length
   }
@@ -186,6 +229,10 @@ export class Router {
   }
 
   match (req: RouteRequest): RouteMatch | undefined {
+    return this.#find(req)
+  }
+
+  #find (req: RouteRequest): RouteMatch | undefined {
     const candidates: Matcher[] = []
     const exact = this.#byHost.get(req.host)
     if (exact !== undefined) exact.collect(req.path, candidates)
@@ -216,6 +263,30 @@ export class Router {
     }
     return { route: m.route, service: m.service, matchedPath: '/', byPath: false }
   }
+}
+
+/**
+ * The literal text a regex must match first: `/items/\\d+` gives `/items/`. Conservative:
+ * any alternation gives none, and a quantified last character is left out.
+ */
+export function literalPrefix (source: string): string {
+  if (source.includes('|')) return ''
+  let out = ''
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i] as string
+    if (c === '\\') {
+      const next = source[i + 1]
+      // Escaped punctuation is literal; \d, \w, \b and friends are not.
+      if (next !== undefined && /[^A-Za-z0-9]/.test(next)) { out += next; i++; continue }
+      break
+    }
+    if ('.[](){}*+?^$'.includes(c)) {
+      if ('*?{'.includes(c)) out = out.slice(0, -1)
+      break
+    }
+    out += c
+  }
+  return toBytes(out)
 }
 
 function hostMatches (h: HostRule, req: RouteRequest): boolean {
