@@ -9,9 +9,12 @@ import { preparePrefix, type Config } from './config/index.js'
 import { drain, listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
+import { Pipeline } from './proxy/pipeline.js'
 import { Upstreams } from './proxy/upstreams.js'
+import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
-import { PluginRegistry } from './runtime/registry.js'
+import { loadPlugins } from './runtime/loader.js'
+import type { AnyPlugin } from './runtime/plugin.js'
 import { Store } from './store/index.js'
 
 const GRACE_MS = 10_000
@@ -25,10 +28,14 @@ export interface Gateway {
   stop(): Promise<void>
 }
 
-export async function startGateway (config: Config, log: Logger = createLogger(config.log_level)): Promise<Gateway> {
+export interface StartOptions {
+  /** Plugins registered besides those the config names (tests, embedding). */
+  plugins?: AnyPlugin[]
+}
+
+export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
-  // Plugin loading arrives with the plugin runtime (issue #5); until then none is loaded.
-  const plugins = new PluginRegistry()
+  const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins)
   const store = new Store({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities() })
   const proxies: ProxyServer[] = []
   const admins: FastifyInstance[] = []
@@ -62,8 +69,9 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
     const stats = newProxyStats()
     const router = new LiveRouter(store)
     router.get() // compile now, so the first request does not pay for it
+    const pipeline = new Pipeline({ router, plugins: new LivePlugins(store, plugins), upstreams, env: { store, log, nodeId: store.nodeId() }, log })
     for (const l of config.proxy_listen) {
-      const p = createProxyServer({ router, upstreams, log, stats })
+      const p = createProxyServer({ pipeline, upstreams, log, stats })
       proxies.push(p)
       proxy.push(await listen(p.server, l, 'proxy_listen'))
     }

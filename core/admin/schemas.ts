@@ -35,8 +35,9 @@ export function kongField (schema: TSchema): KongField {
     out.type = inner.type
   }
   if (inner.format === 'uuid') out.uuid = true
-  if (s.auto === true || inner.auto === true) out.auto = true
-  if (!nullable && s.auto !== true && inner.auto !== true) out.required = true
+  const auto = s.auto === true || inner.auto === true || typeof inner.generate === 'function'
+  if (auto) out.auto = true
+  if (!nullable && !auto) out.required = true
   if (s.unique === true || inner.unique === true) out.unique = true
   if (inner.minimum !== undefined && inner.maximum !== undefined) out.between = [inner.minimum, inner.maximum]
   if (inner.minLength !== undefined) out.len_min = inner.minLength
@@ -55,7 +56,7 @@ export function kongFields (schema: TSchema): KongField[] {
   return fieldsOf(schema).map(([name, s]) => ({ [name]: kongField(s) }))
 }
 
-const META_KEYS = new Set(['kind', 'reference', 'onDelete', 'unique', 'auto', 'check', 'secret'])
+const META_KEYS = new Set(['kind', 'reference', 'onDelete', 'unique', 'auto', 'check', 'secret', 'generate'])
 
 /**
  * Plain JSON Schema for OpenAPI 3.1: our own keywords become `x-` extensions and

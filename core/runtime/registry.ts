@@ -4,17 +4,10 @@
 
 import type { TObject } from 'typebox'
 import type { EntityDef, PluginSchemas } from '../store/entity.js'
+import type { AnyPlugin } from './plugin.js'
 
-/** What the registry needs of a plugin; the runtime's descriptor extends it with phases. */
-export interface PluginInfo {
-  name: string
-  version: string
-  priority: number
-  /** Schema of the plugin's `config`. */
-  schema: TObject
-  /** Entities the plugin owns (key-auth: its credentials). */
-  entities?: EntityDef[]
-}
+/** A loaded plugin: its descriptor (see plugin.ts). */
+export type PluginInfo = AnyPlugin
 
 export class PluginRegistry implements PluginSchemas {
   readonly #plugins = new Map<string, PluginInfo>()
@@ -39,6 +32,10 @@ export class PluginRegistry implements PluginSchemas {
 
   configSchema (name: string): TObject | undefined {
     return this.#plugins.get(name)?.schema
+  }
+
+  noConsumer (name: string): boolean {
+    return this.#plugins.get(name)?.noConsumer === true
   }
 
   /** Entities owned by loaded plugins, for the store. */

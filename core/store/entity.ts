@@ -6,6 +6,8 @@ import { fieldsOf, unwrap } from './schema.js'
 export interface PluginSchemas {
   /** The plugin's config schema, or undefined when the plugin is not enabled on this node. */
   configSchema(name: string): TSchema | undefined
+  /** Whether the plugin refuses a consumer scope (Kong's `no_consumer`). */
+  noConsumer?(name: string): boolean
 }
 
 export interface CheckContext {

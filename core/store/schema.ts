@@ -26,6 +26,8 @@ interface Meta {
   description?: string
   /** Field holds a secret: left out of `GET /` and logs. */
   secret?: boolean
+  /** Makes a value when the input has none (key-auth keys). */
+  generate?: () => unknown
 }
 
 type S = TSchema & Meta & Record<string, unknown>
@@ -281,6 +283,7 @@ function checkObject (schema: S, value: Record<string, unknown>, opts: ValidateO
     const has = Object.hasOwn(value, key) && value[key] !== undefined
     if (!has) {
       if (opts.partial === true || fieldSchema.auto === true) continue
+      if (typeof fieldSchema.generate === 'function') { out[key] = (fieldSchema.generate as () => unknown)(); continue }
       if (fieldSchema.default !== undefined) {
         out[key] = structuredClone(fieldSchema.default)
         continue

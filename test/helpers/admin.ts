@@ -5,6 +5,7 @@ import { createAdminServer } from '../../core/admin/server.js'
 import { loadConfig } from '../../core/config/index.js'
 import { createLogger } from '../../core/log.js'
 import { newProxyStats } from '../../core/proxy/server.js'
+import type { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Store, StoreOptions } from '../../core/store/index.js'
 import { testCredentials, testPlugins } from './entities.js'
 import { tempStore } from './store.js'
@@ -19,10 +20,11 @@ export interface AdminClient {
 }
 
 /** A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end. */
-export async function startAdmin (t: Test, opts: Partial<StoreOptions> = {}): Promise<AdminClient> {
-  const store = tempStore(t, { entities: [testCredentials], plugins: testPlugins, ...opts })
+export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry } = {}): Promise<AdminClient> {
+  const plugins = opts.plugins ?? testPlugins
+  const store = tempStore(t, { entities: [testCredentials], ...opts, plugins })
   const config = loadConfig({ env: {}, overrides: { admin_listen: '127.0.0.1:0' } })
-  const app = createAdminServer({ config, store, plugins: testPlugins, log: createLogger('error'), proxyStats: newProxyStats() })
+  const app = createAdminServer({ config, store, plugins, log: createLogger('error'), proxyStats: newProxyStats() })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

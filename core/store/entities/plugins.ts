@@ -31,6 +31,9 @@ export const plugins: EntityDef = {
   schema: PluginSchema,
   endpointKey: 'instance_name',
   uniqueTogether: [['name', 'route', 'service', 'consumer']],
+  checks: (p, ctx) => p.consumer != null && ctx.plugins.noConsumer?.(String(p.name)) === true
+    ? { consumer: 'value must be null' }
+    : undefined,
   subschema: (p, ctx) => {
     const name = String(p.name)
     const schema = ctx.plugins.configSchema(name)

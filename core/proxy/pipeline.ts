@@ -1,0 +1,441 @@
+// One request through Kong's phases (kong/init.lua): rewrite (global plugins) -> route ->
+// access (plugins collected by precedence) -> upstream or a short-circuit response ->
+// header_filter -> body_filter -> log. header_filter, body_filter and log of the collected
+// plugins run on every response, proxied, short-circuited or failed.
+
+import type { Dispatcher } from 'undici'
+import type { Logger } from '../log.js'
+import { SERVER_TOKEN } from '../meta.js'
+import { Kong, type PdkEnv } from '../pdk/index.js'
+import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from '../router/index.js'
+import { RequestContext, type Headers } from '../runtime/context.js'
+import { Phase, type PhaseName } from '../runtime/phases.js'
+import type { AnyPlugin } from '../runtime/plugin.js'
+import { PluginSet, type Collected, type LivePlugins } from '../runtime/plugins.js'
+import type { Consumer, Service } from '../store/index.js'
+import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
+import type { Upstreams } from './upstreams.js'
+
+// RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones nginx also drops.
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade'])
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'])
+const MAX_BUFFERED_BODY = 64 * 1024 * 1024
+
+type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
+const PHASE_OF: Record<HandlerName, PhaseName> = {
+  rewrite: 'rewrite', access: 'access', headerFilter: 'header_filter', bodyFilter: 'body_filter', log: 'log',
+}
+
+export interface PipelineDeps {
+  router: LiveRouter
+  plugins: LivePlugins
+  upstreams: Upstreams
+  env: PdkEnv
+  log: Logger
+}
+
+/** Names listed in a Connection header, which are hop-by-hop for this message too. */
+export function connectionTokens (value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined
+  const list = (Array.isArray(value) ? value.join(',') : value).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+  return list.length === 0 ? undefined : new Set(list)
+}
+
+export function parseHost (header: string | undefined): { host: string, port: number | undefined } {
+  if (header === undefined || header === '') return { host: '', port: undefined }
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(header)
+  if (m === null) return { host: header.toLowerCase(), port: undefined }
+  return { host: (m[1] as string).toLowerCase(), port: m[2] === undefined ? undefined : Number(m[2]) }
+}
+
+function hostHeader (service: Service): string {
+  const host = service.host.includes(':') ? `[${service.host}]` : service.host
+  const defaultPort = (service.port === 80 && (service.protocol === 'http' || service.protocol === 'grpc')) ||
+    (service.port === 443 && (service.protocol === 'https' || service.protocol === 'grpcs'))
+  return defaultPort ? host : `${host}:${service.port}`
+}
+
+function isThenable (v: unknown): v is Promise<void> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/** Sets a consumer's identity headers upstream, as Kong's auth plugins do (see key-auth). */
+export type { Consumer }
+
+export class Pipeline {
+  readonly #deps: PipelineDeps
+
+  constructor (deps: PipelineDeps) {
+    this.#deps = deps
+  }
+
+  /** Runs `handler` of each plugin in `list`; awaits only handlers that return a promise. */
+  #run (ctx: RequestContext, list: Collected[], handler: HandlerName, stopOnExit: boolean, from = 0): void | Promise<void> {
+    ctx.phase = Phase[PHASE_OF[handler]]
+    for (let i = from; i < list.length; i++) {
+      if (stopOnExit && ctx.exit !== undefined) return
+      const { plugin, instance } = list[i] as Collected
+      const fn = plugin[handler]
+      if (fn === undefined) continue
+      const result = fn(new Kong(ctx, this.#deps.env, plugin.name), instance.config)
+      if (isThenable(result)) return result.then(() => this.#run(ctx, list, handler, stopOnExit, i + 1))
+    }
+  }
+
+  /** Runs a phase that must not break the response; a failing handler is logged. */
+  async #runSafely (ctx: RequestContext, list: Collected[], handler: HandlerName): Promise<void> {
+    for (const item of list) {
+      if (item.plugin[handler] === undefined) continue
+      try {
+        await this.#run(ctx, [item], handler, false)
+      } catch (err) {
+        this.#deps.log.error({ err, plugin: item.plugin.name, phase: PHASE_OF[handler], request_id: ctx.id }, `plugin ${item.plugin.name} failed in ${PHASE_OF[handler]}`)
+      }
+    }
+  }
+
+  /**
+   * rewrite, routing and access: what every request goes through before it is proxied.
+   * Returns the collected plugins; `ctx.exit` is set when the request is answered here.
+   */
+  async gate (ctx: RequestContext): Promise<Collected[]> {
+    const plugins = this.#deps.plugins.get()
+    let collected: Collected[] = plugins.globals
+
+    // rewrite: global plugins only, before routing.
+    if (plugins.rewrite.length > 0) {
+      try {
+        await this.#run(ctx, plugins.rewrite.map((p) => ({ plugin: p.plugin, instance: p.global as Collected['instance'] })), 'rewrite', true)
+      } catch (err) {
+        this.#fail(ctx, err, 'rewrite')
+      }
+    }
+
+    if (ctx.exit === undefined && this.#route(ctx)) {
+      collected = []
+      try {
+        await this.#access(ctx, plugins, collected)
+      } catch (err) {
+        this.#fail(ctx, err, 'access')
+      }
+      if (ctx.exit === undefined && ctx.service === undefined) {
+        this.#error(ctx, 503, 'no Service found with those values', false)
+      }
+    }
+    return collected
+  }
+
+  async handle (ctx: RequestContext): Promise<void> {
+    const collected = await this.gate(ctx)
+    if (ctx.exit !== undefined) {
+      ctx.req.resume()
+      await this.#respondExit(ctx, collected)
+    } else {
+      this.#forward(ctx, collected, (ctx.service as Service).retries)
+    }
+  }
+
+  /** Answers with Kong's error body (a Tollgate-made response, source 'exit'). */
+  #error (ctx: RequestContext, status: number, message: string, nginxLevel: boolean, headers: Headers = {}): void {
+    const { body, contentType } = errorBody(negotiate(ctx.req, nginxLevel), message, ctx.id)
+    ctx.exit = { status, body, headers: { ...ctx.responseHeaders, 'content-type': contentType, ...headers } }
+    ctx.status = status
+    if (ctx.source === 'service') ctx.source = 'exit'
+  }
+
+  #fail (ctx: RequestContext, err: unknown, phase: string, plugin?: string): void {
+    this.#deps.log.error({ err, phase, plugin, request_id: ctx.id }, plugin === undefined ? `error in ${phase}` : `plugin ${plugin} failed in ${phase}`)
+    ctx.source = 'error'
+    ctx.exit = undefined
+    this.#error(ctx, 500, STATUS_MESSAGES[500] as string, false)
+    ctx.source = 'error'
+  }
+
+  /** Matches a route and prepares the upstream request; answers 404/426 itself. */
+  #route (ctx: RequestContext): boolean {
+    const { req } = ctx
+    if (!ctx.rawPath.startsWith('/')) { this.#error(ctx, 400, STATUS_MESSAGES[400] as string, true); return false }
+    if (req.method === 'TRACE') { this.#error(ctx, 405, STATUS_MESSAGES[405] as string, true); return false }
+    const { host, port } = parseHost(req.headers.host)
+    ctx.normalizedPath = normalizePath(ctx.rawPath)
+    const match = this.#deps.router.get().match({
+      method: req.method ?? 'GET',
+      host,
+      port: port ?? req.socket.localPort ?? 0,
+      path: ctx.normalizedPath,
+      headers: req.headersDistinct,
+    })
+    if (match === undefined) { this.#error(ctx, 404, 'no Route matched with those values', false); return false }
+    const protocols = match.route.protocols
+    if (protocols.includes('https') && !protocols.includes('http')) {
+      const code = match.route.https_redirect_status_code
+      if (code === 426) this.#error(ctx, 426, 'Please use HTTPS protocol', false, { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' })
+      else ctx.exit = { status: code, body: undefined, headers: { location: `https://${req.headers.host ?? ''}${req.url ?? '/'}` } }
+      ctx.status = code
+      return false
+    }
+    ctx.match = match
+    ctx.route = match.route
+    ctx.service = match.service ?? undefined
+    if (match.service !== null) ctx.upstream = this.#upstreamRequest(ctx, match.service)
+    return true
+  }
+
+  /** Method, path and headers of the upstream request (Kong §5.5). */
+  #upstreamRequest (ctx: RequestContext, service: Service): RequestContext['upstream'] {
+    const { req } = ctx
+    const match = ctx.match as NonNullable<RequestContext['match']>
+    const route = match.route
+    const strip = route.strip_path && match.byPath
+    const path = encodeUpstreamPath(upstreamPath(service.path ?? '/', ctx.normalizedPath, strip ? match.matchedPath : '/', strip))
+    const connection = connectionTokens(req.headers.connection)
+    const headers: Headers = {}
+    const raw = req.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase()
+      if (HOP_BY_HOP.has(name) || name === 'host' || connection?.has(name) === true) continue
+      const value = raw[i + 1] as string
+      const prev = headers[name]
+      headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+    }
+    const clientIp = req.socket.remoteAddress ?? ''
+    headers.host = route.preserve_host && req.headers.host !== undefined ? req.headers.host : hostHeader(service)
+    const xff = req.headers['x-forwarded-for']
+    headers['x-forwarded-for'] = xff === undefined ? clientIp : `${xff}, ${clientIp}`
+    headers['x-forwarded-proto'] = 'http'
+    headers['x-forwarded-host'] = parseHost(req.headers.host).host
+    headers['x-forwarded-port'] = String(req.socket.localPort ?? '')
+    headers['x-forwarded-path'] = ctx.rawPath
+    if (strip && match.matchedPath !== '/') headers['x-forwarded-prefix'] = match.matchedPath
+    else delete headers['x-forwarded-prefix']
+    headers['x-real-ip'] = clientIp
+    const via = `${req.httpVersion} ${SERVER_TOKEN}`
+    headers.via = req.headers.via === undefined ? via : `${req.headers.via}, ${via}`
+    headers['x-kong-request-id'] = ctx.id
+    return { scheme: service.protocol === 'https' ? 'https' : 'http', method: req.method ?? 'GET', path, query: ctx.rawQuery, headers, body: undefined }
+  }
+
+  /** The access phase: picks each plugin's config (the consumer may change as it goes). */
+  async #access (ctx: RequestContext, plugins: PluginSet, collected: Collected[]): Promise<void> {
+    const routeId = ctx.route?.id ?? ''
+    const serviceId = ctx.service?.id ?? ''
+    if (plugins.active.length === 0) return
+    // Buffer the body first if any config that could apply here reads it.
+    let needsBody = false
+    for (const lp of plugins.active) {
+      const rb = lp.plugin.readsBody
+      if (rb === undefined || rb === false) continue
+      if (rb === true) { needsBody = true; break }
+      for (const inst of lp.instances.values()) {
+        if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && rb(inst.config)) { needsBody = true; break }
+      }
+      if (needsBody) break
+    }
+    if (needsBody) ctx.body = await readBody(ctx)
+    ctx.phase = Phase.access
+    for (const lp of plugins.active) {
+      const instance = PluginSet.lookup(lp, routeId, serviceId, ctx.consumer?.id ?? '')
+      if (instance === undefined) continue
+      collected.push({ plugin: lp.plugin, instance })
+      // After a short-circuit or an error the remaining configs are still collected, not run.
+      if (ctx.exit !== undefined || lp.plugin.access === undefined) continue
+      try {
+        const r = this.#run(ctx, [{ plugin: lp.plugin, instance }], 'access', false)
+        if (isThenable(r)) await r
+      } catch (err) {
+        this.#fail(ctx, err, 'access', lp.plugin.name)
+      }
+      ctx.phase = Phase.access
+    }
+  }
+
+  /** Sends a short-circuit (or error) response after header_filter and body_filter. */
+  async #respondExit (ctx: RequestContext, collected: Collected[]): Promise<void> {
+    const exit = ctx.exit as NonNullable<RequestContext['exit']>
+    ctx.status = exit.status
+    ctx.responseHeaders = exit.headers
+    await this.#runSafely(ctx, collected, 'headerFilter')
+    let body: Buffer | undefined = exit.body === undefined ? undefined : Buffer.from(exit.body)
+    if (collected.some((c) => c.plugin.bodyFilter !== undefined)) {
+      ctx.responseBody = body ?? Buffer.alloc(0)
+      await this.#runSafely(ctx, collected, 'bodyFilter')
+      body = ctx.responseBody
+    }
+    const headers: Headers = { ...ctx.responseHeaders }
+    headers['content-length'] = String(body?.length ?? 0)
+    headers.server ??= SERVER_TOKEN
+    headers['x-kong-request-id'] = ctx.id
+    headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
+    this.#logAfter(ctx, collected)
+    if (ctx.res.destroyed) return
+    ctx.res.writeHead(ctx.status, headers)
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
+  }
+
+  #logAfter (ctx: RequestContext, collected: Collected[]): void {
+    if (!collected.some((c) => c.plugin.log !== undefined)) return
+    ctx.res.once('close', () => {
+      // Off the response path: the client has its answer before loggers run.
+      setImmediate(() => { this.#runSafely(ctx, collected, 'log').catch(() => {}) })
+    })
+  }
+
+  #forward (ctx: RequestContext, collected: Collected[], retriesLeft: number): void {
+    const { req, res } = ctx
+    const service = ctx.service as Service
+    const up = ctx.upstream as NonNullable<RequestContext['upstream']>
+    ctx.upstreamStarted ??= performance.now()
+    const buffering = collected.some((c) => c.plugin.bodyFilter !== undefined)
+    const hasHeaderFilter = collected.some((c) => c.plugin.headerFilter !== undefined)
+    let body: Dispatcher.DispatchOptions['body'] = null
+    if (up.body !== undefined) {
+      body = up.body
+      up.headers['content-length'] = String(up.body.length)
+      delete up.headers['transfer-encoding']
+    } else if (ctx.body !== undefined) {
+      body = ctx.body
+    } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
+      body = req
+    }
+    const replayable = body === null || Buffer.isBuffer(body)
+    let controller: Dispatcher.DispatchController | undefined
+    let responded = false
+    const chunks: Buffer[] = []
+    let size = 0
+    const onClose = (): void => {
+      if (!res.writableFinished) controller?.abort(new Error('client closed the connection'))
+    }
+    res.once('close', onClose)
+    this.#logAfter(ctx, retriesLeft === service.retries ? collected : [])
+    const headOut = (): Headers => {
+      const out: Headers = { ...ctx.responseHeaders }
+      out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
+      out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
+      out['x-kong-request-id'] = ctx.id
+      return out
+    }
+    const self = this
+    const path = up.query === undefined ? up.path : `${up.path}?${up.query}`
+    this.#deps.upstreams.pool(service).dispatch({
+      method: up.method as Dispatcher.HttpMethod,
+      path,
+      headers: up.headers,
+      body,
+      headersTimeout: service.read_timeout,
+      bodyTimeout: service.read_timeout,
+    }, {
+      onRequestStart (c) { controller = c },
+      onResponseStart (c, statusCode, upstreamHeaders) {
+        if (statusCode < 200) return // 1xx: node answers 100-continue itself
+        responded = true
+        ctx.upstreamResponded = performance.now()
+        const filtered: Headers = {}
+        const connection = connectionTokens(upstreamHeaders.connection)
+        for (const [name, value] of Object.entries(upstreamHeaders)) {
+          if (value === undefined || HOP_BY_HOP.has(name) || connection?.has(name) === true) continue
+          filtered[name] = value
+        }
+        ctx.serviceStatus = statusCode
+        ctx.serviceHeaders = filtered
+        const via = `${req.httpVersion} ${SERVER_TOKEN}`
+        ctx.status = statusCode
+        ctx.responseHeaders = {
+          ...filtered,
+          via: upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`,
+          server: (upstreamHeaders.server as string | undefined) ?? SERVER_TOKEN,
+          ...ctx.responseHeaders,
+        }
+        const writeHead = (): void => {
+          if (buffering) return // the head waits for body_filter, which may change the length
+          res.writeHead(ctx.status, headOut())
+          if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) return
+          res.on('drain', () => { if (c.paused) c.resume() })
+        }
+        if (!hasHeaderFilter) { writeHead(); return }
+        c.pause()
+        self.#runSafely(ctx, collected, 'headerFilter').then(() => {
+          if (res.destroyed) return
+          writeHead()
+          c.resume()
+        }, () => {})
+      },
+      onResponseData (c, chunk) {
+        if (buffering) {
+          size += chunk.length
+          if (size > MAX_BUFFERED_BODY) { c.abort(new Error('response body too large to buffer for body_filter')); return }
+          chunks.push(chunk)
+          return
+        }
+        if (!res.write(chunk)) c.pause()
+      },
+      onResponseEnd () {
+        res.off('close', onClose)
+        if (!buffering) { res.end(); return }
+        ctx.responseBody = Buffer.concat(chunks)
+        self.#runSafely(ctx, collected, 'bodyFilter').then(() => {
+          if (res.destroyed) return
+          const out = headOut()
+          delete out['transfer-encoding']
+          const bodyOut = ctx.responseBody ?? Buffer.alloc(0)
+          if (req.method !== 'HEAD') out['content-length'] = String(bodyOut.length)
+          res.writeHead(ctx.status, out)
+          res.end(req.method === 'HEAD' ? undefined : bodyOut)
+        }, () => {})
+      },
+      onResponseError (_c, err) {
+        res.off('close', onClose)
+        if (res.destroyed || req.destroyed) return
+        const code = (err as NodeJS.ErrnoException).code ?? ''
+        if (!responded && retriesLeft > 0 && replayable && RETRYABLE.has(code)) {
+          self.#forward(ctx, collected, retriesLeft - 1)
+          return
+        }
+        if (responded || res.headersSent) { res.destroy(err); return }
+        self.#deps.log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
+        ctx.upstreamResponded = performance.now()
+        ctx.responseHeaders = {}
+        if (TIMEOUTS.has(code)) self.#error(ctx, 504, STATUS_MESSAGES[504] as string, true)
+        else if (DNS.has(code)) self.#error(ctx, 503, 'name resolution failed', false)
+        else self.#error(ctx, 502, STATUS_MESSAGES[502] as string, true)
+        ctx.source = 'error'
+        const exit = ctx.exit as NonNullable<RequestContext['exit']>
+        exit.headers['x-kong-upstream-latency'] = String(Math.round(ctx.upstreamResponded - (ctx.upstreamStarted as number)))
+        exit.headers['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
+        self.#respondUpstreamError(ctx, collected).catch(() => {})
+      },
+    })
+  }
+
+  /** A 502/504 after the upstream failed: the collected plugins' response phases still run. */
+  async #respondUpstreamError (ctx: RequestContext, collected: Collected[]): Promise<void> {
+    const exit = ctx.exit as NonNullable<RequestContext['exit']>
+    ctx.status = exit.status
+    ctx.responseHeaders = exit.headers
+    await this.#runSafely(ctx, collected, 'headerFilter')
+    const body = exit.body === undefined ? Buffer.alloc(0) : Buffer.from(exit.body)
+    const headers: Headers = { ...ctx.responseHeaders, 'content-length': String(body.length), server: SERVER_TOKEN, 'x-kong-request-id': ctx.id }
+    if (ctx.res.destroyed) return
+    ctx.res.writeHead(ctx.status, headers)
+    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
+  }
+}
+
+/** Reads the whole client body (for plugins that read it), bounded. */
+function readBody (ctx: RequestContext): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    ctx.req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BUFFERED_BODY) { ctx.req.destroy(); reject(new Error('request body too large to buffer')); return }
+      chunks.push(c)
+    })
+    ctx.req.once('end', () => resolve(Buffer.concat(chunks)))
+    ctx.req.once('error', reject)
+  })
+}
+
+export type { AnyPlugin }

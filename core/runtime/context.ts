@@ -1,0 +1,137 @@
+// Per-request state that the PDK reads and changes. One object per request, built lazily:
+// what no plugin asks for (query parsing, body parsing) is never computed.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RouteMatch } from '../router/index.js'
+import type { Consumer, Route, Service } from '../store/index.js'
+import type { Entity } from '../store/lmdb-store.js'
+
+export type Headers = Record<string, string | string[]>
+
+/** What will be sent upstream; plugins change it through kong.service.request. */
+export interface UpstreamRequest {
+  scheme: 'http' | 'https'
+  method: string
+  /** Path for the upstream, already escaped; set by the router, changed by setPath. */
+  path: string
+  /** Raw query string without '?', or undefined when there was none. */
+  query: string | undefined
+  headers: Headers
+  /** A replacement body, when a plugin set one. */
+  body: Buffer | undefined
+}
+
+/** A response a plugin (or Tollgate) produced instead of proxying. */
+export interface ExitResponse {
+  status: number
+  body: Buffer | string | undefined
+  headers: Headers
+}
+
+export type ResponseSource = 'service' | 'exit' | 'error'
+
+export class RequestContext {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly id: string
+  /** performance.now() at arrival. */
+  readonly started: number
+  /** Date.now() at arrival, for kong.request.getStartTime. */
+  readonly startedAt: number
+  readonly rawPath: string
+  readonly rawQuery: string | undefined
+  /** Current phase bit (see phases.ts); 0 outside plugin handlers. */
+  phase = 0
+  match: RouteMatch | undefined
+  route: Route | undefined
+  service: Service | undefined
+  consumer: Consumer | undefined
+  credential: Entity | undefined
+  readonly shared: Record<string, unknown> = {}
+  /** kong.ctx.plugin tables, by plugin name. */
+  readonly pluginCtx = new Map<string, Record<string, unknown>>()
+  upstream: UpstreamRequest | undefined
+  /** The buffered client body, when a plugin reads it. */
+  body: Buffer | undefined
+  exit: ExitResponse | undefined
+  source: ResponseSource = 'service'
+  /** Response status and headers as the client will see them (header_filter onwards). */
+  status = 0
+  responseHeaders: Headers = {}
+  /** The upstream response as it arrived. */
+  serviceStatus: number | undefined
+  serviceHeaders: Headers | undefined
+  /** The whole response body, when body_filter plugins run. */
+  responseBody: Buffer | undefined
+  /** Set when a plugin replaced the response body in body_filter. */
+  responseBodyReplaced = false
+  upstreamStarted: number | undefined
+  upstreamResponded: number | undefined
+  /** Extra fields for kong.log.serialize(). */
+  readonly serializeExtra: Record<string, unknown> = {}
+  #query: Record<string, string | true | (string | true)[]> | undefined
+  #normalizedPath: string | undefined
+
+  constructor (req: IncomingMessage, res: ServerResponse, id: string) {
+    this.req = req
+    this.res = res
+    this.id = id
+    this.started = performance.now()
+    this.startedAt = Date.now()
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    this.rawPath = q === -1 ? url : url.slice(0, q)
+    this.rawQuery = q === -1 ? undefined : url.slice(q + 1)
+  }
+
+  /** The client query, parsed once: repeated names become arrays, a bare name is `true`. */
+  get query (): Record<string, string | true | (string | true)[]> {
+    if (this.#query === undefined) this.#query = parseQuery(this.rawQuery)
+    return this.#query
+  }
+
+  get normalizedPath (): string {
+    return this.#normalizedPath ?? this.rawPath
+  }
+
+  set normalizedPath (p: string) {
+    this.#normalizedPath = p
+  }
+}
+
+/** Kong's query decoding: `+` is a space, `a` alone is `true`, repeats make arrays. */
+export function parseQuery (raw: string | undefined): Record<string, string | true | (string | true)[]> {
+  const out: Record<string, string | true | (string | true)[]> = {}
+  if (raw === undefined || raw === '') return out
+  for (const part of raw.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const name = decode(eq === -1 ? part : part.slice(0, eq))
+    const value: string | true = eq === -1 ? true : decode(part.slice(eq + 1))
+    const prev = out[name]
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+  }
+  return out
+}
+
+function decode (s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '))
+  } catch {
+    return s
+  }
+}
+
+/** Form-style encoding with spaces as %20, as Kong re-serialises query strings. */
+export function encodeQuery (entries: [string, string | true][]): string {
+  return entries.map(([k, v]) => v === true ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+}
+
+/** Parses a raw query into ordered entries, keeping bare names. */
+export function queryEntries (raw: string | undefined): [string, string | true][] {
+  if (raw === undefined || raw === '') return []
+  return raw.split('&').filter((p) => p !== '').map((part) => {
+    const eq = part.indexOf('=')
+    return [decode(eq === -1 ? part : part.slice(0, eq)), eq === -1 ? true : decode(part.slice(eq + 1))]
+  })
+}

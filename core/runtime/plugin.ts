@@ -1,0 +1,52 @@
+// What a plugin is: a descriptor with a typed config schema and phase handlers. The SDK's
+// definePlugin returns one; core validates it at load time, never per request.
+
+import type { Static, TObject } from 'typebox'
+import type { EntityDef } from '../store/entity.js'
+import type { Kong } from '../pdk/index.js'
+
+/** A phase handler: sync or async; the runner awaits only when a promise comes back. */
+export type Handler<C> = (kong: Kong, conf: C) => void | Promise<void>
+
+export interface PluginDescriptor<S extends TObject = TObject> {
+  name: string
+  version: string
+  /** Higher runs first (Kong: key-auth 1250, rate-limiting 910). */
+  priority: number
+  /** Schema of `config`; every field should carry a description and, when optional, a default. */
+  schema: S
+  rewrite?: Handler<Static<S>>
+  access?: Handler<Static<S>>
+  headerFilter?: Handler<Static<S>>
+  bodyFilter?: Handler<Static<S>>
+  log?: Handler<Static<S>>
+  /** Whether this plugin reads the client request body (it is then buffered before access). */
+  readsBody?: boolean | ((conf: Static<S>) => boolean)
+  /** The plugin may not be scoped to a consumer (auth plugins: Kong's `no_consumer`). */
+  noConsumer?: boolean
+  /** Entities the plugin owns, with Admin API endpoints generated from them. */
+  entities?: EntityDef[]
+  /** Semver range of the SDK the plugin was written for. */
+  sdk?: string
+}
+
+export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
+const HANDLERS = ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const
+
+/** Checks a descriptor at load time; returns what is wrong, or an empty list. */
+export function descriptorProblems (p: unknown): string[] {
+  if (typeof p !== 'object' || p === null) return ['the module does not export a plugin descriptor object']
+  const d = p as Record<string, unknown>
+  const problems: string[] = []
+  if (typeof d.name !== 'string' || !NAME_RE.test(d.name)) problems.push("'name' must be lower-case letters, digits, '-' or '_'")
+  if (typeof d.version !== 'string' || !/^\d+\.\d+\.\d+/.test(d.version)) problems.push("'version' must be a semver string such as 1.0.0")
+  if (typeof d.priority !== 'number' || !Number.isInteger(d.priority)) problems.push("'priority' must be an integer")
+  const schema = d.schema as Record<string, unknown> | undefined
+  if (typeof schema !== 'object' || schema === null || schema.type !== 'object') problems.push("'schema' must be a typebox Type.Object(...) schema")
+  for (const h of HANDLERS) if (d[h] !== undefined && typeof d[h] !== 'function') problems.push(`'${h}' must be a function`)
+  if (!HANDLERS.some((h) => typeof d[h] === 'function')) problems.push(`it implements no phase (${HANDLERS.join(', ')})`)
+  if (d.readsBody !== undefined && typeof d.readsBody !== 'boolean' && typeof d.readsBody !== 'function') problems.push("'readsBody' must be a boolean or a function")
+  return problems
+}

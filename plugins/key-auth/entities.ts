@@ -1,0 +1,28 @@
+import { randomInt } from 'node:crypto'
+import type { EntityDef } from '../../core/store/entity.js'
+import { Type, autoId, foreign, tags, timestamp } from '../../core/store/schema.js'
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** A 32-character key from a cryptographic source, as Kong's random_string makes them. */
+export function generateKey (): string {
+  let key = ''
+  for (let i = 0; i < 32; i++) key += ALPHABET[randomInt(ALPHABET.length)]
+  return key
+}
+
+// Kong: kong/plugins/key-auth/daos.lua
+export const keyauthCredentials: EntityDef = {
+  name: 'keyauth_credentials',
+  adminName: 'key-auths',
+  adminNestedName: 'key-auth',
+  endpointKey: 'key',
+  ttl: true,
+  schema: Type.Object({
+    id: autoId(),
+    created_at: timestamp('Unix epoch when the credential was created'),
+    consumer: foreign('consumers', { required: true, onDelete: 'cascade', description: 'The consumer this key identifies' }),
+    key: Type.String({ unique: true, generate: generateKey, description: 'The key; 32 random characters when not given' }),
+    tags: tags(),
+  }, { additionalProperties: false }),
+}

@@ -1,0 +1,115 @@
+// key-auth's access phase, in the order of kong/plugins/key-auth/handler.lua (see the
+// behaviour notes §1.4). Internal steps return a failure instead of answering; only the
+// phase entry point turns it into kong.response.error.
+
+import type { Kong } from '../../core/pdk/index.js'
+import type { Consumer } from '../../core/store/index.js'
+import type { Entity } from '../../core/store/lmdb-store.js'
+import type { KeyAuthConfig } from './schema.js'
+
+const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
+const ERR_NO_API_KEY = 'No API key found in request'
+// The Kong 3.2 docs' message; Kong's source answers 'Unauthorized', and the docs win here.
+const ERR_INVALID_AUTH_CRED = 'Invalid authentication credentials'
+const ERR_UNEXPECTED = 'An unexpected error occurred'
+
+interface Failure { status: number, message: string, headers?: Record<string, string> }
+
+/** Sets the consumer for the request and its identity headers upstream (Kong's set_consumer). */
+function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undefined): void {
+  kong.client.authenticate(consumer, credential)
+  const set = (name: string, value: string | null | undefined): void => {
+    if (value === null || value === undefined) kong.service.request.clearHeader(name)
+    else kong.service.request.setHeader(name, value)
+  }
+  set('X-Consumer-ID', consumer.id)
+  set('X-Consumer-Custom-ID', consumer.custom_id)
+  set('X-Consumer-Username', consumer.username)
+  set('X-Credential-Identifier', credential?.id)
+  if (credential !== undefined) kong.service.request.clearHeader('X-Anonymous-Consumer')
+  else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
+}
+
+function lookupHeader (headers: Record<string, string | string[]>, name: string): string | string[] | undefined {
+  const key = name.toLowerCase()
+  // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
+  return headers[key] ?? (key.includes('_') ? headers[key.replaceAll('_', '-')] : undefined)
+}
+
+function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined {
+  const wwwAuth = { 'WWW-Authenticate': conf.realm == null ? 'Key' : `Key realm="${conf.realm}"` }
+  const headers = kong.request.getHeaders()
+  const query = kong.request.getQuery()
+  let body: Record<string, unknown> | undefined
+  let bodyMime: string | undefined
+  let key: string | undefined
+  // Parsed once, on first need; unparseable or unsupported bodies count as empty, as in Kong.
+  const parsedBody = (): Record<string, unknown> => {
+    if (body === undefined) {
+      const [parsed, , mime] = kong.request.getBody()
+      body = parsed !== undefined && !Array.isArray(parsed) ? parsed : {}
+      bodyMime = mime
+    }
+    return body
+  }
+
+  for (const name of conf.key_names) {
+    let v: unknown
+    if (conf.key_in_header) v = lookupHeader(headers, name)
+    if (v === undefined && conf.key_in_query) v = query[name]
+    if (v === undefined && conf.key_in_body) v = parsedBody()[name]
+    if (Array.isArray(v)) return { status: 401, message: ERR_DUPLICATE_API_KEY, headers: wwwAuth }
+    if (typeof v !== 'string') continue
+    key = v
+    if (conf.hide_credentials) {
+      // Kong removes the name from every place it may be sent, not only where it was found.
+      kong.service.request.clearHeader(name)
+      if (name.includes('_')) kong.service.request.clearHeader(name.replaceAll('_', '-'))
+      kong.service.request.clearQueryArg(name)
+      if (conf.key_in_body) {
+        const b = parsedBody()
+        if (bodyMime !== undefined && name in b) {
+          delete b[name]
+          kong.service.request.setBody(b, bodyMime)
+        }
+      }
+    }
+    break // the first string found decides, even an empty one
+  }
+
+  if (key === undefined || key === '') return { status: 401, message: ERR_NO_API_KEY, headers: wwwAuth }
+
+  const credential = kong.db.find('keyauth_credentials', { key })
+  if (credential === undefined) return { status: 401, message: ERR_INVALID_AUTH_CRED, headers: wwwAuth }
+  const consumerRef = credential.consumer as { id: string }
+  const consumer = kong.db.get('consumers', consumerRef.id) as Consumer | undefined
+  if (consumer === undefined) return { status: 500, message: ERR_UNEXPECTED }
+  setConsumer(kong, consumer, credential)
+  return undefined
+}
+
+/** Kong's logical-OR mode: a failed authentication falls back to the anonymous consumer. */
+function logicalOrAuthentication (kong: Kong, conf: KeyAuthConfig, anonymous: string): void {
+  // An earlier auth plugin already identified the request: nothing to do.
+  if (kong.client.getCredential() !== undefined) return
+  const failure = doAuthentication(kong, conf)
+  if (failure === undefined) return
+  const consumer = kong.client.loadConsumer(anonymous, true)
+  if (consumer === undefined) {
+    kong.response.error(500, `anonymous consumer ${anonymous} is configured but doesn't exist`)
+    return
+  }
+  setConsumer(kong, consumer, undefined)
+}
+
+/** Kong's logical-AND mode: a failed authentication answers the request. */
+function logicalAndAuthentication (kong: Kong, conf: KeyAuthConfig): void {
+  const failure = doAuthentication(kong, conf)
+  if (failure !== undefined) kong.response.error(failure.status, failure.message, failure.headers)
+}
+
+export function access (kong: Kong, conf: KeyAuthConfig): void {
+  if (!conf.run_on_preflight && kong.request.getMethod() === 'OPTIONS') return
+  if (conf.anonymous != null && conf.anonymous !== '') logicalOrAuthentication(kong, conf, conf.anonymous)
+  else logicalAndAuthentication(kong, conf)
+}
