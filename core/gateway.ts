@@ -13,6 +13,7 @@ import { Pipeline } from './proxy/pipeline.js'
 import { Upstreams } from './proxy/upstreams.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
+import { EntityCache } from './runtime/entity-cache.js'
 import { loadPlugins } from './runtime/loader.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import { Store } from './store/index.js'
@@ -69,7 +70,7 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
     const stats = newProxyStats()
     const router = new LiveRouter(store)
     router.get() // compile now, so the first request does not pay for it
-    const pipeline = new Pipeline({ router, plugins: new LivePlugins(store, plugins), upstreams, env: { store, log, nodeId: store.nodeId() }, log })
+    const pipeline = new Pipeline({ router, plugins: new LivePlugins(store, plugins), upstreams, env: { db: new EntityCache(store), log, nodeId: store.nodeId() }, log })
     for (const l of config.proxy_listen) {
       const p = createProxyServer({ pipeline, upstreams, log, stats })
       proxies.push(p)

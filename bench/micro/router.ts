@@ -33,7 +33,7 @@ function requests (count: number): RouteRequest[] {
   const reqs: RouteRequest[] = []
   for (let k = 0; k < 1000; k++) {
     const i = Math.floor((k * 7919) % count)
-    const base = { method: 'GET', port: 8000, headers: {} }
+    const base = { method: 'GET', port: 8000, headers: () => ({}) }
     switch (i % 4) {
       case 0: reqs.push({ ...base, host: 'api.test', path: normalizePath(`/api/v1/resource${i}/x`) }); break
       case 1: reqs.push({ ...base, host: 'api.test', path: normalizePath(`/svc${i}/y`) }); break

@@ -9,7 +9,8 @@ import { encodeQuery, queryEntries, type Headers, type RequestContext } from '..
 import {
   AFTER_ACCESS, ALL, BEFORE_HEADERS, Phase, PhaseError, RESPONSE, REWRITE_ACCESS,
 } from '../runtime/phases.js'
-import type { Consumer, Route, Service, Store } from '../store/index.js'
+import type { EntityCache } from '../runtime/entity-cache.js'
+import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/lmdb-store.js'
 import { isUuid } from '../store/schema.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType, parseBody, type ParsedBody } from './body.js'
@@ -17,7 +18,8 @@ import { errorBody, negotiate } from '../proxy/errors.js'
 
 /** What the PDK needs from the gateway, shared by all requests. */
 export interface PdkEnv {
-  store: Store
+  /** Cached entity reads (see runtime/entity-cache.ts). */
+  db: EntityCache
   log: Logger
   nodeId: string
 }
@@ -121,19 +123,15 @@ export class KongRequest {
   /** First value of a header; case-insensitive, and `_` in the name also finds `-`. */
   getHeader (name: string): string | undefined {
     check(this.#ctx, ALL, 'kong.request.getHeader')
-    const h = this.#ctx.req.headersDistinct
     const key = argString('name', name, 'kong.request.getHeader').toLowerCase()
+    const h = this.#ctx.headers
     return first(h[key] ?? (key.includes('_') ? h[key.replaceAll('_', '-')] : undefined))
   }
 
   /** Every header, lower-case names; a repeated header is an array. */
   getHeaders (): Record<string, string | string[]> {
     check(this.#ctx, ALL, 'kong.request.getHeaders')
-    const out: Record<string, string | string[]> = {}
-    for (const [k, v] of Object.entries(this.#ctx.req.headersDistinct)) {
-      if (v !== undefined) out[k] = v.length === 1 ? v[0] as string : v
-    }
-    return out
+    return { ...this.#ctx.headers }
   }
 
   #body (fn: string): Buffer {
@@ -319,9 +317,9 @@ export class KongClient {
     check(this.#ctx, AFTER_ACCESS, 'kong.client.loadConsumer')
     argString('consumer_id', idOrUsername, 'kong.client.loadConsumer')
     if (!isUuid(idOrUsername) && !byUsername) throw new TypeError('kong.client.loadConsumer: cannot load a consumer with an id that is not a uuid')
-    const store = this.#env.store
-    const found = isUuid(idOrUsername) ? store.get('consumers', idOrUsername) : undefined
-    return (found ?? (byUsername ? store.find('consumers', { username: idOrUsername }) : undefined)) as Consumer | undefined
+    const db = this.#env.db
+    const found = isUuid(idOrUsername) ? db.get('consumers', idOrUsername) : undefined
+    return (found ?? (byUsername ? db.find('consumers', { username: idOrUsername }) : undefined)) as Consumer | undefined
   }
 }
 
@@ -572,16 +570,16 @@ export class Kong {
   }
 
   /**
-   * Read access to stored entities, e.g. a plugin's own credentials. Reads come straight
-   * from the store (LMDB), so a change is seen by the next request; Kong's plugins use
+   * Read access to stored entities, e.g. a plugin's own credentials. Reads are cached
+   * until the next write, so a change is seen by the next request; Kong's plugins use
    * kong.db behind kong.cache for the same.
    */
   get db (): KongDb {
-    const store = this.#env.store
+    const db = this.#env.db
     const ctx = this.#ctx
     return {
-      get: (entity, id) => { check(ctx, ALL, 'kong.db.get'); return store.get(entity, id) },
-      find: (entity, key) => { check(ctx, ALL, 'kong.db.find'); return store.find(entity, key) },
+      get: (entity, id) => { check(ctx, ALL, 'kong.db.get'); return db.get(entity, id) },
+      find: (entity, key) => { check(ctx, ALL, 'kong.db.find'); return db.find(entity, key) },
     }
   }
 

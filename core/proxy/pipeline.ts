@@ -58,7 +58,7 @@ function hostHeader (service: Service): string {
   return defaultPort ? host : `${host}:${service.port}`
 }
 
-function isThenable (v: unknown): v is Promise<void> {
+function isThenable<T> (v: T | Promise<T>): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
@@ -100,42 +100,47 @@ export class Pipeline {
   /**
    * rewrite, routing and access: what every request goes through before it is proxied.
    * Returns the collected plugins; `ctx.exit` is set when the request is answered here.
+   * Stays synchronous unless a handler (or reading the body) is asynchronous.
    */
-  async gate (ctx: RequestContext): Promise<Collected[]> {
+  gate (ctx: RequestContext): Collected[] | Promise<Collected[]> {
     const plugins = this.#deps.plugins.get()
-    let collected: Collected[] = plugins.globals
-
+    if (plugins.rewrite.length === 0) return this.#routeAndAccess(ctx, plugins)
     // rewrite: global plugins only, before routing.
-    if (plugins.rewrite.length > 0) {
-      try {
-        await this.#run(ctx, plugins.rewrite.map((p) => ({ plugin: p.plugin, instance: p.global as Collected['instance'] })), 'rewrite', true)
-      } catch (err) {
-        this.#fail(ctx, err, 'rewrite')
-      }
+    let r: void | Promise<void> = undefined
+    try {
+      r = this.#run(ctx, plugins.rewrite.map((p) => ({ plugin: p.plugin, instance: p.global as Collected['instance'] })), 'rewrite', true)
+    } catch (err) {
+      this.#fail(ctx, err, 'rewrite')
     }
-
-    if (ctx.exit === undefined && this.#route(ctx)) {
-      collected = []
-      try {
-        await this.#access(ctx, plugins, collected)
-      } catch (err) {
-        this.#fail(ctx, err, 'access')
-      }
-      if (ctx.exit === undefined && ctx.service === undefined) {
-        this.#error(ctx, 503, 'no Service found with those values', false)
-      }
-    }
-    return collected
+    const next = (): Collected[] | Promise<Collected[]> => ctx.exit === undefined ? this.#routeAndAccess(ctx, plugins) : plugins.globals
+    return isThenable(r) ? r.then(next, (err: unknown) => { this.#fail(ctx, err, 'rewrite'); return plugins.globals }) : next()
   }
 
-  async handle (ctx: RequestContext): Promise<void> {
-    const collected = await this.gate(ctx)
-    if (ctx.exit !== undefined) {
-      ctx.req.resume()
-      await this.#respondExit(ctx, collected)
-    } else {
-      this.#forward(ctx, collected, (ctx.service as Service).retries)
+  #routeAndAccess (ctx: RequestContext, plugins: PluginSet): Collected[] | Promise<Collected[]> {
+    if (!this.#route(ctx)) return plugins.globals
+    const collected: Collected[] = []
+    const done = (): Collected[] => {
+      if (ctx.exit === undefined && ctx.service === undefined) this.#error(ctx, 503, 'no Service found with those values', false)
+      return collected
     }
+    if (plugins.active.length === 0) return done()
+    const r = this.#access(ctx, plugins, collected)
+    return isThenable(r) ? r.then(done, (err: unknown) => { this.#fail(ctx, err, 'access'); return done() }) : done()
+  }
+
+  handle (ctx: RequestContext): void | Promise<void> {
+    const collected = this.gate(ctx)
+    if (isThenable(collected)) return collected.then((c) => this.#dispatch(ctx, c))
+    return this.#dispatch(ctx, collected)
+  }
+
+  #dispatch (ctx: RequestContext, collected: Collected[]): void | Promise<void> {
+    if (ctx.exit === undefined) {
+      this.#forward(ctx, collected, (ctx.service as Service).retries)
+      return
+    }
+    ctx.req.resume()
+    return this.#respondExit(ctx, collected)
   }
 
   /** Answers with Kong's error body (a Tollgate-made response, source 'exit'). */
@@ -166,7 +171,7 @@ export class Pipeline {
       host,
       port: port ?? req.socket.localPort ?? 0,
       path: ctx.normalizedPath,
-      headers: req.headersDistinct,
+      headers: () => req.headersDistinct,
     })
     if (match === undefined) { this.#error(ctx, 404, 'no Route matched with those values', false); return false }
     const protocols = match.route.protocols
@@ -219,36 +224,48 @@ export class Pipeline {
   }
 
   /** The access phase: picks each plugin's config (the consumer may change as it goes). */
-  async #access (ctx: RequestContext, plugins: PluginSet, collected: Collected[]): Promise<void> {
+  #access (ctx: RequestContext, plugins: PluginSet, collected: Collected[]): void | Promise<void> {
     const routeId = ctx.route?.id ?? ''
     const serviceId = ctx.service?.id ?? ''
-    if (plugins.active.length === 0) return
     // Buffer the body first if any config that could apply here reads it.
-    let needsBody = false
     for (const lp of plugins.active) {
       const rb = lp.plugin.readsBody
       if (rb === undefined || rb === false) continue
-      if (rb === true) { needsBody = true; break }
       for (const inst of lp.instances.values()) {
-        if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && rb(inst.config)) { needsBody = true; break }
+        if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && (rb === true || rb(inst.config))) {
+          return readBody(ctx).then((body) => {
+            ctx.body = body
+            return this.#accessFrom(ctx, plugins, collected, 0, routeId, serviceId)
+          })
+        }
       }
-      if (needsBody) break
     }
-    if (needsBody) ctx.body = await readBody(ctx)
-    ctx.phase = Phase.access
-    for (const lp of plugins.active) {
+    return this.#accessFrom(ctx, plugins, collected, 0, routeId, serviceId)
+  }
+
+  #accessFrom (ctx: RequestContext, plugins: PluginSet, collected: Collected[], from: number, routeId: string, serviceId: string): void | Promise<void> {
+    const active = plugins.active
+    for (let i = from; i < active.length; i++) {
+      const lp = active[i] as PluginSet['active'][number]
       const instance = PluginSet.lookup(lp, routeId, serviceId, ctx.consumer?.id ?? '')
       if (instance === undefined) continue
       collected.push({ plugin: lp.plugin, instance })
       // After a short-circuit or an error the remaining configs are still collected, not run.
-      if (ctx.exit !== undefined || lp.plugin.access === undefined) continue
+      const access = lp.plugin.access
+      if (ctx.exit !== undefined || access === undefined) continue
+      ctx.phase = Phase.access
+      let r: unknown
       try {
-        const r = this.#run(ctx, [{ plugin: lp.plugin, instance }], 'access', false)
-        if (isThenable(r)) await r
+        r = access(new Kong(ctx, this.#deps.env, lp.plugin.name), instance.config)
       } catch (err) {
         this.#fail(ctx, err, 'access', lp.plugin.name)
+        continue
       }
-      ctx.phase = Phase.access
+      if (isThenable(r)) {
+        return r.then(
+          () => this.#accessFrom(ctx, plugins, collected, i + 1, routeId, serviceId),
+          (err: unknown) => { this.#fail(ctx, err, 'access', lp.plugin.name); return this.#accessFrom(ctx, plugins, collected, i + 1, routeId, serviceId) })
+      }
     }
   }
 
@@ -311,7 +328,7 @@ export class Pipeline {
     res.once('close', onClose)
     this.#logAfter(ctx, retriesLeft === service.retries ? collected : [])
     const headOut = (): Headers => {
-      const out: Headers = { ...ctx.responseHeaders }
+      const out = ctx.responseHeaders
       out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
       out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
       out['x-kong-request-id'] = ctx.id
@@ -340,14 +357,15 @@ export class Pipeline {
         }
         ctx.serviceStatus = statusCode
         ctx.serviceHeaders = filtered
-        const via = `${req.httpVersion} ${SERVER_TOKEN}`
         ctx.status = statusCode
-        ctx.responseHeaders = {
-          ...filtered,
-          via: upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`,
-          server: (upstreamHeaders.server as string | undefined) ?? SERVER_TOKEN,
-          ...ctx.responseHeaders,
-        }
+        // Upstream headers, then Kong's, then what plugins set during access.
+        const pending = ctx.responseHeaders
+        const via = `${req.httpVersion} ${SERVER_TOKEN}`
+        const out: Headers = Object.assign({}, filtered)
+        out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
+        if (out.server === undefined) out.server = SERVER_TOKEN
+        for (const k in pending) out[k] = pending[k] as string | string[]
+        ctx.responseHeaders = out
         const writeHead = (): void => {
           if (buffering) return // the head waits for body_filter, which may change the length
           res.writeHead(ctx.status, headOut())

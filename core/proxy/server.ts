@@ -49,10 +49,16 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     stats.totalRequests++
     const ctx = new RequestContext(req, res, requestId())
-    pipeline.handle(ctx).catch((err: unknown) => {
+    const fail = (err: unknown): void => {
       deps.log.error({ err, request_id: ctx.id }, 'request failed')
       if (!res.headersSent) { res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }); res.end('{"message":"An unexpected error occurred"}') } else res.destroy()
-    })
+    }
+    try {
+      const r = pipeline.handle(ctx)
+      if (r !== undefined) r.catch(fail)
+    } catch (err) {
+      fail(err)
+    }
   })
 
   // WebSocket (and other) upgrades: same route and upstream request, then bytes both ways.
@@ -66,7 +72,7 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
       for (const [k, v] of Object.entries(all)) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`)
       socket.end(`${lines.join('\r\n')}\r\n\r\n${body === undefined ? '' : body.toString()}`)
     }
-    pipeline.gate(ctx).then(() => {
+    Promise.resolve().then(() => pipeline.gate(ctx)).then(() => {
       if (ctx.exit !== undefined) { answer(ctx.exit.status, ctx.exit.headers, ctx.exit.body); return }
       const up = ctx.upstream as NonNullable<RequestContext['upstream']>
       const service = ctx.service as Service

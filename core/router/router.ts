@@ -14,8 +14,8 @@ export interface RouteRequest {
   port: number
   /** Normalized path (see normalize.ts), as a byte string. */
   path: string
-  /** Lower-cased header names to values (node's `req.headers`). */
-  headers: Record<string, string | string[] | undefined>
+  /** Lower-cased header names to values; read only when a route matches on headers. */
+  headers: () => Record<string, string | string[] | undefined>
 }
 
 export interface RouteMatch {
@@ -252,7 +252,10 @@ export class Router {
   #test (m: Matcher, req: RouteRequest): RouteMatch | undefined {
     if (m.methods !== undefined && !m.methods.has(req.method)) return undefined
     if (m.hosts !== undefined && !m.hosts.some((h) => hostMatches(h, req))) return undefined
-    if (m.headers !== undefined && !m.headers.every((h) => headerMatches(h, req.headers[h.name]))) return undefined
+    if (m.headers !== undefined) {
+      const headers = req.headers()
+      if (!m.headers.every((h) => headerMatches(h, headers[h.name]))) return undefined
+    }
     if (m.prefix !== undefined) {
       return { route: m.route, service: m.service, matchedPath: m.prefix, byPath: true }
     }

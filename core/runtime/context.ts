@@ -70,6 +70,7 @@ export class RequestContext {
   /** Extra fields for kong.log.serialize(). */
   readonly serializeExtra: Record<string, unknown> = {}
   #query: Record<string, string | true | (string | true)[]> | undefined
+  #headers: Record<string, string | string[]> | undefined
   #normalizedPath: string | undefined
 
   constructor (req: IncomingMessage, res: ServerResponse, id: string) {
@@ -88,6 +89,25 @@ export class RequestContext {
   get query (): Record<string, string | true | (string | true)[]> {
     if (this.#query === undefined) this.#query = parseQuery(this.rawQuery)
     return this.#query
+  }
+
+  /**
+   * Request headers with lower-case names, a repeated one as an array (node joins most
+   * repeats into one string, which would hide a duplicated API key). Built once, on use.
+   */
+  get headers (): Record<string, string | string[]> {
+    if (this.#headers === undefined) {
+      const out: Record<string, string | string[]> = {}
+      const raw = this.req.rawHeaders
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = (raw[i] as string).toLowerCase()
+        const value = raw[i + 1] as string
+        const prev = out[name]
+        out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+      }
+      this.#headers = out
+    }
+    return this.#headers
   }
 
   get normalizedPath (): string {

@@ -23,8 +23,9 @@ function router (...routes: Route[]): Router {
   return new Router(routes.map((r) => ({ ...r, service: { id: svc.id } })), new Map([[svc.id, svc]]))
 }
 
-function req (over: Partial<RouteRequest> & { path?: string } = {}): RouteRequest {
-  return { method: 'GET', host: 'example.test', port: 8000, headers: {}, ...over, path: normalizePath(over.path ?? '/') }
+function req (over: Partial<Omit<RouteRequest, 'headers'>> & { path?: string, headers?: Record<string, string[]> } = {}): RouteRequest {
+  const headers = over.headers ?? {}
+  return { method: 'GET', host: 'example.test', port: 8000, ...over, headers: () => headers, path: normalizePath(over.path ?? '/') }
 }
 
 const name = (r: Router, q: RouteRequest): string | null | undefined => r.match(q)?.route.name

@@ -1,0 +1,248 @@
+// `npm run bench`: Tollgate against a bare Node proxy and peer gateways, in one run.
+// Starts its own upstream and contestants (child processes on 127.0.0.1), drives load
+// with autocannon (or wrk when on PATH), interleaves rounds (A B C A B C ...), and prints
+// a markdown table of medians with each contestant's ratio to the bare proxy. Every load
+// run is bounded by --duration and targets only 127.0.0.1.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { loadPlugins } from '../core/runtime/loader.js'
+import { Store } from '../core/store/index.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const TSX = ['--import', 'tsx']
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    credentials: { type: 'string', default: '1000000' },
+    routes: { type: 'string', default: '10000' },
+    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+    pin: { type: 'boolean', default: true },
+  },
+})
+const DURATION = Number(opts.duration)
+const ROUNDS = Number(opts.rounds)
+const WARMUP = Number(opts.warmup)
+const CONNECTIONS = Number(opts.connections)
+const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
+const PIN = opts.pin && which('taskset') && availableParallelism() >= 2
+
+function freePort (): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
+  })
+}
+
+const children: ChildProcess[] = []
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+process.on('SIGINT', () => process.exit(130))
+
+/** Starts a process (pinned to `cpu` when pinning) and waits until `ready` says it is up. */
+async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const cmd = PIN ? 'taskset' : process.execPath
+  const full = PIN ? ['-c', String(cpu), process.execPath, ...args] : args
+  const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${output}`)
+    if (await ready().catch(() => false)) return child
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${name} did not start: ${output}`)
+}
+
+const httpOk = (url: string, headers: Record<string, string> = {}) => async (): Promise<boolean> => (await fetch(url, { headers })).status < 500
+
+function rss (pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? undefined : Number(m[1]) * 1024
+  } catch { return undefined }
+}
+
+interface Contestant {
+  name: string
+  url: string
+  headers?: Record<string, string>
+  child?: ChildProcess
+  runs: { rps: number, p50: number, p99: number, errors: number }[]
+  rssIdle?: number
+  rssAfter?: number
+  note?: string
+}
+
+// --- Tollgate set-up: seed the store directly (fast for 10,000 routes / 1M keys), then start.
+
+async function seedTollgate (prefix: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number }): Promise<void> {
+  const plugins = await loadPlugins(['bundled'])
+  const store = new Store({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
+  const svc = await store.insert('services', { name: 'bench', url: `http://127.0.0.1:${upstreamPort}` })
+  const batch = async (n: number, make: (i: number) => Promise<unknown>): Promise<void> => {
+    for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => make(i + k)))
+  }
+  // Decoy routes first; the measured route is /bench, matched by prefix.
+  await batch(o.routes - 1, (i) => store.insert('routes', { paths: [`/r${i}/api`], service: { id: svc.id } }))
+  await store.insert('routes', { name: 'bench', paths: ['/bench'], service: { id: svc.id } })
+  if (o.keyAuth) {
+    const consumer = await store.insert('consumers', { username: 'bench' })
+    await batch(o.credentials - 1, (i) => store.insert('keyauth_credentials', { key: `decoy-key-${i}`, consumer: { id: consumer.id } }))
+    await store.insert('keyauth_credentials', { key: 'bench-key', consumer: { id: consumer.id } })
+    await store.insert('plugins', { name: 'key-auth' })
+  }
+  await store.close()
+}
+
+async function startTollgate (name: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number }): Promise<Contestant> {
+  const prefix = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
+  process.on('exit', () => rmSync(prefix, { recursive: true, force: true }))
+  const t0 = performance.now()
+  await seedTollgate(prefix, upstreamPort, o)
+  const seeded = (performance.now() - t0) / 1000
+  const port = await freePort()
+  const admin = await freePort()
+  const headers: Record<string, string> = o.keyAuth ? { apikey: 'bench-key' } : {}
+  const url = `http://127.0.0.1:${port}/bench`
+  const child = await start(name, ['bin/tollgate.js', 'start', '--prefix', prefix], 0, async () => (await fetch(url, { headers })).status === 200, {
+    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
+  })
+  return { name, url, headers, child, runs: [], note: seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined }
+}
+
+// --- Load -------------------------------------------------------------------------------
+
+async function load (c: Contestant, seconds: number): Promise<Contestant['runs'][number]> {
+  const result = await autocannon({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  }
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2 }
+const mb = (n: number | undefined): string => n === undefined ? '' : `${(n / 1048576).toFixed(0)} MB`
+
+async function main (): Promise<void> {
+  const only = opts.only === undefined ? undefined : new Set(opts.only.split(','))
+  const wanted = (name: string): boolean => only === undefined || only.has(name)
+  if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)])
+
+  const upstreamPort = await freePort()
+  let upstreamKind = 'node'
+  if (which('nginx')) {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-nginx-'))
+    mkdirSync(join(dir, 'logs'))
+    writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"hello":"world"}'; } } }`)
+    const child = spawn(PIN ? 'taskset' : 'nginx', PIN ? ['-c', '1', 'nginx', '-p', dir, '-c', 'nginx.conf'] : ['-p', dir, '-c', 'nginx.conf'], { stdio: 'ignore' })
+    children.push(child)
+    upstreamKind = 'nginx'
+  } else {
+    await start('upstream', [...TSX, 'bench/contestants/upstream.ts', String(upstreamPort)], 1, httpOk(`http://127.0.0.1:${upstreamPort}/`))
+  }
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}/bench`
+  for (let i = 0; i < 100 && !(await httpOk(upstreamUrl)().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100))
+  const loader = which('wrk') ? 'autocannon (wrk found, but autocannon keeps results comparable across machines)' : 'autocannon'
+  process.stderr.write(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}; load: ${loader}; ${CONNECTIONS} connections, ${DURATION} s x ${ROUNDS} rounds; pinning: ${PIN ? 'contestant cpu 0, upstream and load cpu 1' : 'off'}\n`)
+
+  const contestants: Contestant[] = []
+  const add = async (name: string, make: () => Promise<Contestant>): Promise<void> => {
+    if (!wanted(name)) return
+    process.stderr.write(`starting ${name}...\n`)
+    try {
+      const c = await make()
+      c.rssIdle = rss(c.child?.pid)
+      contestants.push(c)
+    } catch (err) {
+      process.stderr.write(`  ${name} skipped: ${(err as Error).message.split('\n')[0] ?? ''}\n`)
+    }
+  }
+  const simple = (name: string, script: string) => async (): Promise<Contestant> => {
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}/bench`
+    const child = await start(name, [...TSX, script, String(port), String(upstreamPort)], 0, httpOk(url))
+    return { name, url, child, runs: [] }
+  }
+
+  await add('upstream', async () => ({ name: 'upstream', url: upstreamUrl, runs: [], note: 'direct, no proxy' }))
+  await add('bare', simple('bare', 'bench/contestants/bare-proxy.ts'))
+  await add('tollgate', () => startTollgate('tollgate', upstreamPort, { routes: 1, keyAuth: false, credentials: 0 }))
+  await add('tollgate-key-auth', () => startTollgate('tollgate-key-auth', upstreamPort, { routes: 1, keyAuth: true, credentials: 10 }))
+  await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
+  await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
+  await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
+  await add('fastify-http-proxy', simple('fastify-http-proxy', 'bench/contestants/fastify-proxy.ts'))
+  await add('fast-gateway', simple('fast-gateway', 'bench/contestants/fast-gateway.ts'))
+
+  if (WARMUP > 0) for (const c of contestants) await load(c, WARMUP)
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of contestants) {
+      const r = await load(c, DURATION)
+      c.runs.push(r)
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
+    }
+  }
+  for (const c of contestants) c.rssAfter = rss(c.child?.pid)
+
+  const floor = contestants.find((c) => c.name === 'bare')
+  const floorRps = floor === undefined ? NaN : median(floor.runs.map((r) => r.rps))
+  const floorP99 = floor === undefined ? NaN : median(floor.runs.map((r) => r.p99))
+  const lines = [
+    `| contestant | req/s (median) | vs bare proxy | p50 ms | p99 ms | p99 vs bare | errors | RSS idle | RSS after | note |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ]
+  const summary = contestants.map((c) => {
+    const rps = median(c.runs.map((r) => r.rps))
+    const p99 = median(c.runs.map((r) => r.p99))
+    return { name: c.name, rps, ratio: rps / floorRps, p50: median(c.runs.map((r) => r.p50)), p99, p99Delta: p99 - floorP99, errors: c.runs.reduce((a, r) => a + r.errors, 0), rssIdle: c.rssIdle, rssAfter: c.rssAfter, runs: c.runs, note: c.note }
+  })
+  for (const s of summary) {
+    lines.push(`| ${s.name} | ${Math.round(s.rps).toLocaleString('en-US')} | ${Number.isNaN(s.ratio) ? '' : `${s.ratio.toFixed(2)}x`} | ${s.p50} | ${s.p99} | ${Number.isNaN(s.p99Delta) ? '' : `${s.p99Delta >= 0 ? '+' : ''}${s.p99Delta.toFixed(1)}`} | ${s.errors} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ${s.note ?? ''} |`)
+  }
+  const byName = new Map(summary.map((s) => [s.name, s]))
+  const ratio = (a: string, b: string): string => {
+    const x = byName.get(a)
+    const y = byName.get(b)
+    return x === undefined || y === undefined ? 'n/a' : `${(x.rps / y.rps).toFixed(2)}x`
+  }
+  lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
+    `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
+    `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
+    `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+
+  mkdirSync(opts.out as string, { recursive: true })
+  const file = join(opts.out as string, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, JSON.stringify({
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), node: process.version },
+    settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
+    results: summary,
+  }, null, 2))
+  process.stderr.write(`results written to ${file}\n`)
+  process.exit(0)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
