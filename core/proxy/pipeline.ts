@@ -39,7 +39,8 @@ export interface PipelineDeps {
 
 /** Names listed in a Connection header, which are hop-by-hop for this message too. */
 export function connectionTokens (value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined
+  // The usual values name nothing beyond the hop-by-hop fields already dropped.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined
   const list = (Array.isArray(value) ? value.join(',') : value).split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
   return list.length === 0 ? undefined : new Set(list)
 }
@@ -196,15 +197,12 @@ export class Pipeline {
     const route = match.route
     const strip = route.strip_path && match.byPath
     const path = encodeUpstreamPath(upstreamPath(service.path ?? '/', ctx.normalizedPath, strip ? match.matchedPath : '/', strip))
-    const connection = connectionTokens(req.headers.connection)
+    const reqHeaders = req.headers
+    const connection = connectionTokens(reqHeaders.connection)
     const headers: Headers = {}
-    const raw = req.rawHeaders
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = (raw[i] as string).toLowerCase()
+    for (const name in reqHeaders) {
       if (HOP_BY_HOP.has(name) || name === 'host' || connection?.has(name) === true) continue
-      const value = raw[i + 1] as string
-      const prev = headers[name]
-      headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+      headers[name] = reqHeaders[name] as string | string[]
     }
     const clientIp = req.socket.remoteAddress ?? ''
     headers.host = route.preserve_host && req.headers.host !== undefined ? req.headers.host : hostHeader(service)
@@ -349,19 +347,19 @@ export class Pipeline {
         if (statusCode < 200) return // 1xx: node answers 100-continue itself
         responded = true
         ctx.upstreamResponded = performance.now()
-        const filtered: Headers = {}
+        // Upstream headers, then Kong's, then what plugins set during access.
+        const out: Headers = {}
         const connection = connectionTokens(upstreamHeaders.connection)
-        for (const [name, value] of Object.entries(upstreamHeaders)) {
+        for (const name in upstreamHeaders) {
+          const value = upstreamHeaders[name]
           if (value === undefined || HOP_BY_HOP.has(name) || connection?.has(name) === true) continue
-          filtered[name] = value
+          out[name] = value
         }
         ctx.serviceStatus = statusCode
-        ctx.serviceHeaders = filtered
+        ctx.upstreamHeaders = upstreamHeaders as Headers
         ctx.status = statusCode
-        // Upstream headers, then Kong's, then what plugins set during access.
         const pending = ctx.responseHeaders
         const via = `${req.httpVersion} ${SERVER_TOKEN}`
-        const out: Headers = Object.assign({}, filtered)
         out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
         if (out.server === undefined) out.server = SERVER_TOKEN
         for (const k in pending) out[k] = pending[k] as string | string[]

@@ -28,6 +28,8 @@ export interface ExitResponse {
   headers: Headers
 }
 
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
 export type ResponseSource = 'service' | 'exit' | 'error'
 
 export class RequestContext {
@@ -60,7 +62,7 @@ export class RequestContext {
   responseHeaders: Headers = {}
   /** The upstream response as it arrived. */
   serviceStatus: number | undefined
-  serviceHeaders: Headers | undefined
+  upstreamHeaders: Headers | undefined
   /** The whole response body, when body_filter plugins run. */
   responseBody: Buffer | undefined
   /** Set when a plugin replaced the response body in body_filter. */
@@ -69,8 +71,8 @@ export class RequestContext {
   upstreamResponded: number | undefined
   /** Extra fields for kong.log.serialize(). */
   readonly serializeExtra: Record<string, unknown> = {}
-  #query: Record<string, string | true | (string | true)[]> | undefined
-  #headers: Record<string, string | string[]> | undefined
+  #query: Readonly<Record<string, string | true | (string | true)[]>> | undefined
+  #headers: Readonly<Record<string, string | string[]>> | undefined
   #normalizedPath: string | undefined
 
   constructor (req: IncomingMessage, res: ServerResponse, id: string) {
@@ -85,9 +87,12 @@ export class RequestContext {
     this.rawQuery = q === -1 ? undefined : url.slice(q + 1)
   }
 
-  /** The client query, parsed once: repeated names become arrays, a bare name is `true`. */
-  get query (): Record<string, string | true | (string | true)[]> {
-    if (this.#query === undefined) this.#query = parseQuery(this.rawQuery)
+  /**
+   * The client query, parsed once: repeated names become arrays, a bare name is `true`.
+   * Frozen, so the PDK can hand the same object to every plugin without copying it.
+   */
+  get query (): Readonly<Record<string, string | true | (string | true)[]>> {
+    if (this.#query === undefined) this.#query = Object.freeze(parseQuery(this.rawQuery))
     return this.#query
   }
 
@@ -95,7 +100,7 @@ export class RequestContext {
    * Request headers with lower-case names, a repeated one as an array (node joins most
    * repeats into one string, which would hide a duplicated API key). Built once, on use.
    */
-  get headers (): Record<string, string | string[]> {
+  get headers (): Readonly<Record<string, string | string[]>> {
     if (this.#headers === undefined) {
       const out: Record<string, string | string[]> = {}
       const raw = this.req.rawHeaders
@@ -105,9 +110,18 @@ export class RequestContext {
         const prev = out[name]
         out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
       }
-      this.#headers = out
+      this.#headers = Object.freeze(out)
     }
     return this.#headers
+  }
+
+  /** The upstream's response headers without hop-by-hop ones (kong.service.response). */
+  get serviceHeaders (): Headers | undefined {
+    const raw = this.upstreamHeaders
+    if (raw === undefined) return undefined
+    const out: Headers = {}
+    for (const k in raw) if (!HOP.has(k)) out[k] = raw[k] as string | string[]
+    return out
   }
 
   get normalizedPath (): string {

@@ -30,7 +30,7 @@ function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undef
   else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
 }
 
-function lookupHeader (headers: Record<string, string | string[]>, name: string): string | string[] | undefined {
+function lookupHeader (headers: Readonly<Record<string, string | string[]>>, name: string): string | string[] | undefined {
   const key = name.toLowerCase()
   // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
   return headers[key] ?? (key.includes('_') ? headers[key.replaceAll('_', '-')] : undefined)
