@@ -29,6 +29,7 @@ const { values: opts } = parseArgs({
     routes: { type: 'string', default: '10000' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     pin: { type: 'boolean', default: true },
+    'no-pin': { type: 'boolean', default: false },
   },
 })
 const DURATION = Number(opts.duration)
@@ -36,7 +37,7 @@ const ROUNDS = Number(opts.rounds)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
-const PIN = opts.pin && which('taskset') && availableParallelism() >= 2
+const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && availableParallelism() >= 2
 
 function freePort (): Promise<number> {
   return new Promise((resolve) => {

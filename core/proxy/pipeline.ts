@@ -11,7 +11,7 @@ import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from
 import { RequestContext, type Headers } from '../runtime/context.js'
 import { Phase, type PhaseName } from '../runtime/phases.js'
 import type { AnyPlugin } from '../runtime/plugin.js'
-import { PluginSet, type Collected, type LivePlugins } from '../runtime/plugins.js'
+import { PluginSet, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
 import type { Consumer, Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Upstreams } from './upstreams.js'
@@ -242,27 +242,28 @@ export class Pipeline {
   }
 
   #accessFrom (ctx: RequestContext, plugins: PluginSet, collected: Collected[], from: number, routeId: string, serviceId: string): void | Promise<void> {
-    const active = plugins.active
-    for (let i = from; i < active.length; i++) {
-      const lp = active[i] as PluginSet['active'][number]
-      const instance = PluginSet.lookup(lp, routeId, serviceId, ctx.consumer?.id ?? '')
+    const plan = plugins.plan(routeId, serviceId)
+    for (let i = from; i < plan.length; i++) {
+      const p = plan[i] as Plan
+      const instance = PluginSet.choose(p, routeId, serviceId, ctx.consumer?.id ?? '')
       if (instance === undefined) continue
-      collected.push({ plugin: lp.plugin, instance })
+      const plugin = p.lp.plugin
+      collected.push({ plugin, instance })
       // After a short-circuit or an error the remaining configs are still collected, not run.
-      const access = lp.plugin.access
+      const access = plugin.access
       if (ctx.exit !== undefined || access === undefined) continue
       ctx.phase = Phase.access
       let r: unknown
       try {
-        r = access(new Kong(ctx, this.#deps.env, lp.plugin.name), instance.config)
+        r = access(new Kong(ctx, this.#deps.env, plugin.name), instance.config)
       } catch (err) {
-        this.#fail(ctx, err, 'access', lp.plugin.name)
+        this.#fail(ctx, err, 'access', plugin.name)
         continue
       }
       if (isThenable(r)) {
         return r.then(
           () => this.#accessFrom(ctx, plugins, collected, i + 1, routeId, serviceId),
-          (err: unknown) => { this.#fail(ctx, err, 'access', lp.plugin.name); return this.#accessFrom(ctx, plugins, collected, i + 1, routeId, serviceId) })
+          (err: unknown) => { this.#fail(ctx, err, 'access', plugin.name); return this.#accessFrom(ctx, plugins, collected, i + 1, routeId, serviceId) })
       }
     }
   }

@@ -58,21 +58,56 @@ export class PluginSet {
     this.globals = this.active.filter((p) => p.global !== undefined).map((p) => ({ plugin: p.plugin, instance: p.global as PluginInstance }))
   }
 
-  /** Kong's lookup_cfg: the first existing config of route+service+consumer ... global. */
-  static lookup (lp: LoadedPlugin, route: string, service: string, consumer: string): PluginInstance | undefined {
-    const m = lp.instances
-    if (consumer !== '' && lp.hasConsumerScoped && lp.plugin.noConsumer !== true) {
-      const c = m.get(key(route, service, consumer)) ?? m.get(key(route, '', consumer)) ?? m.get(key('', service, consumer))
-      if (c !== undefined) return c
+  readonly #plans = new Map<string, Plan[]>()
+
+  /**
+   * The configs that apply on a route before any consumer is known, computed once per
+   * route and service: per request only the consumer levels are left to look up.
+   */
+  plan (route: string, service: string): Plan[] {
+    const planKey = `${route}|${service}`
+    let plan = this.#plans.get(planKey)
+    if (plan === undefined) {
+      plan = []
+      for (const lp of this.active) {
+        const m = lp.instances
+        const rs = m.get(key(route, service, ''))
+        const base = rs ?? m.get(key(route, '', '')) ?? m.get(key('', service, '')) ?? lp.global
+        const level = rs !== undefined ? 4 : 0
+        const consumerAware = lp.hasConsumerScoped && lp.plugin.noConsumer !== true
+        if (base !== undefined || consumerAware) plan.push({ lp, base, level, consumerAware })
+      }
+      this.#plans.set(planKey, plan)
     }
-    const rs = m.get(key(route, service, ''))
-    if (rs !== undefined) return rs
-    if (consumer !== '' && lp.hasConsumerScoped && lp.plugin.noConsumer !== true) {
-      const c = m.get(key('', '', consumer))
-      if (c !== undefined) return c
-    }
-    return m.get(key(route, '', '')) ?? m.get(key('', service, '')) ?? lp.global
+    return plan
   }
+
+  /** Kong's lookup_cfg: the first existing config of route+service+consumer ... global. */
+  static choose (p: Plan, route: string, service: string, consumer: string): PluginInstance | undefined {
+    if (consumer === '' || !p.consumerAware) return p.base
+    const m = p.lp.instances
+    const c = m.get(key(route, service, consumer)) ?? m.get(key(route, '', consumer)) ?? m.get(key('', service, consumer))
+    if (c !== undefined) return c
+    if (p.level === 4) return p.base
+    return m.get(key('', '', consumer)) ?? p.base
+  }
+
+  /** One plugin's lookup without a plan (tests and tools). */
+  static lookup (lp: LoadedPlugin, route: string, service: string, consumer: string): PluginInstance | undefined {
+    const rs = lp.instances.get(key(route, service, ''))
+    const base = rs ?? lp.instances.get(key(route, '', '')) ?? lp.instances.get(key('', service, '')) ?? lp.global
+    return PluginSet.choose({ lp, base, level: rs !== undefined ? 4 : 0, consumerAware: lp.hasConsumerScoped && lp.plugin.noConsumer !== true }, route, service, consumer)
+  }
+}
+
+export interface Plan {
+  lp: LoadedPlugin
+  /** The config from route+service, route, service or global, if any. */
+  base: PluginInstance | undefined
+  /** 4 when `base` is the route+service config (it outranks a consumer-only one). */
+  level: number
+  /** Whether consumer-scoped configs exist for this plugin. */
+  consumerAware: boolean
 }
 
 /** Keeps a PluginSet for the store's current version, like LiveRouter does for routes. */

@@ -1,0 +1,35 @@
+// A smoke run of the benchmark harness: tiny duration, two contestants. It checks the
+// harness works end to end (processes, load, table, JSON), not any figure.
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { tempDir } from '../helpers/store.js'
+
+t.test('npm run bench, in miniature', async (t) => {
+  const out = tempDir(t)
+  const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
+  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth', '--out', out, '--no-pin']
+  const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let so = ''
+    let se = ''
+    child.stdout.on('data', (d: Buffer) => { so += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { se += d.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    child.on('exit', (c) => { clearTimeout(timer); resolve({ code: c, stdout: so, stderr: se }) })
+  })
+  t.equal(code, 0, stderr)
+  t.match(stderr, /upstream: (node|nginx) on 127\.0\.0\.1:\d+/, 'says which upstream it started')
+  t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
+  t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
+  const files = readdirSync(out).filter((f) => f.endsWith('.json'))
+  t.equal(files.length, 1)
+  const json = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8')) as { results: { name: string, errors: number, rps: number }[] }
+  t.same(json.results.map((r) => r.name), ['bare', 'tollgate-key-auth'])
+  for (const r of json.results) {
+    t.equal(r.errors, 0, `${r.name}: no errors`)
+    t.ok(r.rps > 0, `${r.name}: served requests`)
+  }
+})
