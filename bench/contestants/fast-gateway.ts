@@ -3,6 +3,6 @@
 import gateway from 'fast-gateway'
 
 const [port, upstreamPort] = process.argv.slice(2).map(Number)
-const server = gateway({ routes: [{ prefix: '/', target: `http://127.0.0.1:${upstreamPort as number}` }] } as never) as { start: (port: number, host?: string) => Promise<unknown> }
+const server = gateway({ routes: [{ prefix: '/bench', pathRegex: '', target: `http://127.0.0.1:${upstreamPort as number}` }] } as never) as { start: (port: number, host?: string) => Promise<unknown> }
 await server.start(port as number, '127.0.0.1')
 process.stdout.write('ready\n')
