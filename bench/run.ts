@@ -50,10 +50,11 @@ const children: ChildProcess[] = []
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 process.on('SIGINT', () => process.exit(130))
 
-/** Starts a process (pinned to `cpu` when pinning) and waits until `ready` says it is up. */
+/** Starts a process (pinned to `cpu` when pinning; -1: not pinned) and waits until `ready` says it is up. */
 async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const cmd = PIN ? 'taskset' : process.execPath
-  const full = PIN ? ['-c', String(cpu), process.execPath, ...args] : args
+  const pin = PIN && cpu >= 0
+  const cmd = pin ? 'taskset' : process.execPath
+  const full = pin ? ['-c', String(cpu), process.execPath, ...args] : args
   const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let output = ''
@@ -110,7 +111,7 @@ async function seedTollgate (prefix: string, upstreamPort: number, o: { routes: 
   await store.close()
 }
 
-async function startTollgate (name: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number }): Promise<Contestant> {
+async function startTollgate (name: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number, workers?: number }): Promise<Contestant> {
   const prefix = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
   process.on('exit', () => rmSync(prefix, { recursive: true, force: true }))
   const t0 = performance.now()
@@ -120,8 +121,10 @@ async function startTollgate (name: string, upstreamPort: number, o: { routes: n
   const admin = await freePort()
   const headers: Record<string, string> = o.keyAuth ? { apikey: 'bench-key' } : {}
   const url = `http://127.0.0.1:${port}/bench`
-  const child = await start(name, ['bin/tollgate.js', 'start', '--prefix', prefix], 0, async () => (await fetch(url, { headers })).status === 200, {
+  // Several workers get every CPU: pinning them to one would measure nothing.
+  const child = await start(name, ['bin/tollgate.js', 'start', '--prefix', prefix], (o.workers ?? 1) > 1 ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
+    TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
   })
   return { name, url, headers, child, runs: [], note: seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined }
 }
@@ -191,6 +194,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
+  await add('tollgate-2-workers', () => startTollgate('tollgate-2-workers', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, workers: 2 }))
   await add('fastify-http-proxy', simple('fastify-http-proxy', 'bench/contestants/fastify-proxy.ts'))
   await add('fast-gateway', simple('fast-gateway', 'bench/contestants/fast-gateway.ts'))
 
@@ -228,7 +232,8 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
     `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
-    `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`)
+    `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
+    `- tollgate-2-workers / tollgate-key-auth: ${ratio('tollgate-2-workers', 'tollgate-key-auth')} (target >= 1.4x; the 2 workers are not pinned, the 1-worker contestant is)`)
   process.stdout.write(`${lines.join('\n')}\n`)
 
   mkdirSync(opts.out as string, { recursive: true })

@@ -1,14 +1,16 @@
-// Assembles one gateway process: store, Admin API, proxy. `start()` resolves once every
-// listener is bound; `stop()` drains and closes in the reverse order.
+// Assembles gateway processes from three parts: the store, the Admin API and the proxy.
+// With worker_processes = 1 one process holds all three (startGateway); with more, the
+// primary holds the store's writer and the Admin API, and node:cluster workers each run
+// the proxy over the same LMDB environment (see cluster.ts).
 
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createAdminServer } from './admin/server.js'
 import { preparePrefix, type Config } from './config/index.js'
-import { drain, listen, sweepIdle } from './listen.js'
+import { listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
-import { createProxyServer, newProxyStats, type ProxyServer } from './proxy/server.js'
+import { createProxyServer, newProxyStats, type ProxyServer, type ProxyStats } from './proxy/server.js'
 import { Pipeline } from './proxy/pipeline.js'
 import { Upstreams } from './proxy/upstreams.js'
 import { LivePlugins } from './runtime/plugins.js'
@@ -16,9 +18,10 @@ import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
 import { loadPlugins } from './runtime/loader.js'
 import type { AnyPlugin } from './runtime/plugin.js'
+import type { PluginRegistry } from './runtime/registry.js'
 import { Store } from './store/index.js'
 
-const GRACE_MS = 10_000
+export const GRACE_MS = 10_000
 
 export interface Gateway {
   config: Config
@@ -34,57 +37,98 @@ export interface StartOptions {
   plugins?: AnyPlugin[]
 }
 
-export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
-  preparePrefix(config.prefix)
-  const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins)
-  const store = new Store({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities() })
-  const proxies: ProxyServer[] = []
-  const admins: FastifyInstance[] = []
-  const proxy: AddressInfo[] = []
-  const admin: AddressInfo[] = []
+/** Opens the store under the prefix. Only the writer purges expired rows. */
+export function openStore (config: Config, plugins: PluginRegistry, writer: boolean): Store {
+  return new Store({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
+}
 
+export interface ProxyPart {
+  addresses: AddressInfo[]
+  stats: ProxyStats
+  /** Drops compiled routes, plugins and cached entities, for writes made elsewhere. */
+  invalidate(): void
+  stop(): Promise<void>
+}
+
+/** The proxy listeners of one process, over `store`. */
+export async function startProxy (config: Config, store: Store, plugins: PluginRegistry, log: Logger): Promise<ProxyPart> {
+  const stats = newProxyStats()
   const upstreams = new Upstreams()
-
+  const router = new LiveRouter(store)
+  router.get() // compile now, so the first request does not pay for it
+  const livePlugins = new LivePlugins(store, plugins)
+  const cache = new EntityCache(store)
+  const pipeline = new Pipeline({ debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
+  const servers: ProxyServer[] = []
+  const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
-    await Promise.all([
-      ...proxies.map((p) => {
-        // Upgraded (WebSocket) connections have no request to finish; nginx, too, closes
-        // them when a worker shuts down.
-        for (const s of p.upgraded) s.destroy()
-        return drain(p.server, GRACE_MS)
-      }),
-      ...admins.map(async (a) => {
-        const stopSweep = sweepIdle(a.server, GRACE_MS)
-        await a.close()
-        stopSweep()
-      }),
-    ])
+    await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
     await upstreams.close()
-    await store.close()
   }
-
   try {
-    if (config.worker_processes > 1) {
-      log.warn({ worker_processes: config.worker_processes }, 'multiple worker processes are not implemented yet; serving from this process')
-    }
-    const stats = newProxyStats()
-    const router = new LiveRouter(store)
-    router.get() // compile now, so the first request does not pay for it
-    const pipeline = new Pipeline({ router, plugins: new LivePlugins(store, plugins), upstreams, env: { db: new EntityCache(store), log, nodeId: store.nodeId() }, log })
     for (const l of config.proxy_listen) {
       const p = createProxyServer({ pipeline, upstreams, log, stats })
-      proxies.push(p)
-      proxy.push(await listen(p.server, l, 'proxy_listen'))
-    }
-    for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, plugins, log, proxyStats: stats })
-      admins.push(a)
-      await a.ready()
-      admin.push(await listen(a.server, l, 'admin_listen'))
+      servers.push(p)
+      addresses.push(await listen(p.server, l, 'proxy_listen'))
     }
   } catch (err) {
     await stop()
     throw err
   }
-  return { config, store, log, proxy, admin, stop }
+  return {
+    addresses,
+    stats,
+    invalidate: () => { store.refresh(); router.invalidate(); livePlugins.invalidate(); cache.clear() },
+    stop,
+  }
+}
+
+export interface AdminPart {
+  addresses: AddressInfo[]
+  stop(): Promise<void>
+}
+
+export async function startAdmin (config: Config, store: Store, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[]): Promise<AdminPart> {
+  const admins: FastifyInstance[] = []
+  const addresses: AddressInfo[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(admins.map(async (a) => {
+      const stopSweep = sweepIdle(a.server, GRACE_MS)
+      await a.close()
+      stopSweep()
+    }))
+  }
+  try {
+    for (const l of config.admin_listen) {
+      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids })
+      admins.push(a)
+      await a.ready()
+      addresses.push(await listen(a.server, l, 'admin_listen'))
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { addresses, stop }
+}
+
+/** One process with everything: the store's writer, the Admin API and the proxy. */
+export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
+  preparePrefix(config.prefix)
+  const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins)
+  const store = openStore(config, plugins, true)
+  let proxy: ProxyPart | undefined
+  let admin: AdminPart | undefined
+  const stop = async (): Promise<void> => {
+    await Promise.all([proxy?.stop(), admin?.stop()])
+    await store.close()
+  }
+  try {
+    proxy = await startProxy(config, store, plugins, log)
+    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid])
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { config, store, log, proxy: proxy.addresses, admin: admin.addresses, stop }
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { Server as NetServer, type AddressInfo } from 'node:net'
 import type { Listener } from './config/index.js'
 import { ConfigError } from './errors.js'
 
@@ -36,12 +36,18 @@ export function sweepIdle (server: Server, graceMs: number): () => void {
   return () => { clearInterval(sweep); clearTimeout(deadline) }
 }
 
-/** Stops accepting, lets in-flight requests finish, then resolves. */
+/**
+ * Stops accepting and resolves once every connection has closed. Unlike http's close(),
+ * idle keep-alive connections are not cut (a client may be sending on one at that very
+ * moment, and would see a reset): the caller answers further requests with
+ * `Connection: close`, and idle ones end at their advertised keep-alive timeout. After
+ * `graceMs` whatever is left is cut.
+ */
 export function drain (server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) { resolve(); return }
-    const stop = sweepIdle(server, graceMs)
-    server.close(() => { stop(); resolve() })
-    server.closeIdleConnections()
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
+    deadline.unref()
+    Reflect.apply(NetServer.prototype.close, server, [() => { clearTimeout(deadline); resolve() }])
   })
 }

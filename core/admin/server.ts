@@ -24,6 +24,8 @@ export interface AdminDeps {
   plugins: PluginRegistry
   log: Logger
   proxyStats: ProxyStats
+  /** Pids of the processes serving the proxy. */
+  workerPids: () => number[]
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -152,7 +154,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
       node_id: store.nodeId(),
       plugins: { available_on_server: available, enabled_in_cluster: [...inCluster].sort() },
       configuration: describeConfig(deps.config),
-      pids: { master: process.pid, workers: [process.pid] },
+      pids: { master: process.pid, workers: deps.workerPids() },
     }
   })
 

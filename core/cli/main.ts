@@ -1,8 +1,13 @@
 // `tollgate <command>`: the entry point of bin/tollgate.js. Errors a user can fix are
 // printed as one line and exit 1; anything else is a bug and keeps its stack.
 
+import cluster from 'node:cluster'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config/index.js'
+import { startPrimary, runWorker } from '../cluster.js'
+import { loadConfig, preparePrefix, type Config } from '../config/index.js'
 import { ConfigError } from '../errors.js'
 import { startGateway } from '../gateway.js'
 import { createLogger } from '../log.js'
@@ -11,33 +16,78 @@ import { VERSION } from '../meta.js'
 const USAGE = `Usage: tollgate <command> [options]
 
 Commands:
-  start     Run the gateway in the foreground (SIGTERM or SIGINT stop it gracefully)
+  start     Run the gateway in the foreground (SIGTERM or SIGINT stop it gracefully,
+            SIGHUP replaces the worker processes one by one)
+  reload    Replace the running gateway's worker processes one by one
+  stop      Stop the running gateway gracefully
+  health    Say whether the gateway is running (exit 0) or not (exit 1)
   version   Print the version
 
-Options for start:
+Options:
   -c, --conf FILE     Configuration file (kong.conf syntax); default: $TOLLGATE_CONF
   -p, --prefix DIR    Prefix directory; overrides the prefix setting
 `
 
 class UsageError extends Error {}
 
-async function start (args: string[]): Promise<void> {
-  let values
+function options (args: string[]): { conf?: string, prefix?: string } {
   try {
-    ({ values } = parseArgs({
+    const { values } = parseArgs({
       args,
       options: { conf: { type: 'string', short: 'c' }, prefix: { type: 'string', short: 'p' } },
       strict: true,
       allowPositionals: false,
-    }))
+    })
+    return values
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
+}
+
+const pidFile = (config: Config): string => join(config.prefix, 'tollgate.pid')
+/** Where a running gateway says which addresses it bound, for `health`. */
+const runtimeFile = (config: Config): string => join(config.prefix, 'tollgate.runtime.json')
+
+/** The pid of a running gateway under this prefix, or undefined. */
+function runningPid (config: Config): number | undefined {
+  let pid: number
+  try {
+    pid = Number(readFileSync(pidFile(config), 'utf8').trim())
+  } catch {
+    return undefined
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    return undefined
+  }
+}
+
+const addr = (a: { address: string, port: number }): string => a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+
+async function start (args: string[]): Promise<void> {
+  const values = options(args)
   const config = loadConfig({ conf: values.conf, overrides: { prefix: values.prefix } })
   const log = createLogger(config.log_level)
-  const gateway = await startGateway(config, log)
-  const addr = (a: { address: string, port: number }): string => a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
-  log.info({ proxy: gateway.proxy.map(addr), admin: gateway.admin.map(addr), prefix: config.prefix, version: VERSION }, 'tollgate started')
+  if (cluster.isWorker) {
+    await runWorker(config, log)
+    return
+  }
+  const other = runningPid(config)
+  if (other !== undefined && other !== process.pid) throw new ConfigError(`tollgate is already running with prefix ${config.prefix} (pid ${other})`, 'prefix')
+
+  let gateway: { proxy: AddressInfo[], admin: AddressInfo[], stop: () => Promise<void>, reload?: () => Promise<void> }
+  if (config.worker_processes > 1) {
+    preparePrefix(config.prefix)
+    gateway = await startPrimary(config, log)
+  } else {
+    gateway = await startGateway(config, log)
+  }
+  writeFileSync(pidFile(config), `${process.pid}\n`)
+  writeFileSync(runtimeFile(config), `${JSON.stringify({ pid: process.pid, admin: gateway.admin.map(addr), proxy: gateway.proxy.map(addr) })}\n`)
+  log.info({ proxy: gateway.proxy.map(addr), admin: gateway.admin.map(addr), prefix: config.prefix, workers: config.worker_processes, version: VERSION }, 'tollgate started')
 
   let stopping = false
   const shutdown = (signal: string): void => {
@@ -45,6 +95,8 @@ async function start (args: string[]): Promise<void> {
     stopping = true
     log.info({ signal }, 'stopping: draining in-flight requests')
     gateway.stop().then(() => {
+      rmSync(pidFile(config), { force: true })
+      rmSync(runtimeFile(config), { force: true })
       log.info('tollgate stopped')
       process.exitCode = 0
     }, (err: unknown) => {
@@ -54,6 +106,54 @@ async function start (args: string[]): Promise<void> {
   }
   process.once('SIGTERM', () => { shutdown('SIGTERM') })
   process.once('SIGINT', () => { shutdown('SIGINT') })
+  process.on('SIGHUP', () => {
+    if (gateway.reload === undefined) { log.info('SIGHUP: nothing to reload with worker_processes = 1'); return }
+    log.info('SIGHUP: replacing worker processes')
+    gateway.reload().then(() => log.info('workers replaced'), (err: unknown) => log.error({ err }, 'reload failed'))
+  })
+}
+
+/** `reload`, `stop`, `health`: act on the gateway running under the configured prefix. */
+async function control (command: 'reload' | 'stop' | 'health', args: string[]): Promise<void> {
+  const values = options(args)
+  const config = loadConfig({ conf: values.conf, overrides: { prefix: values.prefix } })
+  const pid = runningPid(config)
+  if (pid === undefined) {
+    process.stderr.write(`tollgate is not running (prefix ${config.prefix})\n`)
+    process.exitCode = 1
+    return
+  }
+  if (command === 'health') {
+    let admin: string | undefined
+    try {
+      admin = (JSON.parse(readFileSync(runtimeFile(config), 'utf8')) as { admin: string[] }).admin[0]
+    } catch {}
+    if (admin !== undefined) {
+      const target = admin.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')
+      try {
+        const res = await fetch(`http://${target}/status`, { signal: AbortSignal.timeout(3000) })
+        const body = await res.json() as { database?: { reachable?: boolean } }
+        if (res.status !== 200 || body.database?.reachable !== true) throw new Error(`status ${res.status}`)
+      } catch (err) {
+        process.stderr.write(`tollgate (pid ${pid}) is running but its Admin API at ${target} does not answer: ${(err as Error).message}\n`)
+        process.exitCode = 1
+        return
+      }
+    }
+    process.stdout.write(`tollgate is healthy (pid ${pid}, prefix ${config.prefix})\n`)
+    return
+  }
+  process.kill(pid, command === 'reload' ? 'SIGHUP' : 'SIGTERM')
+  if (command === 'stop') {
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline && runningPid(config) !== undefined) await new Promise((resolve) => setTimeout(resolve, 100))
+    if (runningPid(config) !== undefined) {
+      process.stderr.write(`tollgate (pid ${pid}) did not stop within 30 s\n`)
+      process.exitCode = 1
+      return
+    }
+  }
+  process.stdout.write(`${command === 'reload' ? 'reload requested' : 'stopped'} (pid ${pid})\n`)
 }
 
 export async function main (argv: string[]): Promise<void> {
@@ -62,6 +162,11 @@ export async function main (argv: string[]): Promise<void> {
     switch (command) {
       case 'start':
         await start(rest)
+        return
+      case 'reload':
+      case 'stop':
+      case 'health':
+        await control(command, rest)
         return
       case 'version':
       case '--version':

@@ -26,6 +26,8 @@ export interface Config {
   /** Plugin names to load; `bundled` stands for every bundled plugin. */
   plugins: string[]
   log_level: LogLevel
+  /** Answer `Kong-Debug: 1` requests with the matched route and service (Kong's option). */
+  allow_debug_header: boolean
 }
 
 interface KeyDef<T> {
@@ -87,6 +89,13 @@ function parseLogLevel (raw: string): LogLevel {
   return v
 }
 
+function parseBoolean (raw: string): boolean {
+  const v = raw.trim().toLowerCase()
+  if (v === 'on' || v === 'true') return true
+  if (v === 'off' || v === 'false') return false
+  throw new BadValue('not a boolean')
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -123,6 +132,12 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: "a comma-separated list of plugin names or paths, 'bundled' or 'off'",
     parse: parsePlugins,
     description: 'Plugins this node loads; `bundled` stands for all bundled plugins',
+  },
+  allow_debug_header: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: 'With on, requests sending Kong-Debug: 1 get Kong-Route-Id/-Name, Kong-Service-Id/-Name and Tollgate-Worker headers back',
   },
   log_level: {
     default: 'notice',

@@ -30,6 +30,8 @@ const PHASE_OF: Record<HandlerName, PhaseName> = {
 }
 
 export interface PipelineDeps {
+  /** Kong's allow_debug_header. */
+  debugHeader?: boolean
   router: LiveRouter
   plugins: LivePlugins
   upstreams: Upstreams
@@ -285,6 +287,7 @@ export class Pipeline {
     headers.server ??= SERVER_TOKEN
     headers['x-kong-request-id'] = ctx.id
     headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
+    if (this.#deps.debugHeader === true && ctx.req.headers['kong-debug'] === '1') addDebugHeaders(ctx, headers)
     this.#logAfter(ctx, collected)
     if (ctx.res.destroyed) return
     ctx.res.writeHead(ctx.status, headers)
@@ -364,6 +367,7 @@ export class Pipeline {
         out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
         if (out.server === undefined) out.server = SERVER_TOKEN
         for (const k in pending) out[k] = pending[k] as string | string[]
+        if (self.#deps.debugHeader === true && req.headers['kong-debug'] === '1') addDebugHeaders(ctx, out)
         ctx.responseHeaders = out
         const writeHead = (): void => {
           if (buffering) return // the head waits for body_filter, which may change the length
@@ -438,6 +442,19 @@ export class Pipeline {
     ctx.res.writeHead(ctx.status, headers)
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
   }
+}
+
+/** Kong's debug headers (allow_debug_header), plus which worker process answered. */
+function addDebugHeaders (ctx: RequestContext, out: Headers): void {
+  if (ctx.route !== undefined) {
+    out['kong-route-id'] = ctx.route.id
+    if (ctx.route.name !== null) out['kong-route-name'] = ctx.route.name
+  }
+  if (ctx.service !== undefined) {
+    out['kong-service-id'] = ctx.service.id
+    if (ctx.service.name !== null) out['kong-service-name'] = ctx.service.name
+  }
+  out['tollgate-worker'] = String(process.pid)
 }
 
 /** Reads the whole client body (for plugins that read it), bounded. */

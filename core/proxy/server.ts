@@ -10,6 +10,7 @@ import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Pipeline } from './pipeline.js'
 import { Upstreams } from './upstreams.js'
+import { drain } from '../listen.js'
 
 export interface ProxyStats {
   connectionsAccepted: number
@@ -33,6 +34,8 @@ export interface ProxyServer {
   stats: ProxyStats
   /** Connections handed over to an upgraded protocol; the HTTP server no longer tracks them. */
   upgraded: Set<Duplex>
+  /** Stops accepting; requests still arriving on open connections are answered and closed. */
+  drain(graceMs: number): Promise<void>
 }
 
 function requestId (): string {
@@ -46,8 +49,10 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
 
   const pipeline = deps.pipeline
 
+  let draining = false
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     stats.totalRequests++
+    if (draining) res.shouldKeepAlive = false
     const ctx = new RequestContext(req, res, requestId())
     const fail = (err: unknown): void => {
       deps.log.error({ err, request_id: ctx.id }, 'request failed')
@@ -118,7 +123,18 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
     stats.connectionsActive++
     socket.once('close', () => { stats.connectionsActive-- })
   })
-  return { server, stats, upgraded }
+  return {
+    server,
+    stats,
+    upgraded,
+    drain: (graceMs) => {
+      draining = true
+      // Upgraded (WebSocket) connections have no request to finish; nginx, too, closes
+      // them when a worker shuts down.
+      for (const s of upgraded) s.destroy()
+      return drain(server, graceMs)
+    },
+  }
 }
 
 /** Stands in for a ServerResponse during an upgrade: nothing is written through it. */

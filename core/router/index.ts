@@ -28,9 +28,9 @@ export class LiveRouter {
     return this.#router as Router
   }
 
-  /** Compares with the stored version, for writes made by another process. */
-  check (): void {
-    if (this.#store.version() !== this.#version) this.#dirty = true
+  /** Marks the router stale, for writes made by another process. */
+  invalidate (): void {
+    this.#dirty = true
   }
 
   #rebuild (): void {

@@ -309,6 +309,11 @@ export class Store {
     return due.length
   }
 
+  /** Drops this process's read snapshot, so the next read sees other processes' commits. */
+  refresh (): void {
+    this.#env.resetReadTxn()
+  }
+
   onChange (listener: (e: ChangeEvent) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)

@@ -24,7 +24,7 @@ export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plu
   const plugins = opts.plugins ?? testPlugins
   const store = tempStore(t, { entities: [testCredentials], ...opts, plugins })
   const config = loadConfig({ env: {}, overrides: { admin_listen: '127.0.0.1:0' } })
-  const app = createAdminServer({ config, store, plugins, log: createLogger('error'), proxyStats: newProxyStats() })
+  const app = createAdminServer({ config, store, plugins, log: createLogger('error'), proxyStats: newProxyStats(), workerPids: () => [process.pid] })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

@@ -15,6 +15,7 @@ t.test('embedded defaults', async (t) => {
     worker_processes: 1,
     plugins: ['bundled'],
     log_level: 'notice',
+    allow_debug_header: false,
   })
 })
 

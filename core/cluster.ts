@@ -1,0 +1,154 @@
+// worker_processes > 1: the primary owns the store's writer and the Admin API and
+// supervises node:cluster workers, each running the proxy over the same LMDB environment
+// (LMDB is safe for many readers across processes). After every committed write the
+// primary announces the new config version; workers also poll the version, so a lost
+// message cannot leave one stale for long. A worker that dies is replaced; SIGHUP replaces
+// them one by one; SIGTERM drains them and stops.
+
+import cluster, { type Worker } from 'node:cluster'
+import type { AddressInfo } from 'node:net'
+import type { Config } from './config/index.js'
+import { GRACE_MS, openStore, startAdmin, startProxy } from './gateway.js'
+import type { Logger } from './log.js'
+import type { ProxyStats } from './proxy/server.js'
+import { loadPlugins } from './runtime/loader.js'
+
+/** How often a worker compares its config version with the store's. */
+const VERSION_POLL_MS = 200
+const STATS_MS = 1000
+
+type ToWorker = { type: 'config', version: number } | { type: 'shutdown' }
+type ToPrimary =
+  | { type: 'ready', addresses: AddressInfo[] }
+  | { type: 'stats', stats: ProxyStats }
+  | { type: 'failed', message: string }
+
+export interface Primary {
+  admin: AddressInfo[]
+  proxy: AddressInfo[]
+  reload(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Runs in each cluster worker: the proxy, kept in step with the primary's writes. */
+export async function runWorker (config: Config, log: Logger): Promise<void> {
+  const send = (m: ToPrimary): void => { process.send?.(m) }
+  let part: Awaited<ReturnType<typeof startProxy>>
+  let store: ReturnType<typeof openStore>
+  try {
+    const plugins = await loadPlugins(config.plugins)
+    store = openStore(config, plugins, false)
+    part = await startProxy(config, store, plugins, log)
+  } catch (err) {
+    send({ type: 'failed', message: (err as Error).message })
+    process.exit(1)
+  }
+  let seen = store.version()
+  const follow = (version: number): void => {
+    if (version === seen) return
+    seen = version
+    part.invalidate()
+  }
+  const poll = setInterval(() => { store.refresh(); follow(store.version()) }, VERSION_POLL_MS)
+  const stats = setInterval(() => send({ type: 'stats', stats: { ...part.stats } }), STATS_MS)
+  poll.unref()
+  stats.unref()
+  let stopping = false
+  const shutdown = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    clearInterval(poll)
+    clearInterval(stats)
+    await part.stop()
+    await store.close()
+    process.exit(0)
+  }
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'config') follow(m.version)
+    else if (m.type === 'shutdown') shutdown().catch(() => process.exit(1))
+  })
+  // The primary decides when workers stop; a signal to the group is left to it.
+  process.on('SIGTERM', () => {})
+  process.on('SIGINT', () => {})
+  process.on('disconnect', () => { shutdown().catch(() => process.exit(1)) })
+  send({ type: 'ready', addresses: part.addresses })
+}
+
+/** Runs in the primary: store writer, Admin API, and the worker supervisor. */
+export async function startPrimary (config: Config, log: Logger): Promise<Primary> {
+  const plugins = await loadPlugins(config.plugins)
+  const store = openStore(config, plugins, true)
+  store.nodeId() // made before any worker reads it
+  const workerStats = new Map<number, ProxyStats>()
+  const sum = (k: keyof ProxyStats): number => [...workerStats.values()].reduce((a, s) => a + s[k], 0)
+  const stats: ProxyStats = {
+    get connectionsAccepted () { return sum('connectionsAccepted') },
+    get connectionsActive () { return sum('connectionsActive') },
+    get totalRequests () { return sum('totalRequests') },
+  }
+  const live = new Set<Worker>()
+  let stopping = false
+  let proxy: AddressInfo[] = []
+
+  const fork = (): Promise<Worker> => new Promise((resolve, reject) => {
+    const w = cluster.fork()
+    const onMessage = (m: ToPrimary): void => {
+      if (m.type === 'ready') { proxy = m.addresses; live.add(w); resolve(w) } else if (m.type === 'stats') workerStats.set(w.id, m.stats)
+      else if (m.type === 'failed') reject(new Error(m.message))
+    }
+    w.on('message', onMessage)
+    w.once('exit', (code, signal) => {
+      workerStats.delete(w.id)
+      const wasLive = live.delete(w)
+      reject(new Error(`worker exited (${signal ?? code ?? 'unknown'}) before it was ready`))
+      // A worker that dies on its own is replaced; the others keep serving meanwhile.
+      if (wasLive && !stopping && !retiring.has(w)) {
+        log.error({ pid: w.process.pid, code, signal }, 'worker died; starting a replacement')
+        fork().catch((err: unknown) => log.error({ err }, 'could not replace a worker'))
+      }
+    })
+  })
+  const retiring = new Set<Worker>()
+  /** Asks a worker to drain and waits for it to exit (killed after the grace period). */
+  const retire = (w: Worker): Promise<void> => new Promise((resolve) => {
+    retiring.add(w)
+    if (w.isDead()) { resolve(); return }
+    const timer = setTimeout(() => w.process.kill('SIGKILL'), GRACE_MS + 2000)
+    w.once('exit', () => { clearTimeout(timer); retiring.delete(w); resolve() })
+    w.send({ type: 'shutdown' } satisfies ToWorker)
+  })
+
+  cluster.setupPrimary({ silent: false })
+  store.onChange((e) => {
+    for (const w of live) if (w.isConnected()) w.send({ type: 'config', version: e.version } satisfies ToWorker)
+  })
+
+  let admin: Awaited<ReturnType<typeof startAdmin>> | undefined
+  const stop = async (): Promise<void> => {
+    stopping = true
+    await admin?.stop()
+    await Promise.all([...live].map(retire))
+    await store.close()
+  }
+  try {
+    await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
+    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number))
+  } catch (err) {
+    await stop()
+    throw err
+  }
+
+  let reloading: Promise<void> | undefined
+  /** Replaces every worker, one at a time: the new one serves before the old one drains. */
+  const reload = (): Promise<void> => {
+    reloading ??= (async () => {
+      for (const old of [...live]) {
+        await fork()
+        live.delete(old)
+        await retire(old)
+      }
+    })().finally(() => { reloading = undefined })
+    return reloading
+  }
+  return { admin: admin.addresses, proxy, reload, stop }
+}
