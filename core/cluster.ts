@@ -36,7 +36,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   let part: Awaited<ReturnType<typeof startProxy>>
   let store: ReturnType<typeof openStore>
   try {
-    const plugins = await loadPlugins(config.plugins)
+    const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
     store = openStore(config, plugins, false)
     part = await startProxy(config, store, plugins, log)
   } catch (err) {
@@ -76,7 +76,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 
 /** Runs in the primary: store writer, Admin API, and the worker supervisor. */
 export async function startPrimary (config: Config, log: Logger): Promise<Primary> {
-  const plugins = await loadPlugins(config.plugins)
+  const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
   const workerStats = new Map<number, ProxyStats>()

@@ -16,6 +16,7 @@ import { Upstreams } from './proxy/upstreams.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
+import { IsolationPool } from './isolation/pool.js'
 import { loadPlugins } from './runtime/loader.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
@@ -58,12 +59,26 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
   router.get() // compile now, so the first request does not pay for it
   const livePlugins = new LivePlugins(store, plugins)
   const cache = new EntityCache(store)
-  const pipeline = new Pipeline({ debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
+  const isolation = plugins.all().some((p) => p.isolated === true)
+    ? new IsolationPool({
+      plugins: config.plugins,
+      cwd: process.cwd(),
+      storePath: join(config.prefix, 'tollgate.mdb'),
+      nodeId: store.nodeId(),
+      size: config.isolation_pool_size,
+      timeoutMs: config.isolation_timeout,
+      maxMemoryMb: config.isolation_max_memory,
+      log,
+      version: () => store.version(),
+    })
+    : undefined
+  await isolation?.warm()
+  const pipeline = new Pipeline({ isolation, debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
-    await upstreams.close()
+    await Promise.all([upstreams.close(), isolation?.close()])
   }
   try {
     for (const l of config.proxy_listen) {
@@ -115,7 +130,7 @@ export async function startAdmin (config: Config, store: Store, plugins: PluginR
 /** One process with everything: the store's writer, the Admin API and the proxy. */
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
-  const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins)
+  const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   const store = openStore(config, plugins, true)
   let proxy: ProxyPart | undefined
   let admin: AdminPart | undefined

@@ -28,6 +28,13 @@ export interface Config {
   log_level: LogLevel
   /** Answer `Kong-Debug: 1` requests with the matched route and service (Kong's option). */
   allow_debug_header: boolean
+  /** Plugins whose handlers run in a worker-thread pool instead of the request's thread. */
+  isolated_plugins: string[]
+  isolation_pool_size: number
+  /** Milliseconds one phase of an isolated plugin may take. */
+  isolation_timeout: number
+  /** Heap limit of each isolation worker, in MB. */
+  isolation_max_memory: number
 }
 
 interface KeyDef<T> {
@@ -96,6 +103,18 @@ function parseBoolean (raw: string): boolean {
   throw new BadValue('not a boolean')
 }
 
+const intIn = (lo: number, hi: number) => (raw: string): number => {
+  const v = raw.trim()
+  if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new BadValue('out of range')
+  return Number(v)
+}
+
+function parseNames (raw: string): string[] {
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const n of names) if (!/^[a-z0-9][a-z0-9_-]*$/.test(n)) throw new BadValue(`'${n}' is not a plugin name`)
+  return [...new Set(names)]
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -138,6 +157,30 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: "'on' or 'off'",
     parse: parseBoolean,
     description: 'With on, requests sending Kong-Debug: 1 get Kong-Route-Id/-Name, Kong-Service-Id/-Name and Tollgate-Worker headers back',
+  },
+  isolated_plugins: {
+    default: '',
+    expects: 'a comma-separated list of loaded plugin names',
+    parse: parseNames,
+    description: 'Plugins run isolated in a worker-thread pool (piscina): a crash, a hang or a memory blow-up fails only the request',
+  },
+  isolation_pool_size: {
+    default: '2',
+    expects: 'a whole number from 1 to 64',
+    parse: intIn(1, 64),
+    description: 'Worker threads per gateway process for isolated plugins',
+  },
+  isolation_timeout: {
+    default: '2000',
+    expects: 'milliseconds from 1 to 600000',
+    parse: intIn(1, 600_000),
+    description: 'How long one phase of an isolated plugin may run before the request fails with 500',
+  },
+  isolation_max_memory: {
+    default: '128',
+    expects: 'megabytes from 16 to 16384',
+    parse: intIn(16, 16_384),
+    description: 'Heap limit of each isolation worker thread',
   },
   log_level: {
     default: 'notice',

@@ -81,7 +81,7 @@ export class KongRequest {
     return host.replace(/:\d+$/, '').toLowerCase()
   }
 
-  getPort (): number { check(this.#ctx, ALL, 'kong.request.getPort'); return this.#ctx.req.socket.localPort ?? 0 }
+  getPort (): number { check(this.#ctx, ALL, 'kong.request.getPort'); return this.#ctx.localPort }
   // Forwarded values come from trusted proxies only; Tollgate trusts none yet (Kong's default).
   getForwardedScheme (): string { check(this.#ctx, ALL, 'kong.request.getForwardedScheme'); return this.getScheme() }
   getForwardedHost (): string { check(this.#ctx, ALL, 'kong.request.getForwardedHost'); return this.getHost() }
@@ -290,9 +290,9 @@ export class KongClient {
   readonly #env: PdkEnv
   constructor (ctx: RequestContext, env: PdkEnv) { this.#ctx = ctx; this.#env = env }
 
-  getIp (): string { check(this.#ctx, ALL, 'kong.client.getIp'); return this.#ctx.req.socket.remoteAddress ?? '' }
+  getIp (): string { check(this.#ctx, ALL, 'kong.client.getIp'); return this.#ctx.clientIp }
   getForwardedIp (): string { check(this.#ctx, ALL, 'kong.client.getForwardedIp'); return this.getIp() }
-  getPort (): number { check(this.#ctx, ALL, 'kong.client.getPort'); return this.#ctx.req.socket.remotePort ?? 0 }
+  getPort (): number { check(this.#ctx, ALL, 'kong.client.getPort'); return this.#ctx.clientPort }
   getForwardedPort (): number { check(this.#ctx, ALL, 'kong.client.getForwardedPort'); return this.getPort() }
   getProtocol (): string {
     check(this.#ctx, AFTER_ACCESS, 'kong.client.getProtocol')
@@ -503,7 +503,7 @@ export function serialize (ctx: RequestContext): Record<string, unknown> {
     route: ctx.route,
     service: ctx.service,
     consumer: ctx.consumer,
-    client_ip: req.socket.remoteAddress,
+    client_ip: ctx.clientIp,
     started_at: ctx.startedAt,
     source: ctx.source,
   }

@@ -15,6 +15,7 @@ import { PluginSet, type Collected, type LivePlugins, type Plan } from '../runti
 import type { Consumer, Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Upstreams } from './upstreams.js'
+import type { IsolationPool } from '../isolation/pool.js'
 
 // RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones nginx also drops.
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -30,6 +31,8 @@ const PHASE_OF: Record<HandlerName, PhaseName> = {
 }
 
 export interface PipelineDeps {
+  /** Runs the handlers of isolated plugins. */
+  isolation?: IsolationPool
   /** Kong's allow_debug_header. */
   debugHeader?: boolean
   router: LiveRouter
@@ -81,11 +84,16 @@ export class Pipeline {
     for (let i = from; i < list.length; i++) {
       if (stopOnExit && ctx.exit !== undefined) return
       const { plugin, instance } = list[i] as Collected
-      const fn = plugin[handler]
-      if (fn === undefined) continue
-      const result = fn(new Kong(ctx, this.#deps.env, plugin.name), instance.config)
+      if (plugin[handler] === undefined) continue
+      const result = this.#invoke(ctx, plugin, handler, instance.config)
       if (isThenable(result)) return result.then(() => this.#run(ctx, list, handler, stopOnExit, i + 1))
     }
+  }
+
+  /** Calls one handler, in this thread or, for an isolated plugin, in the pool. */
+  #invoke (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): unknown {
+    if (plugin.isolated === true && this.#deps.isolation !== undefined) return this.#deps.isolation.run(ctx, plugin, handler, conf)
+    return (plugin[handler] as NonNullable<AnyPlugin[HandlerName]>)(new Kong(ctx, this.#deps.env, plugin.name), conf)
   }
 
   /** Runs a phase that must not break the response; a failing handler is logged. */
@@ -172,7 +180,7 @@ export class Pipeline {
     const match = this.#deps.router.get().match({
       method: req.method ?? 'GET',
       host,
-      port: port ?? req.socket.localPort ?? 0,
+      port: port ?? ctx.localPort,
       path: ctx.normalizedPath,
       headers: () => req.headersDistinct,
     })
@@ -206,13 +214,13 @@ export class Pipeline {
       if (HOP_BY_HOP.has(name) || name === 'host' || connection?.has(name) === true) continue
       headers[name] = reqHeaders[name] as string | string[]
     }
-    const clientIp = req.socket.remoteAddress ?? ''
+    const clientIp = ctx.clientIp
     headers.host = route.preserve_host && req.headers.host !== undefined ? req.headers.host : hostHeader(service)
     const xff = req.headers['x-forwarded-for']
     headers['x-forwarded-for'] = xff === undefined ? clientIp : `${xff}, ${clientIp}`
     headers['x-forwarded-proto'] = 'http'
     headers['x-forwarded-host'] = parseHost(req.headers.host).host
-    headers['x-forwarded-port'] = String(req.socket.localPort ?? '')
+    headers['x-forwarded-port'] = String(ctx.localPort)
     headers['x-forwarded-path'] = ctx.rawPath
     if (strip && match.matchedPath !== '/') headers['x-forwarded-prefix'] = match.matchedPath
     else delete headers['x-forwarded-prefix']
@@ -252,12 +260,11 @@ export class Pipeline {
       const plugin = p.lp.plugin
       collected.push({ plugin, instance })
       // After a short-circuit or an error the remaining configs are still collected, not run.
-      const access = plugin.access
-      if (ctx.exit !== undefined || access === undefined) continue
+      if (ctx.exit !== undefined || plugin.access === undefined) continue
       ctx.phase = Phase.access
       let r: unknown
       try {
-        r = access(new Kong(ctx, this.#deps.env, plugin.name), instance.config)
+        r = this.#invoke(ctx, plugin, 'access', instance.config)
       } catch (err) {
         this.#fail(ctx, err, 'access', plugin.name)
         continue

@@ -42,6 +42,10 @@ export class RequestContext {
   readonly startedAt: number
   readonly rawPath: string
   readonly rawQuery: string | undefined
+  /** Peer and listener addresses, kept: node drops req.socket once a request is done. */
+  readonly clientIp: string
+  readonly clientPort: number
+  readonly localPort: number
   /** Current phase bit (see phases.ts); 0 outside plugin handlers. */
   phase = 0
   match: RouteMatch | undefined
@@ -85,6 +89,10 @@ export class RequestContext {
     const q = url.indexOf('?')
     this.rawPath = q === -1 ? url : url.slice(0, q)
     this.rawQuery = q === -1 ? undefined : url.slice(q + 1)
+    const socket = req.socket
+    this.clientIp = socket?.remoteAddress ?? ''
+    this.clientPort = socket?.remotePort ?? 0
+    this.localPort = socket?.localPort ?? 0
   }
 
   /**

@@ -29,7 +29,7 @@ async function loadModule (entry: string, cwd: string): Promise<unknown> {
   return mod.default ?? mod.plugin
 }
 
-export async function loadPlugins (names: string[], cwd = process.cwd(), extra: AnyPlugin[] = []): Promise<PluginRegistry> {
+export async function loadPlugins (names: string[], cwd = process.cwd(), extra: AnyPlugin[] = [], isolated: string[] = []): Promise<PluginRegistry> {
   const registry = new PluginRegistry()
   const bundled = new Map(bundledPlugins.map((p) => [p.name, p]))
   const add = (plugin: unknown, source: string): void => {
@@ -49,5 +49,10 @@ export async function loadPlugins (names: string[], cwd = process.cwd(), extra: 
     }
   }
   for (const p of extra) add(p, p.name)
+  for (const name of isolated) {
+    const p = registry.get(name)
+    if (p === undefined) throw new ConfigError(`isolated_plugins names '${name}', which is not a loaded plugin (loaded: ${registry.names().join(', ') || 'none'})`, 'isolated_plugins')
+    registry.replace({ ...p, isolated: true })
+  }
   return registry
 }

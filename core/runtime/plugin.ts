@@ -4,6 +4,7 @@
 import type { Static, TObject } from 'typebox'
 import type { EntityDef } from '../store/entity.js'
 import type { Kong } from '../pdk/index.js'
+import { SDK_VERSION } from '../meta.js'
 
 /** A phase handler: sync or async; the runner awaits only when a promise comes back. */
 export type Handler<C> = (kong: Kong, conf: C) => void | Promise<void>
@@ -28,11 +29,38 @@ export interface PluginDescriptor<S extends TObject = TObject> {
   entities?: EntityDef[]
   /** Semver range of the SDK the plugin was written for. */
   sdk?: string
+  /** Set by the loader for plugins listed in isolated_plugins: handlers run in the pool. */
+  isolated?: boolean
 }
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
+
+/** Semver ranges of the common forms: `*`, `x.y.z`, `^x.y.z`, `~x.y.z`, `>=x.y.z`. */
+export function satisfies (version: string, range: string): boolean {
+  const parse = (v: string): number[] | undefined => {
+    const m = /^(\d+)\.(\d+)\.(\d+)/.exec(v.trim())
+    return m === null ? undefined : [Number(m[1]), Number(m[2]), Number(m[3])]
+  }
+  const r = range.trim()
+  if (r === '*' || r === '') return true
+  const v = parse(version)
+  const op = /^(\^|~|>=)?\s*(.*)$/.exec(r) as RegExpExecArray
+  const base = parse(op[2] as string)
+  if (v === undefined || base === undefined) return false
+  const cmp = v[0]! - base[0]! || v[1]! - base[1]! || v[2]! - base[2]!
+  switch (op[1]) {
+    case '>=': return cmp >= 0
+    case '~': return cmp >= 0 && v[0] === base[0] && v[1] === base[1]
+    case '^':
+      if (cmp < 0) return false
+      if (base[0] !== 0) return v[0] === base[0]
+      if (base[1] !== 0) return v[0] === 0 && v[1] === base[1]
+      return v[0] === 0 && v[1] === 0 && v[2] === base[2]
+    default: return cmp === 0
+  }
+}
 const HANDLERS = ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const
 
 /** Checks a descriptor at load time; returns what is wrong, or an empty list. */
@@ -48,5 +76,8 @@ export function descriptorProblems (p: unknown): string[] {
   for (const h of HANDLERS) if (d[h] !== undefined && typeof d[h] !== 'function') problems.push(`'${h}' must be a function`)
   if (!HANDLERS.some((h) => typeof d[h] === 'function')) problems.push(`it implements no phase (${HANDLERS.join(', ')})`)
   if (d.readsBody !== undefined && typeof d.readsBody !== 'boolean' && typeof d.readsBody !== 'function') problems.push("'readsBody' must be a boolean or a function")
+  if (d.sdk !== undefined && (typeof d.sdk !== 'string' || !satisfies(SDK_VERSION, d.sdk))) {
+    problems.push(`it was written for SDK ${String(d.sdk)}, and this Tollgate has SDK ${SDK_VERSION}`)
+  }
   return problems
 }

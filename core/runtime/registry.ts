@@ -17,6 +17,12 @@ export class PluginRegistry implements PluginSchemas {
     this.#plugins.set(plugin.name, plugin)
   }
 
+  /** Swaps a registered plugin's descriptor (the loader marks isolated plugins). */
+  replace (plugin: PluginInfo): void {
+    if (!this.#plugins.has(plugin.name)) throw new Error(`plugin '${plugin.name}' is not registered`)
+    this.#plugins.set(plugin.name, plugin)
+  }
+
   get (name: string): PluginInfo | undefined {
     return this.#plugins.get(name)
   }

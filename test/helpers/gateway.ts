@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import { request } from 'undici'
-import { loadConfig } from '../../core/config/index.js'
+import { loadConfig, type Config } from '../../core/config/index.js'
 import { startGateway, type Gateway, type StartOptions } from '../../core/gateway.js'
 import { createLogger } from '../../core/log.js'
 import { tempDir } from './store.js'
@@ -16,8 +16,8 @@ export interface TestGateway {
 }
 
 /** The whole gateway in this process, on 127.0.0.1 ports of its choosing, with a temp prefix. */
-export async function startTestGateway (t: Test, opts: StartOptions = {}): Promise<TestGateway> {
-  const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0' } })
+export async function startTestGateway (t: Test, opts: StartOptions & { config?: Partial<Record<keyof Config, string>> } = {}): Promise<TestGateway> {
+  const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', ...opts.config } })
   const gateway = await startGateway(config, createLogger('error'), opts)
   t.teardown(() => gateway.stop())
   const admin = `http://127.0.0.1:${(gateway.admin[0] as AddressInfo).port}`

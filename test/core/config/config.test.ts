@@ -16,6 +16,10 @@ t.test('embedded defaults', async (t) => {
     plugins: ['bundled'],
     log_level: 'notice',
     allow_debug_header: false,
+    isolated_plugins: [],
+    isolation_pool_size: 2,
+    isolation_timeout: 2000,
+    isolation_max_memory: 128,
   })
 })
 

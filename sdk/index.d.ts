@@ -1,0 +1,1 @@
+export * from '../dist/sdk/src/index.js'

@@ -1,0 +1,51 @@
+// Worker isolation contains a plugin's failures: the request gets Kong's 500, a log line
+// names the plugin, the pool replaces the worker, and other requests keep being served.
+import { fileURLToPath } from 'node:url'
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { request } from 'undici'
+import { loadConfig } from '../../../core/config/index.js'
+import { startGateway } from '../../../core/gateway.js'
+import { createLogger } from '../../../core/log.js'
+import { echo, startUpstream } from '../../helpers/gateway.js'
+import { tempDir } from '../../helpers/store.js'
+
+t.test('timeouts, throws, exits and memory blow-ups fail only their request', async (t) => {
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb() } })
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0',
+      plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))}`,
+      isolated_plugins: 'misbehave', isolation_timeout: '1500', isolation_max_memory: '64', isolation_pool_size: '2',
+    },
+  })
+  const gw = await startGateway(config, createLogger('error', sink))
+  t.teardown(() => gw.stop())
+  const up = await startUpstream(t, echo)
+  const admin = `http://127.0.0.1:${gw.admin[0]?.port as number}`
+  const proxy = `http://127.0.0.1:${gw.proxy[0]?.port as number}`
+  const post = (path: string, body: unknown) => request(`${admin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.body.json())
+  await post('/services', { name: 's', url: up.url })
+  await post('/services/s/routes', { paths: ['/'] })
+  await post('/plugins', { name: 'misbehave' })
+  const call = async (what: string) => {
+    const res = await request(`${proxy}/x`, { headers: { 'x-do': what, accept: 'application/json' } })
+    return { status: res.statusCode, body: await res.body.text() }
+  }
+
+  let r = await call('nothing')
+  t.equal(r.status, 200, 'an isolated plugin that behaves lets requests through')
+  t.equal(JSON.parse(r.body).headers['x-misbehave'], 'fine', 'its change reached the upstream')
+  for (const what of ['throw', 'hang', 'slow', 'exit', 'oom']) {
+    lines.length = 0
+    const [bad, good] = await Promise.all([call(what), (async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return call('nothing') })()])
+    t.equal(bad.status, 500, `${what}: 500`)
+    t.match(JSON.parse(bad.body), { message: 'An unexpected error occurred' })
+    t.equal(good.status, 200, `${what}: a request alongside is served`)
+    if (good.status !== 200) console.error(lines.filter((l) => l.includes(JSON.parse(good.body).request_id as string)).join(""))
+    t.ok(lines.some((l) => l.includes('misbehave')), `${what}: the log line names the plugin`)
+    t.equal((await call('nothing')).status, 200, `${what}: and so is the next one`)
+  }
+})
