@@ -11,6 +11,7 @@ import { loadConfig, preparePrefix, type Config } from '../config/index.js'
 import { ConfigError } from '../errors.js'
 import { startGateway } from '../gateway.js'
 import { createLogger } from '../log.js'
+import { scaffoldPlugin } from './plugin-init.js'
 import { VERSION } from '../meta.js'
 
 const USAGE = `Usage: tollgate <command> [options]
@@ -21,6 +22,8 @@ Commands:
   reload    Replace the running gateway's worker processes one by one
   stop      Stop the running gateway gracefully
   health    Say whether the gateway is running (exit 0) or not (exit 1)
+  plugin init NAME [--dir DIR]
+            Scaffold a plugin folder (descriptor, passing test, build script)
   version   Print the version
 
 Options:
@@ -168,6 +171,20 @@ export async function main (argv: string[]): Promise<void> {
       case 'health':
         await control(command, rest)
         return
+      case 'plugin': {
+        const [sub, name, ...more] = rest
+        if (sub !== 'init' || name === undefined || name.startsWith('-')) throw new UsageError('usage: tollgate plugin init NAME [--dir DIR]')
+        let dir = process.cwd()
+        try {
+          const { values } = parseArgs({ args: more, options: { dir: { type: 'string' } }, strict: true, allowPositionals: false })
+          dir = values.dir ?? dir
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+        const files = scaffoldPlugin(name, dir)
+        process.stdout.write(`created:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: cd into it, npm install, npm test\n`)
+        return
+      }
       case 'version':
       case '--version':
       case '-v':

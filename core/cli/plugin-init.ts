@@ -1,0 +1,76 @@
+// `tollgate plugin init NAME [--dir DIR]`: a plugin folder with a descriptor, a test that
+// passes, and the scripts to test and build it.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError } from '../errors.js'
+import { SDK_VERSION } from '../meta.js'
+
+const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
+
+export function scaffoldPlugin (name: string, dir: string): string[] {
+  if (!NAME_RE.test(name)) throw new ConfigError(`plugin name '${name}' must be lower-case letters, digits, '-' or '_'`)
+  const target = resolve(dir, name)
+  if (existsSync(target)) throw new ConfigError(`${target} already exists; choose another name or --dir`)
+  const sdk = fileURLToPath(new URL('../../../sdk', import.meta.url))
+  mkdirSync(target, { recursive: true })
+  const files: Record<string, string> = {
+    'package.json': `${JSON.stringify({
+      name: `tollgate-plugin-${name}`,
+      version: '0.1.0',
+      type: 'module',
+      main: 'dist/index.js',
+      scripts: { test: 'node --import tsx --test index.test.ts', build: 'tsc' },
+      dependencies: { '@tollgate/sdk': `file:${sdk}` },
+      devDependencies: { tsx: '^4', typescript: '^5', '@types/node': '^20' },
+    }, null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, outDir: 'dist', declaration: true },
+      include: ['index.ts'],
+    }, null, 2)}\n`,
+    'index.ts': `import { Type, definePlugin } from '@tollgate/sdk'
+
+export const schema = Type.Object({
+  header: Type.String({ default: 'x-${name}', description: 'Header added to the upstream request' }),
+  value: Type.String({ default: 'hello', description: 'Its value' }),
+}, { additionalProperties: false })
+
+export default definePlugin({
+  name: '${name}',
+  version: '0.1.0',
+  priority: 800,
+  sdk: '^${SDK_VERSION}',
+  schema,
+  access (kong, conf) {
+    kong.service.request.setHeader(conf.header, conf.value)
+  },
+})
+`,
+    'index.test.ts': `import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { runPlugin } from '@tollgate/sdk'
+import plugin from './index.ts'
+
+test('adds the configured header upstream', async () => {
+  const result = await runPlugin(plugin, { config: { value: 'world' }, request: { path: '/anything' } })
+  assert.equal(result.error, undefined)
+  assert.equal(result.upstream?.headers['x-${name}'], 'world')
+})
+`,
+    'README.md': `# ${name}
+
+A Tollgate plugin.
+
+    npm install
+    npm test          # runs index.test.ts against the real PDK (the SDK's test kit)
+    npm run build     # compiles to dist/index.js
+
+Load it by adding its path to Tollgate's \`plugins\` setting (\`plugins = bundled, ${join(target, 'dist', 'index.js')}\`),
+enable it with \`curl -X POST http://127.0.0.1:8001/plugins --data name=${name}\`, and run it
+isolated in worker threads with \`isolated_plugins = ${name}\`.
+`,
+  }
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(target, file), text)
+  return Object.keys(files).map((f) => join(target, f))
+}

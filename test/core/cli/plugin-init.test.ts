@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { runCli } from '../../helpers/process.js'
+import { tempDir } from '../../helpers/store.js'
+
+t.test('tollgate plugin init scaffolds a plugin whose test passes', async (t) => {
+  const dir = tempDir(t)
+  const r = await runCli(['plugin', 'init', 'greeter', '--dir', dir])
+  t.equal(r.code, 0, r.stderr)
+  const root = join(dir, 'greeter')
+  t.match(r.stdout, /created:/)
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+  t.match(pkg.dependencies['@tollgate/sdk'], /^file:/)
+  // What `npm install` would link, without the registry: the SDK from this checkout.
+  const repo = fileURLToPath(new URL('../../../', import.meta.url))
+  mkdirSync(join(root, 'node_modules', '@tollgate'), { recursive: true })
+  symlinkSync(join(repo, 'sdk'), join(root, 'node_modules', '@tollgate', 'sdk'))
+  const test = spawnSync(process.execPath, ['--import', join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs'), '--test', 'index.test.ts'], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+  t.equal(test.status, 0, `${test.stdout}${test.stderr}`)
+  t.match(test.stdout, /# pass 1/)
+
+  const again = await runCli(['plugin', 'init', 'greeter', '--dir', dir])
+  t.equal(again.code, 1)
+  t.match(again.stderr, /already exists/)
+  const bad = await runCli(['plugin', 'init', 'Bad Name', '--dir', dir])
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /must be lower-case/)
+})
