@@ -92,8 +92,12 @@ interface Contestant {
 
 // --- Tollgate set-up: seed the store directly (fast for 10,000 routes / 1M keys), then start.
 
-async function seedTollgate (prefix: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number }): Promise<void> {
-  const plugins = await loadPlugins(['bundled'])
+const HEADER_PLUGIN = join(ROOT, 'dist', 'examples', 'header-injector', 'index.js')
+
+interface TollgateOptions { routes: number, keyAuth: boolean, credentials: number, workers?: number, headerPlugin?: 'in-process' | 'isolated' }
+
+async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions): Promise<void> {
+  const plugins = await loadPlugins(o.headerPlugin === undefined ? ['bundled'] : ['bundled', HEADER_PLUGIN])
   const store = new Store({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   const svc = await store.insert('services', { name: 'bench', url: `http://127.0.0.1:${upstreamPort}` })
   const batch = async (n: number, make: (i: number) => Promise<unknown>): Promise<void> => {
@@ -108,10 +112,11 @@ async function seedTollgate (prefix: string, upstreamPort: number, o: { routes: 
     await store.insert('keyauth_credentials', { key: 'bench-key', consumer: { id: consumer.id } })
     await store.insert('plugins', { name: 'key-auth' })
   }
+  if (o.headerPlugin !== undefined) await store.insert('plugins', { name: 'header-injector', config: { upstream: { 'x-bench': '1' } } })
   await store.close()
 }
 
-async function startTollgate (name: string, upstreamPort: number, o: { routes: number, keyAuth: boolean, credentials: number, workers?: number }): Promise<Contestant> {
+async function startTollgate (name: string, upstreamPort: number, o: TollgateOptions): Promise<Contestant> {
   const prefix = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
   process.on('exit', () => rmSync(prefix, { recursive: true, force: true }))
   const t0 = performance.now()
@@ -125,6 +130,8 @@ async function startTollgate (name: string, upstreamPort: number, o: { routes: n
   const child = await start(name, ['bin/tollgate.js', 'start', '--prefix', prefix], (o.workers ?? 1) > 1 ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
+    ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
+    ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),
   })
   return { name, url, headers, child, runs: [], note: seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined }
 }
@@ -194,6 +201,8 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
+  await add('tollgate-header-plugin', () => startTollgate('tollgate-header-plugin', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, headerPlugin: 'in-process' }))
+  await add('tollgate-header-isolated', () => startTollgate('tollgate-header-isolated', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, headerPlugin: 'isolated' }))
   await add('tollgate-2-workers', () => startTollgate('tollgate-2-workers', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, workers: 2 }))
   await add('fastify-http-proxy', simple('fastify-http-proxy', 'bench/contestants/fastify-proxy.ts'))
   await add('fast-gateway', simple('fast-gateway', 'bench/contestants/fast-gateway.ts'))
@@ -233,6 +242,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
     `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
     `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
+    `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.7x: isolation costs at most 30%)`,
     `- tollgate-2-workers / tollgate-key-auth: ${ratio('tollgate-2-workers', 'tollgate-key-auth')} (target >= 1.4x; the 2 workers are not pinned, the 1-worker contestant is)`)
   process.stdout.write(`${lines.join('\n')}\n`)
 

@@ -106,9 +106,15 @@ function fakeRequest (s: Pick<Snapshot, 'method' | 'url' | 'httpVersion' | 'rawH
 const detachedResponse = { headersSent: false, destroyed: false, getHeader: () => undefined } as unknown as ServerResponse
 
 /** Rebuilds a RequestContext from a snapshot, in a worker or in the test kit. */
-export function contextFromSnapshot (snapshot: Snapshot, plugin: string): RequestContext {
-  // A copy: handlers change the context in place, and mutationsOf compares with the original.
-  const s = structuredClone(snapshot)
+export function contextFromSnapshot (s: Snapshot, plugin: string): RequestContext {
+  // Handlers change these in place; mutationsOf compares against how they started.
+  baselines.set(s, {
+    upstream: JSON.stringify(s.upstream),
+    responseHeaders: JSON.stringify(s.responseHeaders),
+    shared: JSON.stringify(s.shared),
+    pluginCtx: JSON.stringify(s.pluginCtx),
+    exit: JSON.stringify(s.exit),
+  })
   const ctx = new RequestContext(fakeRequest(s), detachedResponse, s.id)
   Object.assign(ctx, {
     phase: s.phase,
@@ -129,27 +135,31 @@ export function contextFromSnapshot (snapshot: Snapshot, plugin: string): Reques
   })
   ;(ctx as unknown as { startedAt: number }).startedAt = s.startedAt
   ctx.normalizedPath = s.normalizedPath
-  Object.assign(ctx.shared, s.shared)
-  ctx.pluginCtx.set(plugin, s.pluginCtx)
+  // Copies, so the snapshot's own objects stay as they came (mutationsOf reads them).
+  Object.assign(ctx.shared, structuredClone(s.shared))
+  ctx.pluginCtx.set(plugin, structuredClone(s.pluginCtx))
   return ctx
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+/** JSON of a snapshot's mutable parts as they were when its context was built. */
+const baselines = new WeakMap<Snapshot, Record<'upstream' | 'responseHeaders' | 'shared' | 'pluginCtx' | 'exit', string>>()
 
 /** What a handler changed, compared with the snapshot it started from, in a fixed order. */
 export function mutationsOf (before: Snapshot, ctx: RequestContext, plugin: string): Mutation[] {
+  const base = baselines.get(before)
+  if (base === undefined) throw new Error('mutationsOf needs the snapshot the context was built from')
   const out: Mutation[] = []
-  if (ctx.upstream !== undefined && !same(ctx.upstream, before.upstream)) out.push({ op: 'upstream', value: ctx.upstream })
+  if (ctx.upstream !== undefined && JSON.stringify(ctx.upstream) !== base.upstream) out.push({ op: 'upstream', value: ctx.upstream })
   if (ctx.consumer?.id !== before.consumer?.id || ctx.credential?.id !== before.credential?.id) {
     out.push({ op: 'authenticate', consumer: ctx.consumer, credential: ctx.credential })
   }
   if (ctx.status !== before.status) out.push({ op: 'status', value: ctx.status })
-  if (!same(ctx.responseHeaders, before.responseHeaders)) out.push({ op: 'responseHeaders', value: ctx.responseHeaders })
-  if (ctx.exit !== undefined && !same(ctx.exit, before.exit)) out.push({ op: 'exit', value: ctx.exit })
+  if (JSON.stringify(ctx.responseHeaders) !== base.responseHeaders) out.push({ op: 'responseHeaders', value: ctx.responseHeaders })
+  if (ctx.exit !== undefined && JSON.stringify(ctx.exit) !== base.exit) out.push({ op: 'exit', value: ctx.exit })
   if (ctx.responseBodyReplaced && ctx.responseBody !== undefined) out.push({ op: 'responseBody', value: ctx.responseBody })
-  if (!same(ctx.shared, before.shared)) out.push({ op: 'shared', value: ctx.shared })
+  if (JSON.stringify(ctx.shared) !== base.shared) out.push({ op: 'shared', value: ctx.shared })
   const own = ctx.pluginCtx.get(plugin) ?? {}
-  if (!same(own, before.pluginCtx)) out.push({ op: 'pluginCtx', value: own })
+  if (JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
   for (const [key, value] of Object.entries(ctx.serializeExtra)) out.push({ op: 'serialize', key, value })
   return out
 }

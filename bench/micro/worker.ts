@@ -1,0 +1,55 @@
+// The cost of isolation: one phase of a header-setting plugin run in-process vs through the
+// piscina pool (snapshot in, mutations out), one at a time and 50 in flight.
+// Run: npm run bench:micro -- worker   (uses the compiled build: npm run build first)
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { contextFromSnapshot, type Snapshot } from '../../core/isolation/snapshot.js'
+import { IsolationPool } from '../../core/isolation/pool.js'
+import { createLogger } from '../../core/log.js'
+import { Kong } from '../../core/pdk/index.js'
+import { EntityCache } from '../../core/runtime/entity-cache.js'
+import { loadPlugins } from '../../core/runtime/loader.js'
+import { Store } from '../../core/store/index.js'
+
+const pluginPath = fileURLToPath(new URL('../../dist/examples/header-injector/index.js', import.meta.url))
+const registry = await loadPlugins([pluginPath], process.cwd(), [], ['header-injector'])
+const plugin = registry.get('header-injector') as NonNullable<ReturnType<typeof registry.get>>
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-bench-'))
+const store = new Store({ path: join(dir, 'db.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+const log = createLogger('error')
+const pool = new IsolationPool({ plugins: [pluginPath], cwd: process.cwd(), storePath: join(dir, 'db.mdb'), nodeId: store.nodeId(), size: 2, timeoutMs: 5000, maxMemoryMb: 128, log, version: () => store.version() })
+await pool.warm()
+const conf = { upstream: { 'x-bench': '1' }, response: {} }
+
+function snapshot (): Snapshot {
+  return {
+    id: 'x', phase: 2, startedAt: Date.now(), method: 'GET', url: '/bench', httpVersion: '1.1',
+    rawHeaders: ['host', 'bench.test', 'user-agent', 'autocannon', 'apikey', 'bench-key', 'accept', '*/*'],
+    clientIp: '127.0.0.1', clientPort: 40000, localPort: 8000, normalizedPath: '/bench',
+    match: undefined, consumer: undefined, credential: undefined, shared: {}, pluginCtx: {},
+    upstream: { scheme: 'http', method: 'GET', path: '/bench', query: undefined, headers: { host: 'upstream:80', 'user-agent': 'autocannon', accept: '*/*', 'x-forwarded-for': '127.0.0.1' }, body: undefined },
+    body: undefined, exit: undefined, source: 'service', status: 0, responseHeaders: {}, serviceStatus: undefined, upstreamHeaders: undefined, responseBody: undefined,
+  }
+}
+
+const env = { db: new EntityCache(store), log, nodeId: store.nodeId() }
+async function rate (name: string, n: number, inFlight: number, one: () => unknown): Promise<void> {
+  let done = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: inFlight }, async () => { while (done < n) { done++; await one() } }))
+  const s = (performance.now() - start) / 1000
+  console.log(`| ${name} | ${Math.round(n / s).toLocaleString('en-US')} | ${(s / n * 1e6).toFixed(1)} us |`)
+}
+console.log('| case | phases/s | per phase |\n|---|---:|---:|')
+const inProcess = (): unknown => (plugin.access as (k: Kong, c: unknown) => unknown)(new Kong(contextFromSnapshot(snapshot(), plugin.name), env, plugin.name), conf)
+const isolated = (): Promise<void> => pool.run(contextFromSnapshot(snapshot(), plugin.name), plugin, 'access', conf)
+for (let round = 0; round < 2; round++) {
+  await rate('in-process', 200_000, 1, inProcess)
+  await rate('isolated, 1 in flight', 5_000, 1, isolated)
+  await rate('isolated, 50 in flight', 20_000, 50, isolated)
+}
+await pool.close()
+await store.close()
+rmSync(dir, { recursive: true, force: true })
