@@ -49,10 +49,6 @@ const ERROR_MESSAGES: Record<number, string> = {
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH', 'TRACE', 'CONNECT'])
 
-function lower (headers: Headers, name: string): string {
-  return name.toLowerCase()
-}
-
 function first (v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
@@ -197,13 +193,13 @@ export class KongResponse {
   setHeader (name: string, value: unknown): void {
     this.#headersOpen('kong.response.setHeader')
     const headers = this.#target()
-    headers[lower(headers, argString('name', name, 'kong.response.setHeader'))] = headerValue(value, 'kong.response.setHeader')
+    headers[argString('name', name, 'kong.response.setHeader').toLowerCase()] = headerValue(value, 'kong.response.setHeader')
   }
 
   addHeader (name: string, value: unknown): void {
     this.#headersOpen('kong.response.addHeader')
     const headers = this.#target()
-    const key = lower(headers, argString('name', name, 'kong.response.addHeader'))
+    const key = argString('name', name, 'kong.response.addHeader').toLowerCase()
     const v = headerValue(value, 'kong.response.addHeader')
     const prev = headers[key]
     headers[key] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]

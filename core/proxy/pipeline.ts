@@ -12,7 +12,7 @@ import { RequestContext, type Headers } from '../runtime/context.js'
 import { Phase, type PhaseName } from '../runtime/phases.js'
 import type { AnyPlugin } from '../runtime/plugin.js'
 import { PluginSet, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
-import type { Consumer, Service } from '../store/index.js'
+import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Upstreams } from './upstreams.js'
 import type { IsolationPool } from '../isolation/pool.js'
@@ -67,9 +67,6 @@ function hostHeader (service: Service): string {
 function isThenable<T> (v: T | Promise<T>): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
-
-/** Sets a consumer's identity headers upstream, as Kong's auth plugins do (see key-auth). */
-export type { Consumer }
 
 export class Pipeline {
   readonly #deps: PipelineDeps
@@ -164,7 +161,6 @@ export class Pipeline {
 
   #fail (ctx: RequestContext, err: unknown, phase: string, plugin?: string): void {
     this.#deps.log.error({ err, phase, plugin, request_id: ctx.id }, plugin === undefined ? `error in ${phase}` : `plugin ${plugin} failed in ${phase}`)
-    ctx.source = 'error'
     ctx.exit = undefined
     this.#error(ctx, 500, STATUS_MESSAGES[500] as string, false)
     ctx.source = 'error'

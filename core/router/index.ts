@@ -14,7 +14,6 @@ export { upstreamPath } from './upstream-path.js'
 export class LiveRouter {
   readonly #store: Store
   #router: Router | undefined
-  #version = -1
   #dirty = true
 
   constructor (store: Store) {
@@ -34,11 +33,9 @@ export class LiveRouter {
   }
 
   #rebuild (): void {
-    const version = this.#store.version()
     const services = new Map<string, Service>()
     for (const s of this.#store.each('services')) services.set(s.id, s as unknown as Service)
     this.#router = new Router(this.#store.each('routes') as Iterable<unknown> as Iterable<Route>, services)
-    this.#version = version
     this.#dirty = false
   }
 }
