@@ -40,7 +40,7 @@ const WORKER = import.meta.url.endsWith('.ts')
   : new URL('./worker.js', import.meta.url).href
 
 /** How long a replacement worker may take to load before its queue counts against timeouts. */
-const COLD_START_MS = 3000
+const COLD_START_MS = 10_000
 
 export class IsolationPool {
   readonly #pool: Piscina
