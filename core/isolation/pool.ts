@@ -80,8 +80,16 @@ export class IsolationPool {
     const withBody = reads === true || (typeof reads === 'function' && reads(conf as never))
     const task: Task = { plugin: plugin.name, handler, conf, snapshot: snapshotOf(ctx, plugin.name, withBody), version: this.#opts.version() }
     const abort = new AbortController()
-    const timeout = this.#opts.timeoutMs + Math.max(0, this.#coldUntil - Date.now())
-    const timer = setTimeout(() => abort.abort(), timeout)
+    const submitted = Date.now()
+    let timeout = this.#opts.timeoutMs + Math.max(0, this.#coldUntil - submitted)
+    // If a replacement thread starts while this task waits, the task may be queued behind
+    // its start-up: allow for that before giving up.
+    const check = (): void => {
+      const end = this.#coldUntil > submitted ? Math.max(submitted + timeout, this.#coldUntil + this.#opts.timeoutMs) : submitted + timeout
+      if (Date.now() >= end) { timeout = Date.now() - submitted; abort.abort(); return }
+      timer = setTimeout(check, end - Date.now())
+    }
+    let timer = setTimeout(check, timeout)
     let mutations: Mutation[]
     try {
       mutations = await this.#pool.run(task, { signal: abort.signal }) as Mutation[]

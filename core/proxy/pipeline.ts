@@ -273,8 +273,12 @@ export class Pipeline {
     }
   }
 
-  /** Sends a short-circuit (or error) response after header_filter and body_filter. */
-  async #respondExit (ctx: RequestContext, collected: Collected[]): Promise<void> {
+  /**
+   * Sends a response Tollgate or a plugin made (short-circuit, error, a failed upstream)
+   * after the collected plugins' header_filter and body_filter. `log` is false when the
+   * log phase is already arranged (the upstream was tried).
+   */
+  async #respondExit (ctx: RequestContext, collected: Collected[], log = true): Promise<void> {
     const exit = ctx.exit as NonNullable<RequestContext['exit']>
     ctx.status = exit.status
     ctx.responseHeaders = exit.headers
@@ -289,9 +293,10 @@ export class Pipeline {
     headers['content-length'] = String(body?.length ?? 0)
     headers.server ??= SERVER_TOKEN
     headers['x-kong-request-id'] = ctx.id
-    headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
+    // After an upstream failure Kong reports upstream and proxy latency instead.
+    if (headers['x-kong-upstream-latency'] === undefined) headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
     if (this.#deps.debugHeader === true && ctx.req.headers['kong-debug'] === '1') addDebugHeaders(ctx, headers)
-    this.#logAfter(ctx, collected)
+    if (log) this.#logAfter(ctx, collected)
     if (ctx.res.destroyed) return
     ctx.res.writeHead(ctx.status, headers)
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
@@ -428,22 +433,9 @@ export class Pipeline {
         const exit = ctx.exit as NonNullable<RequestContext['exit']>
         exit.headers['x-kong-upstream-latency'] = String(Math.round(ctx.upstreamResponded - (ctx.upstreamStarted as number)))
         exit.headers['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
-        self.#respondUpstreamError(ctx, collected).catch(() => {})
+        self.#respondExit(ctx, collected, false).catch(() => {})
       },
     })
-  }
-
-  /** A 502/504 after the upstream failed: the collected plugins' response phases still run. */
-  async #respondUpstreamError (ctx: RequestContext, collected: Collected[]): Promise<void> {
-    const exit = ctx.exit as NonNullable<RequestContext['exit']>
-    ctx.status = exit.status
-    ctx.responseHeaders = exit.headers
-    await this.#runSafely(ctx, collected, 'headerFilter')
-    const body = exit.body === undefined ? Buffer.alloc(0) : Buffer.from(exit.body)
-    const headers: Headers = { ...ctx.responseHeaders, 'content-length': String(body.length), server: SERVER_TOKEN, 'x-kong-request-id': ctx.id }
-    if (ctx.res.destroyed) return
-    ctx.res.writeHead(ctx.status, headers)
-    ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
   }
 }
 
