@@ -64,8 +64,9 @@ export class IsolationPool {
     // A worker that dies (process.exit, memory limit) is replaced by piscina; say so.
     this.#pool.on('error', (err: Error) => opts.log.error({ err }, 'isolated plugin worker failed'))
     // While a replacement loads, tasks queued behind it get extra time: the timeout is
-    // meant for plugin code, not for a thread starting up.
-    this.#pool.on('workerCreate', () => { if (this.#started) this.#coldUntil = Date.now() + COLD_START_MS })
+    // meant for plugin code, not for a thread starting up. piscina replaces a thread as
+    // soon as one is destroyed (and says 'workerCreate' only once the new one is ready).
+    this.#pool.on('workerDestroy', () => { if (this.#started) this.#coldUntil = Date.now() + COLD_START_MS })
   }
 
   /** Resolves once the threads have loaded the plugins; rejects if a plugin fails to load. */
