@@ -29,6 +29,7 @@ const { values: opts } = parseArgs({
     routes: { type: 'string', default: '10000' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     pin: { type: 'boolean', default: true },
+    soak: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
 })
@@ -207,6 +208,22 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   await add('fastify-http-proxy', simple('fastify-http-proxy', 'bench/contestants/fastify-proxy.ts'))
   await add('fast-gateway', simple('fast-gateway', 'bench/contestants/fast-gateway.ts'))
 
+  if (opts.soak !== undefined) {
+    // One long run per contestant, sampling its RSS each second: is memory flat under load?
+    const seconds = Number(opts.soak)
+    const lines = ['| contestant | req/s | RSS idle | RSS min | RSS max | RSS at end | end - first sample |', '|---|---:|---:|---:|---:|---:|---:|']
+    for (const c of contestants) {
+      const samples: number[] = []
+      const timer = setInterval(() => { const r = rss(c.child?.pid); if (r !== undefined) samples.push(r) }, 1000)
+      const r = await load(c, seconds)
+      clearInterval(timer)
+      const first = samples[0] ?? NaN
+      const last = samples[samples.length - 1] ?? NaN
+      lines.push(`| ${c.name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${mb(c.rssIdle)} | ${mb(Math.min(...samples))} | ${mb(Math.max(...samples))} | ${mb(last)} | ${((last - first) / 1048576).toFixed(1)} MB |`)
+    }
+    process.stdout.write(`${lines.join('\n')}\n`)
+    process.exit(0)
+  }
   if (WARMUP > 0) for (const c of contestants) await load(c, WARMUP)
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of contestants) {
