@@ -12,6 +12,10 @@ export interface PluginSchemas {
 
 export interface CheckContext {
   plugins: PluginSchemas
+  /** Reads another row (undefined in dry-run validation, which touches no data). */
+  get?: (entity: string, id: string) => Record<string, unknown> | undefined
+  /** Rows of `entity` whose foreign `field` points at `parentId` (the first 1,000). */
+  children?: (entity: string, field: string, parentId: string) => Record<string, unknown>[]
 }
 
 /**

@@ -103,6 +103,8 @@ export class Store {
   readonly #meta: Database<unknown, string>
   readonly #entities = new Map<string, EntityInfo>()
   readonly #ctx: CheckContext
+  /** The check context of real writes: entity checks may read related rows. */
+  readonly #readCtx: CheckContext
   readonly #listeners = new Set<(e: ChangeEvent) => void>()
   #purgeTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -120,6 +122,11 @@ export class Store {
       }
     }
     this.#ctx = { plugins: opts.plugins ?? { configSchema: () => undefined } }
+    this.#readCtx = {
+      ...this.#ctx,
+      get: (entity, id) => this.get(entity, id),
+      children: (entity, field, parentId) => this.listFor(entity, field, parentId, { size: MAX_SIZE }).data,
+    }
     this.#env = open({ path: opts.path, maxDbs: 8, compression: false })
     this.#rows = this.#env.openDB({ name: 'rows' })
     this.#uniq = this.#env.openDB({ name: 'uniq' })
@@ -439,7 +446,7 @@ export class Store {
     if (errors !== undefined || subErrors !== undefined) throw Errors.schemaViolation({ ...errors, ...subErrors })
     if (typeof value.id === 'string') value.id = value.id.toLowerCase()
     if (resolve) this.#resolveForeign(info, value)
-    const entityErrors = def.checks?.(value, this.#ctx)
+    const entityErrors = def.checks?.(value, resolve ? this.#readCtx : this.#ctx)
     if (entityErrors !== undefined) throw Errors.schemaViolation(entityErrors)
     return value
   }

@@ -1,4 +1,5 @@
 import type { Static } from 'typebox'
+import type { FieldErrors } from '../../errors.js'
 import type { EntityDef } from '../entity.js'
 import {
   Type, autoId, checkUtf8Name, foreign, nullable, oneOf, set, tags, timestamp, type FieldCheck,
@@ -31,9 +32,24 @@ export const plugins: EntityDef = {
   schema: PluginSchema,
   endpointKey: 'instance_name',
   uniqueTogether: [['name', 'route', 'service', 'consumer']],
-  checks: (p, ctx) => p.consumer != null && ctx.plugins.noConsumer?.(String(p.name)) === true
-    ? { consumer: 'value must be null' }
-    : undefined,
+  checks: (p, ctx): FieldErrors | undefined => {
+    if (p.consumer != null && ctx.plugins.noConsumer?.(String(p.name)) === true) return { consumer: 'value must be null' }
+    // Kong: a plugin's protocols must overlap those of its route, or of at least one route
+    // of its service (when the service has routes).
+    const protocols = p.protocols as string[]
+    const overlaps = (r: Record<string, unknown> | undefined): boolean => (r?.protocols as string[] | undefined)?.some((x) => protocols.includes(x)) ?? true
+    const route = p.route as { id: string } | null
+    if (route !== null && ctx.get !== undefined) {
+      if (!overlaps(ctx.get('routes', route.id))) return { protocols: "must match the associated route's protocols" }
+    } else {
+      const service = p.service as { id: string } | null
+      if (service !== null && ctx.children !== undefined) {
+        const routes = ctx.children('routes', 'service', service.id)
+        if (routes.length > 0 && !routes.some(overlaps)) return { protocols: "must match the protocols of at least one route pointing to this Plugin's service" }
+      }
+    }
+    return undefined
+  },
   subschema: (p, ctx) => {
     const name = String(p.name)
     const schema = ctx.plugins.configSchema(name)

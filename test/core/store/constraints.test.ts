@@ -97,3 +97,18 @@ t.test('change events carry the committed version', async (t) => {
     { entity: 'consumers', op: 'delete', id: c.id, version: 2 },
   ])
 })
+
+t.test("plugin protocols must overlap their route's, or some route of their service", async (t) => {
+  const store = tempStore(t, { plugins: testPlugins })
+  const svc = await store.insert('services', { host: 'x.test' })
+  const route = await store.insert('routes', { paths: ['/'], protocols: ['https'], service: { id: svc.id } })
+  await rejectsDb(t, store.insert('plugins', { name: 'test-auth', route: { id: route.id }, protocols: ['http'] }), 2,
+    "schema violation (protocols: must match the associated route's protocols)")
+  await rejectsDb(t, store.insert('plugins', { name: 'test-auth', service: { id: svc.id }, protocols: ['grpc'] }), 2,
+    "schema violation (protocols: must match the protocols of at least one route pointing to this Plugin's service)")
+  t.ok(await store.insert('plugins', { name: 'test-auth', route: { id: route.id } }), 'the default protocols overlap')
+  const lonely = await store.insert('services', { host: 'y.test' })
+  t.ok(await store.insert('plugins', { name: 'test-auth', service: { id: lonely.id }, protocols: ['grpc'] }), 'a service without routes takes any protocols')
+  store.validate('plugins', { name: 'test-auth', route: { id: route.id }, protocols: ['http'] })
+  t.pass('dry-run validation does not read related rows')
+})
