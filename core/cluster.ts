@@ -118,6 +118,10 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
     w.send({ type: 'shutdown' } satisfies ToWorker)
   })
 
+  // Workers accept connections themselves. With round-robin the primary accepts and hands
+  // each connection over, and one handed to a worker that dies at that moment is never
+  // answered nor closed (node keeps it waiting for the dead worker's acknowledgement).
+  cluster.schedulingPolicy = cluster.SCHED_NONE
   cluster.setupPrimary({ silent: false })
   store.onChange((e) => {
     for (const w of live) if (w.isConnected()) w.send({ type: 'config', version: e.version } satisfies ToWorker)
