@@ -5,8 +5,6 @@
 import type { TSchema } from 'typebox'
 import { enumValues, unwrap } from '../store/schema.js'
 
-type Nested = { [k: string]: Nested | Nested[] | string | string[] }
-
 /** Splits `a.b[c][]` into ['a', 'b', 'c', '']. */
 function segments (key: string): string[] {
   const out: string[] = []
@@ -89,4 +87,3 @@ export function inferTypes (schema: TSchema, value: unknown): unknown {
   }
 }
 
-export type { Nested }

@@ -4,7 +4,7 @@
 
 import { format } from 'node:util'
 import type { Logger } from '../log.js'
-import { encodeUpstreamPath, type RouteMatch } from '../router/index.js'
+import { encodeUpstreamPath } from '../router/index.js'
 import { encodeQuery, queryEntries, type Headers, type RequestContext } from '../runtime/context.js'
 import {
   AFTER_ACCESS, ALL, BEFORE_HEADERS, Phase, PhaseError, RESPONSE, REWRITE_ACCESS,
@@ -585,4 +585,3 @@ export class Kong {
   }
 }
 
-export type { RouteMatch }

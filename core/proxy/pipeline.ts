@@ -192,12 +192,12 @@ export class Pipeline {
     ctx.match = match
     ctx.route = match.route
     ctx.service = match.service ?? undefined
-    if (match.service !== null) ctx.upstream = this.#upstreamRequest(ctx, match.service)
+    if (match.service !== null) ctx.upstream = this.#upstreamRequest(ctx, match.service, host)
     return true
   }
 
   /** Method, path and headers of the upstream request (Kong §5.5). */
-  #upstreamRequest (ctx: RequestContext, service: Service): RequestContext['upstream'] {
+  #upstreamRequest (ctx: RequestContext, service: Service, host: string): RequestContext['upstream'] {
     const { req } = ctx
     const match = ctx.match as NonNullable<RequestContext['match']>
     const route = match.route
@@ -215,7 +215,7 @@ export class Pipeline {
     const xff = req.headers['x-forwarded-for']
     headers['x-forwarded-for'] = xff === undefined ? clientIp : `${xff}, ${clientIp}`
     headers['x-forwarded-proto'] = 'http'
-    headers['x-forwarded-host'] = parseHost(req.headers.host).host
+    headers['x-forwarded-host'] = host
     headers['x-forwarded-port'] = String(ctx.localPort)
     headers['x-forwarded-path'] = ctx.rawPath
     if (strip && match.matchedPath !== '/') headers['x-forwarded-prefix'] = match.matchedPath
@@ -467,4 +467,3 @@ function readBody (ctx: RequestContext): Promise<Buffer> {
   })
 }
 
-export type { AnyPlugin }

@@ -9,7 +9,7 @@ import { RequestContext } from '../runtime/context.js'
 import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Pipeline } from './pipeline.js'
-import { Upstreams } from './upstreams.js'
+import type { Upstreams } from './upstreams.js'
 import { drain } from '../listen.js'
 
 export interface ProxyStats {
@@ -149,4 +149,3 @@ class UpgradeResponse {
   getHeader (): undefined { return undefined }
 }
 
-export { Upstreams }

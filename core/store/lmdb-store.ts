@@ -13,7 +13,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import type { TObject } from 'typebox'
-import { DbError, Errors, type FieldErrors } from '../errors.js'
+import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityDef, type EntityInfo, type PluginSchemas } from './entity.js'
 import { isUuid, unwrap, validateRecord } from './schema.js'
 import { consumers } from './entities/consumers.js'
@@ -601,4 +601,3 @@ function * mergeSorted (streams: Iterator<string>[] | Iterable<string>[]): Gener
   }
 }
 
-export { DbError }
