@@ -31,6 +31,7 @@ const { values: opts } = parseArgs({
     pin: { type: 'boolean', default: true },
     soak: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 })
 const DURATION = Number(opts.duration)
@@ -128,7 +129,10 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   const headers: Record<string, string> = o.keyAuth ? { apikey: 'bench-key' } : {}
   const url = `http://127.0.0.1:${port}/bench`
   // Several workers get every CPU: pinning them to one would measure nothing.
-  const child = await start(name, ['bin/tollgate.js', 'start', '--prefix', prefix], (o.workers ?? 1) > 1 ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
+  // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
+  // written when the harness stops it with SIGTERM at the end.
+  const profile = opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
+  const child = await start(name, [...profile, 'bin/tollgate.js', 'start', '--prefix', prefix], (o.workers ?? 1) > 1 ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
@@ -272,7 +276,17 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     results: summary,
   }, null, 2))
   process.stderr.write(`results written to ${file}\n`)
+  if (opts.profile !== undefined) await stopForProfiles(contestants)
   process.exit(0)
+}
+
+/** Stops Tollgate contestants with SIGTERM (a clean exit writes --cpu-prof files) and waits. */
+async function stopForProfiles (contestants: Contestant[]): Promise<void> {
+  await Promise.all(contestants.filter((c) => c.name.startsWith('tollgate') && c.child?.exitCode === null).map((c) => new Promise<void>((resolve) => {
+    c.child?.once('exit', () => resolve())
+    c.child?.kill('SIGTERM')
+  })))
+  process.stderr.write(`CPU profiles written under ${opts.profile as string}\n`)
 }
 
 main().catch((err: unknown) => {

@@ -1,8 +1,14 @@
-// Runs inside a piscina worker thread: one task is one phase of one isolated plugin for one
-// request. It rebuilds the request from the snapshot, runs the plugin's handler with the
-// same PDK as in-process, and returns what changed as an ordered list of mutations.
+// Runs inside a piscina worker thread. One piscina task is a batch: the phases of isolated
+// plugins that the host reached in one event-loop turn, each with its own request snapshot.
+// Each phase is rebuilt into a RequestContext, run with the same PDK as in-process, and
+// answered with what it changed as an ordered list of mutations.
+//
+// Handlers that finish within the batch's turn (synchronous ones, and async ones that only
+// await promises already settled) answer in the task's result: one message back for the
+// whole batch. A handler still waiting on I/O answers later on its own, through piscina's
+// worker-to-host message channel, so a slow request never holds up its batch-mates.
 
-import { workerData } from 'node:worker_threads'
+import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
 import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
@@ -10,7 +16,7 @@ import type { AnyPlugin } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import { Store } from '../store/index.js'
 import { captureLogger } from './capture-log.js'
-import { contextFromSnapshot, mutationsOf, type Mutation, type Snapshot } from './snapshot.js'
+import { contextFromSnapshot, mutationsOf, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
 
 export interface WorkerData {
   /** Plugin modules to load: the isolated ones. */
@@ -21,15 +27,30 @@ export interface WorkerData {
   nodeId: string
 }
 
-export interface Task {
+export type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
+
+export interface Batch {
   /** Only start the worker up (load plugins, open the store). */
   warmup?: true
-  plugin: string
-  handler: 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
-  conf: Record<string, unknown>
-  snapshot: Snapshot
+  id: number
   /** The host's config version; a newer one drops cached entities. */
   version: number
+  /** The phases: snapshots, plugin names, handlers and configs (see snapshot.ts). */
+  tasks: Wire
+}
+
+export interface BatchResult {
+  threadId: number
+  /** Outcomes by task index; null where the handler is still running and will answer by message. */
+  outcomes: Wire
+}
+
+/** A late answer, posted on the worker's parentPort (piscina relays it as a 'message'). */
+export interface LateOutcome {
+  tollgateBatch: number
+  index: number
+  /** One outcome, written as a list of one. */
+  outcome: Wire
 }
 
 const data = workerData as WorkerData
@@ -45,19 +66,47 @@ async function init (): Promise<{ registry: PluginRegistry, store: Store, cache:
 const ready = init()
 ready.catch(() => {}) // reported by the first task
 
-export default async function run (task: Task): Promise<Mutation[]> {
+const message = (err: unknown): string => err instanceof Error ? err.message : String(err)
+
+export default async function run (batch: Batch): Promise<BatchResult> {
   const { registry, store, cache } = await ready
-  if (task.warmup === true) return []
-  if (task.version !== seenVersion) {
+  if (batch.warmup === true) return { threadId, outcomes: writeOutcomes([]) }
+  if (batch.version !== seenVersion) {
     store.refresh()
     cache.clear()
-    seenVersion = task.version
+    seenVersion = batch.version
   }
-  const plugin = registry.get(task.plugin) as AnyPlugin | undefined
-  const handler = plugin?.[task.handler]
-  if (plugin === undefined || handler === undefined) throw new Error(`plugin '${task.plugin}' has no ${task.handler} handler in this worker`)
-  const ctx = contextFromSnapshot(task.snapshot, task.plugin)
-  const logs: Mutation[] = []
-  await handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId }, task.plugin), task.conf)
-  return [...mutationsOf(task.snapshot, ctx, task.plugin), ...logs]
+  const tasks = readBatch(batch.tasks)
+  const outcomes: Array<Outcome | null> = new Array(tasks.length).fill(null)
+  let returned = false
+  const answer = (index: number, outcome: Outcome): void => {
+    if (!returned) outcomes[index] = outcome
+    else parentPort?.postMessage({ tollgateBatch: batch.id, index, outcome: writeOutcomes([outcome]) } satisfies LateOutcome)
+  }
+  let waiting = 0
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i] as (typeof tasks)[number]
+    try {
+      const plugin = registry.get(task.plugin) as AnyPlugin | undefined
+      const handler = plugin?.[task.handler as HandlerName]
+      if (plugin === undefined || handler === undefined) throw new Error(`plugin '${task.plugin}' has no ${task.handler} handler in this worker`)
+      const ctx = contextFromSnapshot(task.snapshot, task.plugin)
+      const logs: Mutation[] = []
+      const done = (): Outcome => ({ mutations: [...mutationsOf(task.snapshot, ctx, task.plugin), ...logs] })
+      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId }, task.plugin), task.conf) as unknown
+      if (typeof (result as Promise<void> | undefined)?.then === 'function') {
+        waiting++
+        ;(result as Promise<void>).then(() => answer(i, done()), (err: unknown) => answer(i, { error: message(err) }))
+      } else {
+        outcomes[i] = done()
+      }
+    } catch (err) {
+      outcomes[i] = { error: message(err) }
+    }
+  }
+  // Async handlers that await nothing slow settle within a turn: wait one, so they ride
+  // back with the batch rather than each in a message of its own.
+  if (waiting > 0) await new Promise((resolve) => setImmediate(resolve))
+  returned = true
+  return { threadId, outcomes: writeOutcomes(outcomes) }
 }

@@ -11,7 +11,7 @@ import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from
 import { RequestContext, type Headers } from '../runtime/context.js'
 import { Phase, type PhaseName } from '../runtime/phases.js'
 import type { AnyPlugin } from '../runtime/plugin.js'
-import { PluginSet, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
+import { PluginSet, runs, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
 import type { Upstreams } from './upstreams.js'
@@ -80,8 +80,9 @@ export class Pipeline {
     ctx.phase = Phase[PHASE_OF[handler]]
     for (let i = from; i < list.length; i++) {
       if (stopOnExit && ctx.exit !== undefined) return
-      const { plugin, instance } = list[i] as Collected
-      if (plugin[handler] === undefined) continue
+      const item = list[i] as Collected
+      if (!runs(item, handler)) continue
+      const { plugin, instance } = item
       const result = this.#invoke(ctx, plugin, handler, instance.config)
       if (isThenable(result)) return result.then(() => this.#run(ctx, list, handler, stopOnExit, i + 1))
     }
@@ -96,7 +97,7 @@ export class Pipeline {
   /** Runs a phase that must not break the response; a failing handler is logged. */
   async #runSafely (ctx: RequestContext, list: Collected[], handler: HandlerName): Promise<void> {
     for (const item of list) {
-      if (item.plugin[handler] === undefined) continue
+      if (!runs(item, handler)) continue
       try {
         await this.#run(ctx, [item], handler, false)
       } catch (err) {
@@ -256,7 +257,7 @@ export class Pipeline {
       const plugin = p.lp.plugin
       collected.push({ plugin, instance })
       // After a short-circuit or an error the remaining configs are still collected, not run.
-      if (ctx.exit !== undefined || plugin.access === undefined) continue
+      if (ctx.exit !== undefined || !runs({ plugin, instance }, 'access')) continue
       ctx.phase = Phase.access
       let r: unknown
       try {
@@ -284,7 +285,7 @@ export class Pipeline {
     ctx.responseHeaders = exit.headers
     await this.#runSafely(ctx, collected, 'headerFilter')
     let body: Buffer | undefined = exit.body === undefined ? undefined : Buffer.from(exit.body)
-    if (collected.some((c) => c.plugin.bodyFilter !== undefined)) {
+    if (collected.some((c) => runs(c, 'bodyFilter'))) {
       ctx.responseBody = body ?? Buffer.alloc(0)
       await this.#runSafely(ctx, collected, 'bodyFilter')
       body = ctx.responseBody
@@ -303,7 +304,7 @@ export class Pipeline {
   }
 
   #logAfter (ctx: RequestContext, collected: Collected[]): void {
-    if (!collected.some((c) => c.plugin.log !== undefined)) return
+    if (!collected.some((c) => runs(c, 'log'))) return
     ctx.res.once('close', () => {
       // Off the response path: the client has its answer before loggers run.
       setImmediate(() => { this.#runSafely(ctx, collected, 'log').catch(() => {}) })
@@ -315,8 +316,8 @@ export class Pipeline {
     const service = ctx.service as Service
     const up = ctx.upstream as NonNullable<RequestContext['upstream']>
     ctx.upstreamStarted ??= performance.now()
-    const buffering = collected.some((c) => c.plugin.bodyFilter !== undefined)
-    const hasHeaderFilter = collected.some((c) => c.plugin.headerFilter !== undefined)
+    const buffering = collected.some((c) => runs(c, 'bodyFilter'))
+    const hasHeaderFilter = collected.some((c) => runs(c, 'headerFilter'))
     let body: Dispatcher.DispatchOptions['body'] = null
     if (up.body !== undefined) {
       body = up.body

@@ -6,6 +6,8 @@ import type { EntityDef } from '../store/entity.js'
 import type { Kong } from '../pdk/index.js'
 import { SDK_VERSION } from '../meta.js'
 
+export type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
+
 /** A phase handler: sync or async; the runner awaits only when a promise comes back. */
 export type Handler<C> = (kong: Kong, conf: C) => void | Promise<void>
 
@@ -21,6 +23,13 @@ export interface PluginDescriptor<S extends TObject = TObject> {
   headerFilter?: Handler<Static<S>>
   bodyFilter?: Handler<Static<S>>
   log?: Handler<Static<S>>
+  /**
+   * Handlers with nothing to do under some configs, and when: e.g. a header plugin whose
+   * config names no response headers skips headerFilter. Decided once per config, not per
+   * request; a skipped handler costs nothing (no call, no worker round trip when isolated,
+   * no response buffering for a skipped bodyFilter).
+   */
+  skipWhen?: { [H in HandlerName]?: (conf: Static<S>) => boolean }
   /** Whether this plugin reads the client request body (it is then buffered before access). */
   readsBody?: boolean | ((conf: Static<S>) => boolean)
   /** The plugin may not be scoped to a consumer (auth plugins: Kong's `no_consumer`). */
@@ -75,6 +84,15 @@ export function descriptorProblems (p: unknown): string[] {
   if (typeof schema !== 'object' || schema === null || schema.type !== 'object') problems.push("'schema' must be a typebox Type.Object(...) schema")
   for (const h of HANDLERS) if (d[h] !== undefined && typeof d[h] !== 'function') problems.push(`'${h}' must be a function`)
   if (!HANDLERS.some((h) => typeof d[h] === 'function')) problems.push(`it implements no phase (${HANDLERS.join(', ')})`)
+  if (d.skipWhen !== undefined) {
+    if (typeof d.skipWhen !== 'object' || d.skipWhen === null) problems.push("'skipWhen' must be an object of handler names to functions")
+    else {
+      for (const [h, f] of Object.entries(d.skipWhen)) {
+        if (!(HANDLERS as readonly string[]).includes(h)) problems.push(`'skipWhen' names '${h}', which is not a handler (${HANDLERS.join(', ')})`)
+        else if (typeof f !== 'function') problems.push(`'skipWhen.${h}' must be a function`)
+      }
+    }
+  }
   if (d.readsBody !== undefined && typeof d.readsBody !== 'boolean' && typeof d.readsBody !== 'function') problems.push("'readsBody' must be a boolean or a function")
   if (d.sdk !== undefined && (typeof d.sdk !== 'string' || !satisfies(SDK_VERSION, d.sdk))) {
     problems.push(`it was written for SDK ${String(d.sdk)}, and this Tollgate has SDK ${SDK_VERSION}`)

@@ -3,7 +3,7 @@
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
 import type { Store } from '../store/index.js'
-import type { AnyPlugin } from './plugin.js'
+import type { AnyPlugin, HandlerName } from './plugin.js'
 import type { PluginRegistry } from './registry.js'
 
 export interface PluginInstance {
@@ -12,6 +12,26 @@ export interface PluginInstance {
   route: string
   service: string
   consumer: string
+  /** Handlers this config skips (the plugin's skipWhen), as HANDLER_BIT flags. */
+  skip: number
+}
+
+const HANDLER_BIT: Record<HandlerName, number> = { rewrite: 1, access: 2, headerFilter: 4, bodyFilter: 8, log: 16 }
+
+/** Whether a plugin config has work for `handler`: the plugin has it and the config does not skip it. */
+export function runs (c: Collected, handler: HandlerName): boolean {
+  return c.plugin[handler] !== undefined && (c.instance.skip & HANDLER_BIT[handler]) === 0
+}
+
+/** Evaluates a plugin's skipWhen for one config. A predicate that throws skips nothing. */
+function skipsFor (plugin: AnyPlugin, config: Record<string, unknown>): number {
+  let skip = 0
+  for (const [h, when] of Object.entries(plugin.skipWhen ?? {}) as [HandlerName, (c: unknown) => boolean][]) {
+    try {
+      if (when(config) === true) skip |= HANDLER_BIT[h]
+    } catch {}
+  }
+  return skip
 }
 
 export interface LoadedPlugin {
@@ -47,14 +67,15 @@ export class PluginSet {
       let lp = byName.get(plugin.name)
       if (lp === undefined) byName.set(plugin.name, lp = { plugin, instances: new Map(), hasConsumerScoped: false, global: undefined })
       const ref = (f: string): string => ((e[f] as { id: string } | null)?.id ?? '')
-      const inst: PluginInstance = { id: e.id as string, config: e.config as Record<string, unknown>, route: ref('route'), service: ref('service'), consumer: ref('consumer') }
+      const inst: PluginInstance = { id: e.id as string, config: e.config as Record<string, unknown>, route: ref('route'), service: ref('service'), consumer: ref('consumer'), skip: 0 }
+      inst.skip = skipsFor(plugin, inst.config)
       lp.instances.set(key(inst.route, inst.service, inst.consumer), inst)
       if (inst.consumer !== '') lp.hasConsumerScoped = true
       if (inst.route === '' && inst.service === '' && inst.consumer === '') lp.global = inst
     }
     this.active = [...byName.values()].sort((a, b) =>
       b.plugin.priority - a.plugin.priority || (a.plugin.name < b.plugin.name ? 1 : a.plugin.name > b.plugin.name ? -1 : 0))
-    this.rewrite = this.active.filter((p) => p.global !== undefined && typeof p.plugin.rewrite === 'function')
+    this.rewrite = this.active.filter((p) => p.global !== undefined && runs({ plugin: p.plugin, instance: p.global }, 'rewrite'))
     this.globals = this.active.filter((p) => p.global !== undefined).map((p) => ({ plugin: p.plugin, instance: p.global as PluginInstance }))
   }
 

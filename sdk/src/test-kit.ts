@@ -133,7 +133,8 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     let error: string | undefined
     const call = async (h: HandlerName): Promise<void> => {
       const fn = plugin[h]
-      if (fn === undefined || !phases.includes(h)) return
+      // As in the gateway: a handler the config skips (skipWhen) is not called.
+      if (fn === undefined || !phases.includes(h) || plugin.skipWhen?.[h]?.(conf as never) === true) return
       ctx.phase = PHASE[h]
       try {
         await fn(new Kong(ctx, env, plugin.name), conf as never)

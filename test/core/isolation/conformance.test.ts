@@ -7,7 +7,7 @@ import { startTestGateway, startUpstream, echo, type TestGateway } from '../../h
 
 // Compiled fixtures (npm test builds first): isolation workers load plain JS.
 const fixture = (name: string): string => fileURLToPath(new URL(`../../../dist/test/fixtures/plugins/isolated/${name}.js`, import.meta.url))
-const CASES = ['request-reads', 'upstream-writes', 'clear-query', 'exit-json', 'error-text', 'response-headers', 'body', 'consumer', 'phase-error', 'shared', 'noop']
+const CASES = ['request-reads', 'upstream-writes', 'clear-query', 'exit-json', 'error-text', 'response-headers', 'body', 'consumer', 'phase-error', 'shared', 'noop', 'skip']
 
 interface Outcome { status: number, headers: Record<string, unknown>, body: string }
 
@@ -76,5 +76,8 @@ t.test('every PDK behaviour gives the same result in-process and isolated', asyn
   t.same(JSON.parse(JSON.parse(inProcess.get('body')?.body ?? '{}').headers['x-body'] as string), { body: { f: '1', g: '2' }, err: null, mime: 'application/x-www-form-urlencoded', raw: 'f=1&g=2' })
   t.equal(JSON.parse(inProcess.get('consumer')?.body ?? '{}').headers['x-consumer'], 'ada')
   t.equal(JSON.parse(inProcess.get('phase-error')?.body ?? '{}').headers['x-error'], 'kong.response.getRawBody cannot be called in access phase (only in: body_filter, log)')
+  t.equal(inProcess.get('noop')?.headers['x-header-filter'], 'ran')
+  t.equal(inProcess.get('skip')?.headers['x-header-filter'], undefined, 'skipWhen kept headerFilter from running')
+  t.equal(inProcess.get('skip')?.status, 200)
   t.match(inProcess.get('shared'), { headers: { 'x-shared-seen': 'first+conformance', 'x-plugin-ctx': 'kept' } }, 'ctx.shared crosses to and from the isolated plugin')
 })

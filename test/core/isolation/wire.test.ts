@@ -1,0 +1,128 @@
+// The isolation wire format on its own: a request context written into a batch, read back
+// in "the worker", changed by PDK calls, and the changes applied to the host's context must
+// leave both sides agreeing, bodies and timings included.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import t from 'tap'
+import { request } from 'undici'
+import { Kong, serialize } from '../../../core/pdk/index.js'
+import { applyMutations, BatchWriter, contextFromSnapshot, mutationsOf, readBatch, readOutcomes, writeOutcomes } from '../../../core/isolation/snapshot.js'
+import { RequestContext } from '../../../core/runtime/context.js'
+import { Phase } from '../../../core/runtime/phases.js'
+import type { Route, Service } from '../../../core/store/index.js'
+
+/** One real request's IncomingMessage and ServerResponse, held open while `use` runs. */
+async function withRequest (use: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): Promise<void> {
+  let failure: unknown
+  const server = createServer((req, res) => {
+    Promise.resolve().then(() => use(req, res)).catch((err: unknown) => { failure = err }).finally(() => res.end('done'))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  const res = await request(`http://127.0.0.1:${port}/svc/a%20b?x=1&y=two`, { method: 'POST', headers: [['x-dup', '1'], ['x-dup', '2'], ['authorization', 'secret'], ['content-type', 'text/plain']].flat(), body: 'hello' })
+  await res.body.text()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (failure !== undefined) throw failure
+}
+
+const route = { id: 'r1', name: 'r', paths: ['/svc'] } as unknown as Route
+const service = { id: 's1', name: 's', host: 'up.test', port: 80 } as unknown as Service
+const consumer = { id: 'c1', username: 'ada' } as never
+const credential = { id: 'k1' } as never
+const env = { db: { get: () => undefined, find: () => undefined } as never, log: { debug () {}, info () {}, warn () {}, error () {}, fatal () {} } as never, nodeId: 'n' }
+
+function hostContext (req: IncomingMessage, res: ServerResponse): RequestContext {
+  const ctx = new RequestContext(req, res, 'req-1')
+  ctx.match = { route, service, matchedPath: '/svc', byPath: true }
+  ctx.route = route
+  ctx.service = service
+  ctx.consumer = consumer
+  ctx.credential = credential
+  ctx.upstream = { scheme: 'http', method: 'POST', path: '/a%20b', query: 'x=1&y=two', headers: { host: 'up.test', 'x-dup': ['1', '2'], 'x-gone': 'soon' }, body: undefined }
+  ctx.body = Buffer.from('hello')
+  ctx.shared.n = 1
+  ctx.pluginCtx.set('p', { mine: true })
+  return ctx
+}
+
+t.test('access: what the worker changes, the host gets, in the same shape', async (t) => {
+  await withRequest((req, res) => {
+    const host = hostContext(req, res)
+    host.phase = Phase.access
+    const other = hostContext(req, res)
+    other.phase = Phase.access
+    const w = new BatchWriter()
+    const conf = { a: 1 }
+    w.add(host, 'p', 'access', conf, true)
+    w.add(other, 'p', 'access', conf, false)
+    const wire = w.finish()
+    t.equal(wire.bins.length, 1, 'one body travels: only the first task reads it')
+    t.equal(JSON.parse(wire.json).objects.length, 5, 'route, service, consumer, credential and config once for two tasks')
+    const [task, second] = readBatch(wire)
+    if (task === undefined || second === undefined) { t.fail('two tasks'); return }
+    t.same(task.conf, { a: 1 })
+    t.equal(second.snapshot.body, undefined)
+    t.equal(task.snapshot.match?.route, second.snapshot.match?.route, 'batch-mates share one entity object')
+
+    const ctx = contextFromSnapshot(task.snapshot, 'p')
+    const kong = new Kong(ctx, env, 'p')
+    t.equal(kong.request.getRawBody()?.toString(), 'hello')
+    t.same(kong.request.getHeader('x-dup'), '1')
+    t.same(kong.ctx.shared, { n: 1 })
+    t.same(kong.ctx.plugin, { mine: true })
+    kong.service.request.setHeader('x-new', 'v')
+    kong.service.request.addHeader('x-dup', '3')
+    kong.service.request.clearHeader('x-gone')
+    kong.service.request.setPath('/elsewhere')
+    kong.service.request.setRawQuery('')
+    kong.service.request.setRawBody('replaced')
+    kong.response.setHeader('x-resp', 'r')
+    kong.ctx.shared.m = 2
+    kong.ctx.plugin.count = 1
+    kong.log.setSerializeValue('extra.k', 'v')
+    const outcome = readOutcomes(writeOutcomes([{ mutations: mutationsOf(task.snapshot, ctx, 'p') }]))[0]
+    if (outcome === null || outcome === undefined || 'error' in outcome) { t.fail('mutations'); return }
+    applyMutations(host, 'p', outcome.mutations, () => {})
+    t.same(host.upstream?.headers, { host: 'up.test', 'x-dup': ['1', '2', '3'], 'x-new': 'v' })
+    t.equal(host.upstream?.path, '/elsewhere')
+    t.equal(host.upstream?.query, '')
+    t.equal(host.upstream?.body?.toString(), 'replaced')
+    t.same(host.responseHeaders, { 'x-resp': 'r' })
+    t.same(host.shared, { n: 1, m: 2 })
+    t.same(host.pluginCtx.get('p'), { mine: true, count: 1 })
+    t.same(host.serializeExtra, { 'extra.k': 'v' })
+
+    // A handler that changes nothing sends nothing back.
+    const still = contextFromSnapshot(second.snapshot, 'p')
+    t.same(mutationsOf(second.snapshot, still, 'p'), [])
+  })
+})
+
+t.test('log: kong.log.serialize() reads the same in the worker as on the host', async (t) => {
+  await withRequest(async (req, res) => {
+    const host = hostContext(req, res)
+    host.upstreamStarted = host.started + 3
+    host.upstreamResponded = host.started + 10
+    host.status = 201
+    host.serviceStatus = 201
+    host.responseHeaders = { 'content-type': 'text/plain' }
+    host.serializeExtra['extra.k'] = 'v'
+    res.setHeader('content-length', '4')
+    host.phase = Phase.log
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const w = new BatchWriter()
+    w.add(host, 'p', 'log', {}, false)
+    const [task] = readBatch(w.finish())
+    if (task === undefined) { t.fail('one task'); return }
+    const worker = serialize(contextFromSnapshot(task.snapshot, 'p'))
+    const local = serialize(host)
+    const lat = (s: Record<string, unknown>) => s.latencies as { kong: number, proxy: number, request: number }
+    t.equal(lat(worker).kong, 3)
+    t.equal(lat(worker).proxy, 7)
+    t.ok(Math.abs(lat(worker).request - lat(local).request) <= 2, 'total latency from the same start')
+    t.ok(lat(worker).request >= 20)
+    delete worker.latencies
+    delete local.latencies
+    t.same(worker, local)
+    t.match(worker, { request: { method: 'POST', headers: { authorization: 'REDACTED', 'x-dup': ['1', '2'] } }, upstream_uri: '/a%20b?x=1&y=two', response: { status: 201, size: '4' }, extra: { k: 'v' } })
+  })
+})
