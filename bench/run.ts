@@ -81,12 +81,29 @@ function rss (pid: number | undefined): number | undefined {
   } catch { return undefined }
 }
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
+
+/** CPU seconds (user + system, every thread) used so far by a process and its descendants. */
+function cpuSeconds (pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    // Fields after the command name: state is 3rd, utime 14th, stime 15th of the whole line.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    let ticks = Number(f[11]) + Number(f[12])
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    let total = ticks / CLK_TCK
+    for (const kid of kids === '' ? [] : kids.split(' ')) total += cpuSeconds(Number(kid)) ?? 0
+    return total
+  } catch { return undefined }
+}
+
 interface Contestant {
   name: string
   url: string
   headers?: Record<string, string>
   child?: ChildProcess
-  runs: { rps: number, p50: number, p99: number, errors: number }[]
+  runs: { rps: number, p50: number, p99: number, errors: number, cpuUsPerReq?: number }[]
   rssIdle?: number
   rssAfter?: number
   note?: string
@@ -144,12 +161,17 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
 // --- Load -------------------------------------------------------------------------------
 
 async function load (c: Contestant, seconds: number): Promise<Contestant['runs'][number]> {
+  const cpu0 = cpuSeconds(c.child?.pid)
   const result = await autocannon({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
+  const cpu1 = cpuSeconds(c.child?.pid)
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    // CPU time per request: steadier than requests/s on a shared machine, where a
+    // neighbour's load takes CPU away from every contestant by turns.
+    cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || result.requests.total === 0 ? undefined : (cpu1 - cpu0) * 1e6 / result.requests.total,
   }
 }
 
@@ -233,7 +255,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     for (const c of contestants) {
       const r = await load(c, DURATION)
       c.runs.push(r)
-      process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.cpuUsPerReq === undefined ? '' : `, ${r.cpuUsPerReq.toFixed(0)} us CPU/req`}${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
     }
   }
   for (const c of contestants) c.rssAfter = rss(c.child?.pid)
@@ -242,22 +264,25 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const floorRps = floor === undefined ? NaN : median(floor.runs.map((r) => r.rps))
   const floorP99 = floor === undefined ? NaN : median(floor.runs.map((r) => r.p99))
   const lines = [
-    `| contestant | req/s (median) | vs bare proxy | p50 ms | p99 ms | p99 vs bare | errors | RSS idle | RSS after | note |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| contestant | req/s (median) | vs bare proxy | p50 ms | p99 ms | p99 vs bare | CPU us/req | errors | RSS idle | RSS after | note |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ]
   const summary = contestants.map((c) => {
     const rps = median(c.runs.map((r) => r.rps))
     const p99 = median(c.runs.map((r) => r.p99))
-    return { name: c.name, rps, ratio: rps / floorRps, p50: median(c.runs.map((r) => r.p50)), p99, p99Delta: p99 - floorP99, errors: c.runs.reduce((a, r) => a + r.errors, 0), rssIdle: c.rssIdle, rssAfter: c.rssAfter, runs: c.runs, note: c.note }
+    const cpu = c.runs.every((r) => r.cpuUsPerReq !== undefined) ? median(c.runs.map((r) => r.cpuUsPerReq as number)) : undefined
+    return { name: c.name, rps, cpuUsPerReq: cpu, ratio: rps / floorRps, p50: median(c.runs.map((r) => r.p50)), p99, p99Delta: p99 - floorP99, errors: c.runs.reduce((a, r) => a + r.errors, 0), rssIdle: c.rssIdle, rssAfter: c.rssAfter, runs: c.runs, note: c.note }
   })
   for (const s of summary) {
-    lines.push(`| ${s.name} | ${Math.round(s.rps).toLocaleString('en-US')} | ${Number.isNaN(s.ratio) ? '' : `${s.ratio.toFixed(2)}x`} | ${s.p50} | ${s.p99} | ${Number.isNaN(s.p99Delta) ? '' : `${s.p99Delta >= 0 ? '+' : ''}${s.p99Delta.toFixed(1)}`} | ${s.errors} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ${s.note ?? ''} |`)
+    lines.push(`| ${s.name} | ${Math.round(s.rps).toLocaleString('en-US')} | ${Number.isNaN(s.ratio) ? '' : `${s.ratio.toFixed(2)}x`} | ${s.p50} | ${s.p99} | ${Number.isNaN(s.p99Delta) ? '' : `${s.p99Delta >= 0 ? '+' : ''}${s.p99Delta.toFixed(1)}`} | ${s.cpuUsPerReq === undefined ? '' : s.cpuUsPerReq.toFixed(0)} | ${s.errors} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ${s.note ?? ''} |`)
   }
   const byName = new Map(summary.map((s) => [s.name, s]))
   const ratio = (a: string, b: string): string => {
     const x = byName.get(a)
     const y = byName.get(b)
-    return x === undefined || y === undefined ? 'n/a' : `${(x.rps / y.rps).toFixed(2)}x`
+    if (x === undefined || y === undefined) return 'n/a'
+    const perCpu = x.cpuUsPerReq === undefined || y.cpuUsPerReq === undefined ? '' : `; per CPU second: ${(y.cpuUsPerReq / x.cpuUsPerReq).toFixed(2)}x`
+    return `${(x.rps / y.rps).toFixed(2)}x${perCpu}`
   }
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,

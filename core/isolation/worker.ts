@@ -16,7 +16,7 @@ import type { AnyPlugin } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import { Store } from '../store/index.js'
 import { captureLogger } from './capture-log.js'
-import { contextFromSnapshot, mutationsOf, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
+import { mutationsOf, rebuild, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
 
 export interface WorkerData {
   /** Plugin modules to load: the isolated ones. */
@@ -90,9 +90,10 @@ export default async function run (batch: Batch): Promise<BatchResult> {
       const plugin = registry.get(task.plugin) as AnyPlugin | undefined
       const handler = plugin?.[task.handler as HandlerName]
       if (plugin === undefined || handler === undefined) throw new Error(`plugin '${task.plugin}' has no ${task.handler} handler in this worker`)
-      const ctx = contextFromSnapshot(task.snapshot, task.plugin)
+      const rebuilt = rebuild(task.snapshot, task.plugin, true)
+      const ctx = rebuilt.ctx
       const logs: Mutation[] = []
-      const done = (): Outcome => ({ mutations: [...mutationsOf(task.snapshot, ctx, task.plugin), ...logs] })
+      const done = (): Outcome => ({ mutations: [...mutationsOf(task.snapshot, rebuilt, task.plugin), ...logs] })
       const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId }, task.plugin), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++

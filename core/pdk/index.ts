@@ -5,7 +5,7 @@
 import { format } from 'node:util'
 import type { Logger } from '../log.js'
 import { encodeUpstreamPath } from '../router/index.js'
-import { encodeQuery, queryEntries, type Headers, type RequestContext } from '../runtime/context.js'
+import { applyHeaderOp, encodeQuery, queryEntries, type HeaderOp, type Headers, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
 import {
   AFTER_ACCESS, ALL, BEFORE_HEADERS, Phase, PhaseError, RESPONSE, REWRITE_ACCESS,
 } from '../runtime/phases.js'
@@ -372,20 +372,24 @@ export class KongServiceRequest {
 
   setHeader (name: string, value: unknown): void {
     const up = this.#up('kong.service.request.setHeader')
-    up.headers[argString('name', name, 'kong.service.request.setHeader').toLowerCase()] = headerValue(value, 'kong.service.request.setHeader')
+    this.#header(up, 'set', argString('name', name, 'kong.service.request.setHeader').toLowerCase(), headerValue(value, 'kong.service.request.setHeader'))
   }
 
   addHeader (name: string, value: unknown): void {
     const up = this.#up('kong.service.request.addHeader')
-    const key = argString('name', name, 'kong.service.request.addHeader').toLowerCase()
-    const v = headerValue(value, 'kong.service.request.addHeader')
-    const prev = up.headers[key]
-    up.headers[key] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
+    this.#header(up, 'add', argString('name', name, 'kong.service.request.addHeader').toLowerCase(), headerValue(value, 'kong.service.request.addHeader'))
   }
 
   clearHeader (name: string): void {
     const up = this.#up('kong.service.request.clearHeader')
-    delete up.headers[argString('name', name, 'kong.service.request.clearHeader').toLowerCase()]
+    this.#header(up, 'del', argString('name', name, 'kong.service.request.clearHeader').toLowerCase())
+  }
+
+  /** Every upstream header change goes through here, and into the context's log when it keeps one. */
+  #header (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
+    const entry = (value === undefined ? [op, name] : [op, name, value]) as HeaderOp
+    applyHeaderOp(up.headers, entry)
+    this.#ctx.upstreamHeaderOps?.push(entry)
   }
 
   setHeaders (headers: Record<string, unknown>): void {
@@ -407,7 +411,7 @@ export class KongServiceRequest {
     if (type !== FORM && type !== JSON_TYPE && type !== MULTIPART) throw new Error(`kong.service.request.setBody: unsupported content type '${type}'`)
     const { raw, contentType } = encodeBody(body, type, mediaType(current) === type ? current : undefined)
     up.body = raw
-    up.headers['content-type'] = contentType
+    this.#header(up, 'set', 'content-type', contentType)
   }
 }
 

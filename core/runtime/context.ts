@@ -21,6 +21,18 @@ export interface UpstreamRequest {
   body: Buffer | undefined
 }
 
+/** One change to the upstream request's headers, as kong.service.request made it. */
+export type HeaderOp = ['set' | 'add', string, string | string[]] | ['del', string]
+
+/** Applies a header change: set replaces, add appends (Kong's add_header), del removes. */
+export function applyHeaderOp (headers: Headers, op: HeaderOp): void {
+  const [kind, name] = op
+  if (kind === 'del') { delete headers[name]; return }
+  const v = op[2] as string | string[]
+  const prev = headers[name]
+  headers[name] = kind === 'set' || prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
+}
+
 /** A response a plugin (or Tollgate) produced instead of proxying. */
 export interface ExitResponse {
   status: number
@@ -73,6 +85,11 @@ export class RequestContext {
   responseBodyReplaced = false
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
+  /**
+   * Kept only in an isolation worker: the upstream header changes in order, which the host
+   * replays on the real headers (the worker is not sent them: they are most of a snapshot).
+   */
+  upstreamHeaderOps: HeaderOp[] | undefined
   /** Extra fields for kong.log.serialize(). */
   readonly serializeExtra: Record<string, unknown> = {}
   #query: Readonly<Record<string, string | true | (string | true)[]>> | undefined
