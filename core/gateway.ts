@@ -59,6 +59,10 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
   router.get() // compile now, so the first request does not pay for it
   const livePlugins = new LivePlugins(store, plugins)
   const cache = new EntityCache(store)
+  // The config version as this process last saw it, for isolation workers to know when
+  // their cached entities are stale: read from LMDB on change, not per batch.
+  let version = store.version()
+  store.onChange((e) => { version = e.version })
   const isolation = plugins.all().some((p) => p.isolated === true)
     ? new IsolationPool({
       plugins: config.plugins,
@@ -69,7 +73,7 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
       timeoutMs: config.isolation_timeout,
       maxMemoryMb: config.isolation_max_memory,
       log,
-      version: () => store.version(),
+      version: () => version,
     })
     : undefined
   await isolation?.warm()
@@ -93,7 +97,7 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); router.invalidate(); livePlugins.invalidate(); cache.clear() },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear() },
     stop,
   }
 }

@@ -261,31 +261,52 @@ export function readBatch (wire: Wire): ReadTask[] {
 
 const toBuffer = (b: Uint8Array | undefined): Buffer | undefined => b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
-/** Enough of an IncomingMessage for RequestContext and the PDK; header maps built on use. */
-function fakeRequest (s: Pick<Snapshot, 'method' | 'url' | 'httpVersion' | 'rawHeaders' | 'clientIp' | 'clientPort' | 'localPort'>): IncomingMessage {
-  let headers: Record<string, string | string[]> | undefined
-  let distinct: Record<string, string[]> | undefined
-  const build = (): void => {
-    headers = {}
-    distinct = {}
-    for (let i = 0; i < s.rawHeaders.length; i += 2) {
-      const k = (s.rawHeaders[i] as string).toLowerCase()
-      const v = s.rawHeaders[i + 1] as string
+/**
+ * Enough of an IncomingMessage for RequestContext and the PDK; header maps built on use.
+ * A class, not an object literal with getters: one is made per phase in a worker.
+ */
+class SnapshotRequest {
+  readonly method: string
+  readonly url: string
+  readonly httpVersion: string
+  readonly rawHeaders: string[]
+  readonly socket: { remoteAddress: string, remotePort: number, localPort: number }
+  #headers: Record<string, string | string[]> | undefined
+  #distinct: Record<string, string[]> | undefined
+
+  constructor (s: Pick<Snapshot, 'method' | 'url' | 'httpVersion' | 'rawHeaders' | 'clientIp' | 'clientPort' | 'localPort'>) {
+    this.method = s.method
+    this.url = s.url
+    this.httpVersion = s.httpVersion
+    this.rawHeaders = s.rawHeaders
+    this.socket = { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort }
+  }
+
+  get headers (): Record<string, string | string[]> {
+    if (this.#headers === undefined) this.#build()
+    return this.#headers as Record<string, string | string[]>
+  }
+
+  get headersDistinct (): Record<string, string[]> {
+    if (this.#distinct === undefined) this.#build()
+    return this.#distinct as Record<string, string[]>
+  }
+
+  #build (): void {
+    const headers: Record<string, string | string[]> = {}
+    const distinct: Record<string, string[]> = {}
+    const raw = this.rawHeaders
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = (raw[i] as string).toLowerCase()
+      const v = raw[i + 1] as string
       const prev = headers[k]
       // Node joins repeats (set-cookie aside); the PDK reads repeats from rawHeaders.
       headers[k] = prev === undefined ? v : k === 'set-cookie' ? [...(Array.isArray(prev) ? prev : [prev]), v] : `${prev as string}, ${v}`
       ;(distinct[k] ??= []).push(v)
     }
+    this.#headers = headers
+    this.#distinct = distinct
   }
-  return {
-    method: s.method,
-    url: s.url,
-    httpVersion: s.httpVersion,
-    rawHeaders: s.rawHeaders,
-    get headers () { if (headers === undefined) build(); return headers },
-    get headersDistinct () { if (distinct === undefined) build(); return distinct },
-    socket: { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort },
-  } as unknown as IncomingMessage
 }
 
 /** A response stand-in: plugins never write to it directly. */
@@ -313,7 +334,7 @@ export function rebuild (s: Snapshot, plugin: string, logHeaders: boolean): Rebu
   const pluginCtx = JSON.stringify(s.pluginCtx)
   const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
   const base: Baseline = { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) }
-  const ctx = new RequestContext(fakeRequest(s), detachedResponse(s.responseSize), s.id)
+  const ctx = new RequestContext(new SnapshotRequest(s) as unknown as IncomingMessage, detachedResponse(s.responseSize), s.id)
   const up = s.upstream
   // Handlers change the context's copies; mutationsOf compares them with the snapshot's.
   ctx.phase = s.phase
@@ -419,6 +440,9 @@ export type Outcome = { mutations: Mutation[] } | { error: string }
 export function writeOutcomes (outcomes: Array<Outcome | null>): Wire {
   const bins: Uint8Array[] = []
   const bin = (b: Uint8Array): number => bins.push(b) - 1
+  const withBody = (m: Mutation): boolean => (m.op === 'upstream' && m.value.body !== undefined) || (m.op === 'exit' && Buffer.isBuffer(m.value.body)) || m.op === 'responseBody'
+  // Most phases change no body: their outcomes go as they are.
+  if (!outcomes.some((o) => o !== null && 'mutations' in o && o.mutations.some(withBody))) return { json: JSON.stringify(outcomes), bins }
   const json = JSON.stringify(outcomes.map((o) => {
     if (o === null || 'error' in o) return o
     return { mutations: o.mutations.map((m) => {
