@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { parseWrk, type LoadResult } from './wrk.js'
 import { loadPlugins } from '../core/runtime/loader.js'
 import { Store } from '../core/store/index.js'
 
@@ -31,6 +32,7 @@ const { values: opts } = parseArgs({
     pin: { type: 'boolean', default: true },
     soak: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    loader: { type: 'string', default: 'auto' },
     profile: { type: 'string' },
   },
 })
@@ -40,6 +42,16 @@ const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && availableParallelism() >= 2
+if (!['auto', 'wrk', 'autocannon'].includes(opts.loader as string)) {
+  process.stderr.write(`--loader must be auto, wrk or autocannon (got '${String(opts.loader)}')\n`)
+  process.exit(2)
+}
+if (opts.loader === 'wrk' && !which('wrk')) {
+  process.stderr.write('--loader wrk: wrk is not on PATH (Debian: apt-get install wrk)\n')
+  process.exit(2)
+}
+/** wrk when it is on PATH (it costs the shared CPU less than autocannon), else autocannon. */
+const LOADER: 'wrk' | 'autocannon' = opts.loader === 'autocannon' ? 'autocannon' : opts.loader === 'wrk' || which('wrk') ? 'wrk' : 'autocannon'
 
 function freePort (): Promise<number> {
   return new Promise((resolve) => {
@@ -162,18 +174,47 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
 
 async function load (c: Contestant, seconds: number): Promise<Contestant['runs'][number]> {
   const cpu0 = cpuSeconds(c.child?.pid)
-  const result = await autocannon({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
+  const r = LOADER === 'wrk' ? await wrk(c, seconds) : await cannon(c, seconds)
   const cpu1 = cpuSeconds(c.child?.pid)
+  return {
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    // CPU time per request: steadier than requests/s on a shared machine, where a
+    // neighbour's load takes CPU away from every contestant by turns.
+    cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || r.total === 0 ? undefined : (cpu1 - cpu0) * 1e6 / r.total,
+  }
+}
+
+
+async function cannon (c: Contestant, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
-    // CPU time per request: steadier than requests/s on a shared machine, where a
-    // neighbour's load takes CPU away from every contestant by turns.
-    cpuUsPerReq: cpu0 === undefined || cpu1 === undefined || result.requests.total === 0 ? undefined : (cpu1 - cpu0) * 1e6 / result.requests.total,
+    total: result.requests.total,
   }
 }
+
+/** One wrk run (one thread, on the harness's CPU), its text report parsed. */
+async function wrk (c: Contestant, seconds: number): Promise<LoadResult> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '--timeout', '10s']
+  for (const [k, v] of Object.entries(c.headers ?? {})) args.push('-H', `${k}: ${v}`)
+  args.push(c.url)
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let text = ''
+    child.stdout.on('data', (d: Buffer) => { text += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { text += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${String(code)}: ${text}`)))
+  })
+  return parseWrk(out)
+}
+
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2 }
 const mb = (n: number | undefined): string => n === undefined ? '' : `${(n / 1048576).toFixed(0)} MB`
@@ -199,7 +240,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   }
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}/bench`
   for (let i = 0; i < 100 && !(await httpOk(upstreamUrl)().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100))
-  const loader = which('wrk') ? 'autocannon (wrk found, but autocannon keeps results comparable across machines)' : 'autocannon'
+  const loader = LOADER === 'wrk' ? 'wrk (1 thread)' : `autocannon${which('wrk') ? '' : ' (no wrk on PATH)'}`
   process.stderr.write(`upstream: ${upstreamKind} on 127.0.0.1:${upstreamPort}; load: ${loader}; ${CONNECTIONS} connections, ${DURATION} s x ${ROUNDS} rounds; pinning: ${PIN ? 'contestant cpu 0, upstream and load cpu 1' : 'off'}\n`)
 
   const contestants: Contestant[] = []

@@ -22,6 +22,7 @@ t.test('npm run bench, in miniature', async (t) => {
   })
   t.equal(code, 0, stderr)
   t.match(stderr, /upstream: (node|nginx) on 127\.0\.0\.1:\d+/, 'says which upstream it started')
+  t.match(stderr, /load: (wrk|autocannon)/, 'and which load generator drives it')
   t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
   t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
@@ -32,4 +33,16 @@ t.test('npm run bench, in miniature', async (t) => {
     t.equal(r.errors, 0, `${r.name}: no errors`)
     t.ok(r.rps > 0, `${r.name}: served requests`)
   }
+})
+
+t.test('a bad --loader is refused with a message, before anything starts', async (t) => {
+  const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
+  const { code, stderr } = await new Promise<{ code: number | null, stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--loader', 'ab'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let se = ''
+    child.stderr.on('data', (d: Buffer) => { se += d.toString() })
+    child.on('exit', (c) => resolve({ code: c, stderr: se }))
+  })
+  t.equal(code, 2)
+  t.match(stderr, /--loader must be auto, wrk or autocannon \(got 'ab'\)/)
 })
