@@ -38,6 +38,17 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   let r = await call('nothing')
   t.equal(r.status, 200, 'an isolated plugin that behaves lets requests through')
   t.equal(JSON.parse(r.body).headers['x-misbehave'], 'fine', 'its change reached the upstream')
+  // A handler awaiting I/O answers on its own, after its batch: batch-mates do not wait.
+  const done: string[] = []
+  const [waited, quick] = await Promise.all([
+    call('wait').then((r) => { done.push('wait'); return r }),
+    call('nothing').then((r) => { done.push('nothing'); return r }),
+  ])
+  t.equal(waited.status, 200)
+  t.equal(JSON.parse(waited.body).headers['x-misbehave'], 'waited', 'a change made after an await reaches the upstream')
+  t.equal(quick.status, 200)
+  t.same(done, ['nothing', 'wait'], 'the quick request did not wait for the slow one')
+
   for (const what of ['throw', 'hang', 'slow', 'exit', 'oom']) {
     lines.length = 0
     const [bad, good] = await Promise.all([call(what), (async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return call('nothing') })()])
