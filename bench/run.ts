@@ -170,6 +170,27 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   return { name, url, headers, child, runs: [], note: seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined }
 }
 
+/** express-gateway with key-auth: a user and a credential made through its Admin API. */
+async function startExpressGateway (upstreamPort: number): Promise<Contestant> {
+  const port = await freePort()
+  const admin = await freePort()
+  const adminUrl = `http://127.0.0.1:${admin}`
+  const child = await start('express-gateway', [...TSX, 'bench/contestants/express-gateway.ts', String(port), String(admin), String(upstreamPort)], 0,
+    async () => (await fetch(`${adminUrl}/users`)).status === 200, { LOG_LEVEL: 'error' })
+  const post = async (path: string, body: unknown): Promise<Record<string, string>> => {
+    const res = await fetch(`${adminUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    if (res.status >= 300) throw new Error(`express-gateway admin ${path}: ${res.status} ${await res.text()}`)
+    return await res.json() as Record<string, string>
+  }
+  const user = await post('/users', { username: 'bench', firstname: 'bench', lastname: 'bench' })
+  const cred = await post('/credentials', { consumerId: user.id, type: 'key-auth' })
+  const headers = { apikey: `${cred.keyId as string}:${cred.keySecret as string}` }
+  const url = `http://127.0.0.1:${port}/bench`
+  if ((await fetch(url, { headers })).status !== 200) throw new Error('express-gateway does not proxy with its key')
+  if ((await fetch(url, { headers: { apikey: 'wrong:key' } })).status !== 401) throw new Error('express-gateway lets a wrong key through')
+  return { name: 'express-gateway', url, headers, child, runs: [], note: 'key-auth' }
+}
+
 // --- Load -------------------------------------------------------------------------------
 
 async function load (c: Contestant, seconds: number): Promise<Contestant['runs'][number]> {
@@ -217,6 +238,7 @@ async function wrk (c: Contestant, seconds: number): Promise<LoadResult> {
 
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2 }
+const ms = (n: number): string => Number.isInteger(n) ? String(n) : n.toFixed(2)
 const mb = (n: number | undefined): string => n === undefined ? '' : `${(n / 1048576).toFixed(0)} MB`
 
 async function main (): Promise<void> {
@@ -274,6 +296,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   await add('tollgate-2-workers', () => startTollgate('tollgate-2-workers', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, workers: 2 }))
   await add('fastify-http-proxy', simple('fastify-http-proxy', 'bench/contestants/fastify-proxy.ts'))
   await add('fast-gateway', simple('fast-gateway', 'bench/contestants/fast-gateway.ts'))
+  await add('express-gateway', () => startExpressGateway(upstreamPort))
 
   if (opts.soak !== undefined) {
     // One long run per contestant, sampling its RSS each second: is memory flat under load?
@@ -315,7 +338,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     return { name: c.name, rps, cpuUsPerReq: cpu, ratio: rps / floorRps, p50: median(c.runs.map((r) => r.p50)), p99, p99Delta: p99 - floorP99, errors: c.runs.reduce((a, r) => a + r.errors, 0), rssIdle: c.rssIdle, rssAfter: c.rssAfter, runs: c.runs, note: c.note }
   })
   for (const s of summary) {
-    lines.push(`| ${s.name} | ${Math.round(s.rps).toLocaleString('en-US')} | ${Number.isNaN(s.ratio) ? '' : `${s.ratio.toFixed(2)}x`} | ${s.p50} | ${s.p99} | ${Number.isNaN(s.p99Delta) ? '' : `${s.p99Delta >= 0 ? '+' : ''}${s.p99Delta.toFixed(1)}`} | ${s.cpuUsPerReq === undefined ? '' : s.cpuUsPerReq.toFixed(0)} | ${s.errors} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ${s.note ?? ''} |`)
+    lines.push(`| ${s.name} | ${Math.round(s.rps).toLocaleString('en-US')} | ${Number.isNaN(s.ratio) ? '' : `${s.ratio.toFixed(2)}x`} | ${ms(s.p50)} | ${ms(s.p99)} | ${Number.isNaN(s.p99Delta) ? '' : `${s.p99Delta >= 0 ? '+' : ''}${s.p99Delta.toFixed(1)}`} | ${s.cpuUsPerReq === undefined ? '' : s.cpuUsPerReq.toFixed(0)} | ${s.errors} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ${s.note ?? ''} |`)
   }
   const byName = new Map(summary.map((s) => [s.name, s]))
   const ratio = (a: string, b: string): string => {
@@ -327,6 +350,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   }
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
+    `- tollgate-key-auth / express-gateway (key-auth): ${ratio('tollgate-key-auth', 'express-gateway')} (target >= 3x)`,
     `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
     `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
     `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.7x: isolation costs at most 30%)`,
