@@ -301,7 +301,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   if (opts.soak !== undefined) {
     // One long run per contestant, sampling its RSS each second: is memory flat under load?
     const seconds = Number(opts.soak)
-    const lines = ['| contestant | req/s | RSS idle | RSS min | RSS max | RSS at end | end - first sample |', '|---|---:|---:|---:|---:|---:|---:|']
+    const lines = ['| contestant | req/s | RSS idle | RSS min | RSS max | RSS at end | end - first sample | RSS every 10 s (MB) |', '|---|---:|---:|---:|---:|---:|---:|---|']
     for (const c of contestants) {
       const samples: number[] = []
       const timer = setInterval(() => { const r = rss(c.child?.pid); if (r !== undefined) samples.push(r) }, 1000)
@@ -309,7 +309,9 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
       clearInterval(timer)
       const first = samples[0] ?? NaN
       const last = samples[samples.length - 1] ?? NaN
-      lines.push(`| ${c.name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${mb(c.rssIdle)} | ${mb(Math.min(...samples))} | ${mb(Math.max(...samples))} | ${mb(last)} | ${((last - first) / 1048576).toFixed(1)} MB |`)
+      // The curve, not only its ends: a heap that settles rises and flattens, a leak keeps climbing.
+      const curve = samples.filter((_, i) => i % 10 === 9).map((x) => (x / 1048576).toFixed(0)).join(' ')
+      lines.push(`| ${c.name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${mb(c.rssIdle)} | ${mb(Math.min(...samples))} | ${mb(Math.max(...samples))} | ${mb(last)} | ${((last - first) / 1048576).toFixed(1)} MB | ${curve} |`)
     }
     process.stdout.write(`${lines.join('\n')}\n`)
     process.exit(0)

@@ -266,6 +266,11 @@ export class IsolationPool {
 
   async close (): Promise<void> {
     clearTimeout(this.#waiting)
+    // Nothing may be left waiting on a pool that is gone (nor a timer holding the process).
+    const queued = this.#queue
+    this.#queue = []
+    for (const p of queued) p.reject(new IsolatedPluginError(p.plugin.name, 'the isolation pool is closed'))
     await this.#pool.destroy()
+    for (const [id, batch] of this.#inFlight) this.#fail(id, batch, 'the isolation pool is closed')
   }
 }
