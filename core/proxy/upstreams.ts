@@ -8,8 +8,12 @@ const KEEP_ALIVE_MS = 60_000
 
 export class Upstreams {
   readonly #pools = new Map<string, Pool>()
+  /** By service object: services are cached entities, the same object request after request. */
+  #byService = new WeakMap<Service, Pool>()
 
   pool (service: Service): Pool {
+    const known = this.#byService.get(service)
+    if (known !== undefined && !known.closed && !known.destroyed) return known
     const key = `${service.protocol}://${service.host}:${service.port}#${service.connect_timeout}`
     let pool = this.#pools.get(key)
     if (pool === undefined) {
@@ -24,12 +28,14 @@ export class Upstreams {
       })
       this.#pools.set(key, pool)
     }
+    this.#byService.set(service, pool)
     return pool
   }
 
   async close (): Promise<void> {
     const pools = [...this.#pools.values()]
     this.#pools.clear()
+    this.#byService = new WeakMap()
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())))
   }
 }
