@@ -51,18 +51,20 @@ interface Matcher {
  */
 class PrefixTree {
   matchers: Matcher[] | undefined
-  readonly edges = new Map<number, { label: string, node: PrefixTree }>()
+  /** Made on the first child: most nodes are leaves, and an empty Map per leaf added up
+   * to about a kilobyte per route with 10,000 routes. */
+  edges: Map<number, { label: string, node: PrefixTree }> | undefined
 
   insert (key: string, m: Matcher): void {
     let node: PrefixTree = this
     let rest = key
     for (;;) {
       if (rest === '') { (node.matchers ??= []).push(m); return }
-      const edge = node.edges.get(rest.charCodeAt(0))
+      const edge = node.edges?.get(rest.charCodeAt(0))
       if (edge === undefined) {
         const leaf = new PrefixTree()
         leaf.matchers = [m]
-        node.edges.set(rest.charCodeAt(0), { label: rest, node: leaf })
+        ;(node.edges ??= new Map()).set(rest.charCodeAt(0), { label: rest, node: leaf })
         return
       }
       let common = 0
@@ -71,7 +73,7 @@ class PrefixTree {
       if (common < edge.label.length) {
         // Split the edge at the shared part.
         const mid = new PrefixTree()
-        mid.edges.set(edge.label.charCodeAt(common), { label: edge.label.slice(common), node: edge.node })
+        mid.edges = new Map([[edge.label.charCodeAt(common), { label: edge.label.slice(common), node: edge.node }]])
         edge.label = edge.label.slice(0, common)
         edge.node = mid
       }
@@ -85,7 +87,7 @@ class PrefixTree {
     let pos = 0
     for (;;) {
       if (node.matchers !== undefined) for (const m of node.matchers) out.push(m)
-      if (pos >= path.length) return
+      if (pos >= path.length || node.edges === undefined) return
       const edge = node.edges.get(path.charCodeAt(pos))
       if (edge === undefined || !path.startsWith(edge.label, pos)) return
       pos += edge.label.length
