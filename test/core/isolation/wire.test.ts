@@ -93,6 +93,19 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     t.same(host.pluginCtx.get('p'), { mine: true, count: 1 })
     t.same(host.serializeExtra, { 'extra.k': 'v' })
 
+    // An exit with a binary body crosses as a binary, not as JSON of a Buffer.
+    const third = rebuild(second.snapshot, 'p', true)
+    new Kong(third.ctx, env, 'p').response.exit(403, Buffer.from([0, 1, 2, 255]), { 'x-why': 'bytes' })
+    const wire2 = writeOutcomes([{ mutations: mutationsOf(second.snapshot, third, 'p') }])
+    t.equal(wire2.bins.length, 1, 'the body went as a binary')
+    const exitOutcome = readOutcomes(wire2)[0]
+    if (exitOutcome === null || exitOutcome === undefined || 'error' in exitOutcome) { t.fail('exit mutations'); return }
+    applyMutations(other, 'p', exitOutcome.mutations, () => {})
+    t.equal(other.exit?.status, 403)
+    t.same([...(other.exit?.body as Buffer)], [0, 1, 2, 255])
+    t.equal(other.exit?.headers['x-why'], 'bytes')
+    t.equal(other.source, 'exit')
+
     // A handler that changes nothing sends nothing back.
     t.same(mutationsOf(second.snapshot, rebuild(second.snapshot, 'p', true), 'p'), [])
   })
