@@ -381,8 +381,6 @@ export class Pipeline {
         const writeHead = (): void => {
           if (buffering) return // the head waits for body_filter, which may change the length
           res.writeHead(ctx.status, headOut())
-          if (req.method === 'HEAD' || statusCode === 204 || statusCode === 304) return
-          res.on('drain', () => { if (c.paused) c.resume() })
         }
         if (!hasHeaderFilter) { writeHead(); return }
         c.pause()
@@ -399,7 +397,11 @@ export class Pipeline {
           chunks.push(chunk)
           return
         }
-        if (!res.write(chunk)) c.pause()
+        // Backpressure: a client slower than the upstream pauses it until drained.
+        if (!res.write(chunk)) {
+          c.pause()
+          res.once('drain', () => { if (c.paused) c.resume() })
+        }
       },
       onResponseEnd () {
         res.off('close', onClose)

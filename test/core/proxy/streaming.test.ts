@@ -74,6 +74,33 @@ t.test('100 MB down and up, streamed with flat memory', async (t) => {
   t.ok(upload.growth < 16 * MB, `upload: live memory peaked ${(upload.growth / MB).toFixed(1)} MB above the start (< 16 MB for 100 MB)`)
 })
 
+t.test('a client slower than the upstream pauses it, and the transfer completes', async (t) => {
+  const gw = await startTestGateway(t)
+  let upstreamPaused = false
+  const up = await startUpstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 32 * MB })
+    const src = bytes(32 * MB)
+    src.on('pause', () => { upstreamPaused = true })
+    src.pipe(res)
+  })
+  await gw.admin$('POST', '/services', { name: 'slow', url: up.url })
+  await gw.admin$('POST', '/services/slow/routes', { paths: ['/slow'] })
+  // A raw socket that reads nothing for a while: the gateway's writes back up, it pauses
+  // the upstream, and must resume it once the client drains.
+  const socket = connect(Number(new URL(gw.proxy).port), '127.0.0.1')
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  socket.pause()
+  socket.write('GET /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.ok(upstreamPaused, 'the upstream was held back while the client did not read')
+  let n = 0
+  const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()))
+  socket.on('data', (d: Buffer) => { n += d.length })
+  socket.resume()
+  await ended
+  t.ok(n > 32 * MB, `every byte arrived after the pause (${n} bytes with the head)`)
+})
+
 t.test('a client that goes away releases its upstream request', async (t) => {
   const gw = await startTestGateway(t)
   let uploadClosed: () => void = () => {}
