@@ -108,6 +108,8 @@ export class IsolationPool {
       // batch wakes its worker by message alone ('async' adds a second wake-up path and
       // measured no faster).
       atomics: 'disabled',
+      // Run and wait-time histograms for every task: nothing here reads them.
+      recordTiming: false,
       resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(opts.maxMemoryMb / 8)) },
     })
     // A worker that dies (process.exit, memory limit) is replaced by piscina; say so.
