@@ -60,8 +60,15 @@ function freePort (): Promise<number> {
   })
 }
 
+// Every child runs in a process group of its own and the whole group is killed at exit:
+// killing only nginx's master (or a cluster primary) would leave its workers running.
 const children: ChildProcess[] = []
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+process.on('exit', () => {
+  for (const c of children) {
+    if (c.pid === undefined) continue
+    try { process.kill(-c.pid, 'SIGKILL') } catch { c.kill('SIGKILL') }
+  }
+})
 process.on('SIGINT', () => process.exit(130))
 
 /** Starts a process (pinned to `cpu` when pinning; -1: not pinned) and waits until `ready` says it is up. */
@@ -69,7 +76,7 @@ async function start (name: string, args: string[], cpu: number, ready: () => Pr
   const pin = PIN && cpu >= 0
   const cmd = pin ? 'taskset' : process.execPath
   const full = pin ? ['-c', String(cpu), process.execPath, ...args] : args
-  const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   children.push(child)
   let output = ''
   child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
@@ -254,7 +261,7 @@ async function main (): Promise<void> {
     writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log;
 events { worker_connections 4096; }
 http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"hello":"world"}'; } } }`)
-    const child = spawn(PIN ? 'taskset' : 'nginx', PIN ? ['-c', '1', 'nginx', '-p', dir, '-c', 'nginx.conf'] : ['-p', dir, '-c', 'nginx.conf'], { stdio: 'ignore' })
+    const child = spawn(PIN ? 'taskset' : 'nginx', PIN ? ['-c', '1', 'nginx', '-p', dir, '-c', 'nginx.conf'] : ['-p', dir, '-c', 'nginx.conf'], { stdio: 'ignore', detached: true })
     children.push(child)
     upstreamKind = 'nginx'
   } else {

@@ -1,6 +1,7 @@
 // A smoke run of the benchmark harness: tiny duration, two contestants. It checks the
 // harness works end to end (processes, load, table, JSON), not any figure.
 import { spawn } from 'node:child_process'
+import { connect } from 'node:net'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +24,14 @@ t.test('npm run bench, in miniature', async (t) => {
   t.equal(code, 0, stderr)
   t.match(stderr, /upstream: (node|nginx) on 127\.0\.0\.1:\d+/, 'says which upstream it started')
   t.match(stderr, /load: (wrk|autocannon)/, 'and which load generator drives it')
+  // Nothing it started outlives it: nginx's workers, for one, once survived their master.
+  const upstreamPort = Number(/upstream: \w+ on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1])
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = connect(upstreamPort, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('error', () => resolve(true))
+  })
+  t.ok(refused, `the upstream (port ${upstreamPort}) is gone once the harness exits`)
   t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
   t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
