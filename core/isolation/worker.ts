@@ -68,6 +68,24 @@ ready.catch(() => {}) // reported by the first task
 
 const message = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
+/** The outcomes on the wire; one that cannot be written (a BigInt in a consumer, say)
+ * becomes that phase's error instead of failing its batch-mates. */
+function encode (outcomes: Array<Outcome | null>): Wire {
+  try {
+    return writeOutcomes(outcomes)
+  } catch {
+    return writeOutcomes(outcomes.map((o) => {
+      if (o === null) return o
+      try {
+        writeOutcomes([o])
+        return o
+      } catch (err) {
+        return { error: `its changes cannot be sent to the gateway: ${message(err)}` }
+      }
+    }))
+  }
+}
+
 export default async function run (batch: Batch): Promise<BatchResult> {
   const { registry, store, cache } = await ready
   if (batch.warmup === true) return { threadId, outcomes: writeOutcomes([]) }
@@ -81,7 +99,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
   let returned = false
   const answer = (index: number, outcome: Outcome): void => {
     if (!returned) outcomes[index] = outcome
-    else parentPort?.postMessage({ tollgateBatch: batch.id, index, outcome: writeOutcomes([outcome]) } satisfies LateOutcome)
+    else parentPort?.postMessage({ tollgateBatch: batch.id, index, outcome: encode([outcome]) } satisfies LateOutcome)
   }
   let waiting = 0
   for (let i = 0; i < tasks.length; i++) {
@@ -93,7 +111,15 @@ export default async function run (batch: Batch): Promise<BatchResult> {
       const rebuilt = rebuild(task.snapshot, task.plugin, true)
       const ctx = rebuilt.ctx
       const logs: Mutation[] = []
-      const done = (): Outcome => ({ mutations: [...mutationsOf(task.snapshot, rebuilt, task.plugin), ...logs] })
+      // What the handler changed; a change that cannot cross (ctx.shared with a cycle, a
+      // BigInt) fails this phase like an error thrown by the handler.
+      const done = (): Outcome => {
+        try {
+          return { mutations: [...mutationsOf(task.snapshot, rebuilt, task.plugin), ...logs] }
+        } catch (err) {
+          return { error: message(err) }
+        }
+      }
       const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId }, task.plugin), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++
@@ -109,5 +135,5 @@ export default async function run (batch: Batch): Promise<BatchResult> {
   // back with the batch rather than each in a message of its own.
   if (waiting > 0) await new Promise((resolve) => setImmediate(resolve))
   returned = true
-  return { threadId, outcomes: writeOutcomes(outcomes) }
+  return { threadId, outcomes: encode(outcomes) }
 }

@@ -49,7 +49,12 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   t.equal(quick.status, 200)
   t.same(done, ['nothing', 'wait'], 'the quick request did not wait for the slow one')
 
-  for (const what of ['throw', 'hang', 'slow', 'exit', 'oom']) {
+  // A phase whose changes cannot be sent back fails alone, not the batch it travelled in.
+  const [unsendable, mate] = await Promise.all([call('unsendable'), call('nothing')])
+  t.equal(unsendable.status, 500)
+  t.equal(mate.status, 200, 'its batch-mate is served')
+
+  for (const what of ['throw', 'unsendable', 'hang', 'slow', 'exit', 'oom']) {
     lines.length = 0
     const [bad, good] = await Promise.all([call(what), (async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return call('nothing') })()])
     t.equal(bad.status, 500, `${what}: 500`)
