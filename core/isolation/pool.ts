@@ -14,7 +14,7 @@ import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import type { AnyPlugin } from '../runtime/plugin.js'
-import { applyMutations, BatchWriter, readOutcomes, type Outcome } from './snapshot.js'
+import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
 import type { Batch, BatchResult, HandlerName, LateOutcome, WorkerData } from './worker.js'
 
 export interface IsolationOptions {
@@ -73,6 +73,17 @@ interface InFlight {
   threadId: number
   abort: AbortController
   timer: NodeJS.Timeout | undefined
+}
+
+/** A batch's phases on the wire. */
+function write (items: Pending[]): Wire {
+  const writer = new BatchWriter()
+  for (const p of items) {
+    const reads = p.plugin.readsBody
+    const withBody = reads === true || (typeof reads === 'function' && reads(p.conf as never))
+    writer.add(p.ctx, p.plugin.name, p.handler, p.conf, withBody)
+  }
+  return writer.finish()
 }
 
 export class IsolationPool {
@@ -176,15 +187,27 @@ export class IsolationPool {
     }
   }
 
-  #send (items: Pending[]): void {
-    const id = this.#nextId++
-    const writer = new BatchWriter()
-    for (const p of items) {
-      const reads = p.plugin.readsBody
-      const withBody = reads === true || (typeof reads === 'function' && reads(p.conf as never))
-      writer.add(p.ctx, p.plugin.name, p.handler, p.conf, withBody)
+  #send (all: Pending[]): void {
+    let items = all
+    let tasks: Wire
+    try {
+      tasks = write(items)
+    } catch {
+      // A request whose state JSON cannot carry (ctx.shared with a cycle or a BigInt, set
+      // by an in-process plugin) fails alone; the rest of its batch goes.
+      items = all.filter((p) => {
+        try {
+          write([p])
+          return true
+        } catch (err) {
+          p.reject(new IsolatedPluginError(p.plugin.name, `the request cannot be sent to a worker: ${(err as Error).message} (in ${p.handler})`))
+          return false
+        }
+      })
+      if (items.length === 0) return
+      tasks = write(items)
     }
-    const tasks = writer.finish()
+    const id = this.#nextId++
     const batch: InFlight = { items, left: items.length, submitted: Date.now(), returned: false, threadId: -1, abort: new AbortController(), timer: undefined }
     this.#inFlight.set(id, batch)
     this.#busy++

@@ -17,7 +17,7 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
     env: {},
     overrides: {
       prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0',
-      plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))}`,
+      plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))},${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/first.js', import.meta.url))}`,
       isolated_plugins: 'misbehave', isolation_timeout: '1500', isolation_max_memory: '64', isolation_pool_size: '2',
     },
   })
@@ -30,6 +30,7 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   await post('/services', { name: 's', url: up.url })
   await post('/services/s/routes', { paths: ['/'] })
   await post('/plugins', { name: 'misbehave' })
+  await post('/plugins', { name: 'first' })
   const call = async (what: string) => {
     const res = await request(`${proxy}/x`, { headers: { 'x-do': what, accept: 'application/json' } })
     return { status: res.statusCode, body: await res.body.text() }
@@ -48,6 +49,12 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   t.equal(JSON.parse(waited.body).headers['x-misbehave'], 'waited', 'a change made after an await reaches the upstream')
   t.equal(quick.status, 200)
   t.same(done, ['nothing', 'wait'], 'the quick request did not wait for the slow one')
+
+  // A request whose state cannot be sent to a worker (an in-process plugin put a BigInt in
+  // ctx.shared) fails alone; the gateway process and its batch-mates go on.
+  const [unsent, beside] = await Promise.all([call('unsendable-shared'), call('nothing')])
+  t.equal(unsent.status, 500)
+  t.equal(beside.status, 200, 'the request beside it is served')
 
   // A phase whose changes cannot be sent back fails alone, not the batch it travelled in.
   const [unsendable, mate] = await Promise.all([call('unsendable'), call('nothing')])
