@@ -5,7 +5,7 @@
 import { format } from 'node:util'
 import type { Logger } from '../log.js'
 import { encodeUpstreamPath } from '../router/index.js'
-import { applyHeaderOp, encodeQuery, queryEntries, type HeaderOp, type Headers, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
+import { encodeQuery, setUpstreamHeader, queryEntries, type HeaderOp, type Headers, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
 import {
   AFTER_ACCESS, ALL, BEFORE_HEADERS, Phase, PhaseError, RESPONSE, REWRITE_ACCESS,
 } from '../runtime/phases.js'
@@ -387,9 +387,9 @@ export class KongServiceRequest {
 
   /** Every upstream header change goes through here, and into the context's log when it keeps one. */
   #header (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
-    const entry = (value === undefined ? [op, name] : [op, name, value]) as HeaderOp
-    applyHeaderOp(up.headers, entry)
-    this.#ctx.upstreamHeaderOps?.push(entry)
+    setUpstreamHeader(up.headers, op, name, value)
+    // The log exists only in isolation workers; in-process this costs one check.
+    this.#ctx.upstreamHeaderOps?.push((value === undefined ? [op, name] : [op, name, value]) as HeaderOp)
   }
 
   setHeaders (headers: Record<string, unknown>): void {

@@ -24,13 +24,17 @@ export interface UpstreamRequest {
 /** One change to the upstream request's headers, as kong.service.request made it. */
 export type HeaderOp = ['set' | 'add', string, string | string[]] | ['del', string]
 
-/** Applies a header change: set replaces, add appends (Kong's add_header), del removes. */
-export function applyHeaderOp (headers: Headers, op: HeaderOp): void {
-  const [kind, name] = op
+/** A header change: set replaces, add appends (Kong's add_header), del removes. */
+export function setUpstreamHeader (headers: Headers, kind: HeaderOp[0], name: string, value: string | string[] | undefined): void {
   if (kind === 'del') { delete headers[name]; return }
-  const v = op[2] as string | string[]
+  const v = value as string | string[]
   const prev = headers[name]
   headers[name] = kind === 'set' || prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
+}
+
+/** Replays one logged header change (see upstreamHeaderOps). */
+export function applyHeaderOp (headers: Headers, op: HeaderOp): void {
+  setUpstreamHeader(headers, op[0], op[1], op[2])
 }
 
 /** A response a plugin (or Tollgate) produced instead of proxying. */

@@ -10,6 +10,9 @@ const MAX_ENTRIES = 100_000
 
 interface Slot { entity: Entity | undefined, expires: number }
 
+/** Rows without a ttl never expire: no clock read for them on the request path. */
+const fresh = (slot: Slot): boolean => slot.expires === Number.POSITIVE_INFINITY || slot.expires > Date.now()
+
 export class EntityCache {
   readonly #store: Store
   readonly #slots = new Map<string, Slot>()
@@ -20,13 +23,19 @@ export class EntityCache {
   }
 
   get (entity: string, id: string): Entity | undefined {
-    return this.#cached(`${entity}\0id\0${id}`, () => this.#store.get(entity, id))
+    const key = `${entity}\0id\0${id}`
+    const slot = this.#slots.get(key)
+    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(key, this.#store.get(entity, id))
   }
 
   find (entity: string, key: Record<string, string>): Entity | undefined {
-    const [field, value] = Object.entries(key)[0] ?? []
+    let field: string | undefined
+    for (const f in key) { field = f; break }
+    const value = field === undefined ? undefined : key[field]
     if (field === undefined || typeof value !== 'string') return undefined
-    return this.#cached(`${entity}\0${field}\0${value}`, () => this.#store.find(entity, key))
+    const k = `${entity}\0${field}\0${value}`
+    const slot = this.#slots.get(k)
+    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(k, this.#store.find(entity, key))
   }
 
   /** Drops everything, for writes made by another process. */
@@ -34,10 +43,7 @@ export class EntityCache {
     this.#slots.clear()
   }
 
-  #cached (key: string, load: () => Entity | undefined): Entity | undefined {
-    const slot = this.#slots.get(key)
-    if (slot !== undefined && slot.expires > Date.now()) return slot.entity
-    const entity = load()
+  #load (key: string, entity: Entity | undefined): Entity | undefined {
     if (this.#slots.size >= MAX_ENTRIES) this.#slots.clear()
     const ttl = entity?.ttl
     this.#slots.set(key, { entity, expires: typeof ttl === 'number' ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY })
