@@ -109,9 +109,8 @@ function cpuSeconds (pid: number | undefined): number | undefined {
     // Fields after the command name: state is 3rd, utime 14th, stime 15th of the whole line.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    let ticks = Number(f[11]) + Number(f[12])
+    let total = (Number(f[11]) + Number(f[12])) / CLK_TCK
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
-    let total = ticks / CLK_TCK
     for (const kid of kids === '' ? [] : kids.split(' ')) total += cpuSeconds(Number(kid)) ?? 0
     return total
   } catch { return undefined }

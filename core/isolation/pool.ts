@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
-import type { AnyPlugin } from '../runtime/plugin.js'
+import { readsBody, type AnyPlugin } from '../runtime/plugin.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
 import type { Batch, BatchResult, HandlerName, LateOutcome, WorkerData } from './worker.js'
 
@@ -78,11 +78,7 @@ interface InFlight {
 /** A batch's phases on the wire. */
 function write (items: Pending[]): Wire {
   const writer = new BatchWriter()
-  for (const p of items) {
-    const reads = p.plugin.readsBody
-    const withBody = reads === true || (typeof reads === 'function' && reads(p.conf as never))
-    writer.add(p.ctx, p.plugin.name, p.handler, p.conf, withBody)
-  }
+  for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.conf, readsBody(p.plugin, p.conf))
   return writer.finish()
 }
 
@@ -149,12 +145,15 @@ export class IsolationPool {
   run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ ctx, plugin, handler, conf, resolve, reject, done: false })
-      if (!this.#scheduled) {
-        this.#scheduled = true
-        // After the I/O callbacks of this turn: every request they reached joins the batch.
-        setImmediate(() => this.#flush())
-      }
+      this.#schedule()
     })
+  }
+
+  /** A flush after the I/O callbacks of this turn: every request they reached joins the batch. */
+  #schedule (): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => this.#flush())
   }
 
   // One batch at a time while batches come back promptly: phases that arrive meanwhile wait
@@ -164,11 +163,7 @@ export class IsolationPool {
   // handler: then the next goes to another thread, so one bad request does not hold the rest.
   #flush (): void {
     this.#scheduled = false
-    while (this.#queue.length > 0 && this.#mayLeave()) {
-      const items = this.#queue.length <= MAX_BATCH ? this.#queue : this.#queue.slice(0, MAX_BATCH)
-      this.#queue = this.#queue.length <= MAX_BATCH ? [] : this.#queue.slice(MAX_BATCH)
-      this.#send(items)
-    }
+    while (this.#queue.length > 0 && this.#mayLeave()) this.#send(this.#queue.splice(0, MAX_BATCH))
     if (this.#queue.length > 0 && this.#busy < this.#threads && this.#waiting === undefined) {
       this.#waiting = setTimeout(() => { this.#waiting = undefined; this.#flush() }, Math.max(0, this.#lastSent + SLOW_MS - performance.now()))
     }
@@ -181,10 +176,7 @@ export class IsolationPool {
   /** A batch's synchronous pass ended: what waits can leave. */
   #back (): void {
     this.#busy--
-    if (this.#queue.length > 0 && !this.#scheduled) {
-      this.#scheduled = true
-      setImmediate(() => this.#flush())
-    }
+    if (this.#queue.length > 0) this.#schedule()
   }
 
   #send (all: Pending[]): void {

@@ -322,14 +322,18 @@ export interface Rebuilt { ctx: RequestContext, base: Baseline }
 
 /** Rebuilds a RequestContext from a snapshot, for the test kit (full upstream headers). */
 export function contextFromSnapshot (s: Snapshot, plugin: string): RequestContext {
-  return rebuild(s, plugin, false).ctx
+  return build(s, plugin, false).ctx
 }
 
 /**
- * Rebuilds a RequestContext from a snapshot. `logHeaders`: the snapshot carries no upstream
- * headers (a worker's), so the context logs header changes for the host to replay.
+ * Rebuilds a RequestContext in a worker, for mutationsOf. Its snapshot carries no upstream
+ * headers, so the context logs header changes for the host to replay.
  */
-export function rebuild (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
+export function rebuild (s: Snapshot, plugin: string): Rebuilt {
+  return build(s, plugin, true)
+}
+
+function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   const shared = JSON.stringify(s.shared)
   const pluginCtx = JSON.stringify(s.pluginCtx)
   const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
@@ -379,7 +383,7 @@ function sameValue (a: string | string[] | undefined, b: string | string[] | und
 }
 
 /** What changed from `before` to `after`, or undefined when nothing did. */
-export function diffHeaders (before: Headers, after: Headers): HeaderDiff | undefined {
+function diffHeaders (before: Headers, after: Headers): HeaderDiff | undefined {
   let set: Headers | undefined
   let del: string[] | undefined
   for (const k in after) if (!sameValue(before[k], after[k])) (set ??= {})[k] = after[k] as string | string[]
@@ -387,20 +391,15 @@ export function diffHeaders (before: Headers, after: Headers): HeaderDiff | unde
   return set === undefined && del === undefined ? undefined : { set: set ?? {}, del: del ?? [] }
 }
 
-function upstreamChange (before: UpstreamRequest, after: UpstreamRequest, ops: HeaderOp[] | undefined): UpstreamChange | undefined {
+function upstreamChange (before: UpstreamRequest, after: UpstreamRequest, ops: HeaderOp[]): UpstreamChange | undefined {
   const c: UpstreamChange = {}
   let changed = false
   if (after.scheme !== before.scheme) { c.scheme = after.scheme; changed = true }
   if (after.method !== before.method) { c.method = after.method; changed = true }
   if (after.path !== before.path) { c.path = after.path; changed = true }
   if (after.query !== before.query) { c.query = after.query ?? null; changed = true }
-  if (ops !== undefined) {
-    if (ops.length > 0) { c.headers = ops; changed = true }
-  } else {
-    const diff = diffHeaders(before.headers, after.headers)
-    if (diff !== undefined) { c.headers = [...diff.del.map((k): HeaderOp => ['del', k]), ...Object.entries(diff.set).map(([k, v]): HeaderOp => ['set', k, v])]; changed = true }
-  }
-  if (after.body !== undefined && (before.body === undefined || !Buffer.from(after.body).equals(Buffer.from(before.body)))) { c.body = after.body; changed = true }
+  if (ops.length > 0) { c.headers = ops; changed = true }
+  if (after.body !== undefined && (before.body === undefined || !after.body.equals(before.body))) { c.body = after.body; changed = true }
   return changed ? c : undefined
 }
 
@@ -408,7 +407,7 @@ function upstreamChange (before: UpstreamRequest, after: UpstreamRequest, ops: H
 export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: string): Mutation[] {
   const out: Mutation[] = []
   if (base.upstream !== undefined && ctx.upstream !== undefined) {
-    const change = upstreamChange(base.upstream, ctx.upstream, ctx.upstreamHeaderOps)
+    const change = upstreamChange(base.upstream, ctx.upstream, ctx.upstreamHeaderOps ?? [])
     if (change !== undefined) out.push({ op: 'upstream', value: change })
   }
   if (ctx.consumer?.id !== before.consumer?.id || ctx.credential?.id !== before.credential?.id) {

@@ -108,7 +108,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
       const plugin = registry.get(task.plugin) as AnyPlugin | undefined
       const handler = plugin?.[task.handler as HandlerName]
       if (plugin === undefined || handler === undefined) throw new Error(`plugin '${task.plugin}' has no ${task.handler} handler in this worker`)
-      const rebuilt = rebuild(task.snapshot, task.plugin, true)
+      const rebuilt = rebuild(task.snapshot, task.plugin)
       const ctx = rebuilt.ctx
       const logs: Mutation[] = []
       // What the handler changed; a change that cannot cross (ctx.shared with a cycle, a

@@ -10,7 +10,7 @@ import { Kong, type PdkEnv } from '../pdk/index.js'
 import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from '../router/index.js'
 import { RequestContext, type Headers } from '../runtime/context.js'
 import { Phase, type PhaseName } from '../runtime/phases.js'
-import type { AnyPlugin } from '../runtime/plugin.js'
+import { readsBody, type AnyPlugin } from '../runtime/plugin.js'
 import { PluginSet, runs, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
@@ -234,10 +234,9 @@ export class Pipeline {
     const serviceId = ctx.service?.id ?? ''
     // Buffer the body first if any config that could apply here reads it.
     for (const lp of plugins.active) {
-      const rb = lp.plugin.readsBody
-      if (rb === undefined || rb === false) continue
+      if (lp.plugin.readsBody === undefined || lp.plugin.readsBody === false) continue
       for (const inst of lp.instances.values()) {
-        if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && (rb === true || rb(inst.config))) {
+        if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && readsBody(lp.plugin, inst.config)) {
           return readBody(ctx).then((body) => {
             ctx.body = body
             return this.#accessFrom(ctx, plugins, collected, 0, routeId, serviceId)

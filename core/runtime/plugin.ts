@@ -44,6 +44,23 @@ export interface PluginDescriptor<S extends TObject = TObject> {
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Whether the plugin reads the client body under `conf` (its readsBody). */
+export function readsBody (plugin: AnyPlugin, conf: Record<string, unknown>): boolean {
+  const reads = plugin.readsBody
+  return reads === true || (typeof reads === 'function' && reads(conf as never))
+}
+
+/** Whether `conf` leaves `handler` nothing to do (its skipWhen). A predicate that throws skips nothing. */
+export function skips (plugin: AnyPlugin, conf: Record<string, unknown>, handler: HandlerName): boolean {
+  const when = plugin.skipWhen?.[handler]
+  if (when === undefined) return false
+  try {
+    return when(conf as never) === true
+  } catch {
+    return false
+  }
+}
+
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
 
 /** Semver ranges of the common forms: `*`, `x.y.z`, `^x.y.z`, `~x.y.z`, `>=x.y.z`. */

@@ -3,7 +3,7 @@
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
 import type { Store } from '../store/index.js'
-import type { AnyPlugin, HandlerName } from './plugin.js'
+import { skips, type AnyPlugin, type HandlerName } from './plugin.js'
 import type { PluginRegistry } from './registry.js'
 
 export interface PluginInstance {
@@ -23,14 +23,10 @@ export function runs (c: Collected, handler: HandlerName): boolean {
   return c.plugin[handler] !== undefined && (c.instance.skip & HANDLER_BIT[handler]) === 0
 }
 
-/** Evaluates a plugin's skipWhen for one config. A predicate that throws skips nothing. */
+/** A plugin's skipWhen for one config, as HANDLER_BIT flags. */
 function skipsFor (plugin: AnyPlugin, config: Record<string, unknown>): number {
   let skip = 0
-  for (const [h, when] of Object.entries(plugin.skipWhen ?? {}) as [HandlerName, (c: unknown) => boolean][]) {
-    try {
-      if (when(config) === true) skip |= HANDLER_BIT[h]
-    } catch {}
-  }
+  for (const h of Object.keys(HANDLER_BIT) as HandlerName[]) if (skips(plugin, config, h)) skip |= HANDLER_BIT[h]
   return skip
 }
 

@@ -12,7 +12,7 @@ import { Kong, serialize } from '../../core/pdk/index.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
 import type { Headers } from '../../core/runtime/context.js'
 import { Phase } from '../../core/runtime/phases.js'
-import type { PluginDescriptor } from '../../core/runtime/plugin.js'
+import { readsBody, skips, type AnyPlugin, type PluginDescriptor } from '../../core/runtime/plugin.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
 import { Store } from '../../core/store/lmdb-store.js'
@@ -88,8 +88,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
   for (const [k, v] of Object.entries(headers)) upstreamHeaders[k.toLowerCase()] = v
   const route = { id: '00000000-0000-4000-8000-000000000001', name: 'test-route', paths: ['/'], strip_path: true, protocols: ['http', 'https'], ...opts.route } as Route
   const service = { id: '00000000-0000-4000-8000-000000000002', name: 'test-service', host: 'upstream.test', port: 80, protocol: 'http', path: null, ...opts.service } as Service
-  const reads = plugin.readsBody
-  const withBody = reads === true || (typeof reads === 'function' && reads(conf as never))
+  const withBody = readsBody(plugin as AnyPlugin, conf as Record<string, unknown>)
   const snapshot: Snapshot = {
     id: 'test-request',
     phase: 0,
@@ -134,7 +133,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     const call = async (h: HandlerName): Promise<void> => {
       const fn = plugin[h]
       // As in the gateway: a handler the config skips (skipWhen) is not called.
-      if (fn === undefined || !phases.includes(h) || plugin.skipWhen?.[h]?.(conf as never) === true) return
+      if (fn === undefined || !phases.includes(h) || skips(plugin as AnyPlugin, conf as Record<string, unknown>, h)) return
       ctx.phase = PHASE[h]
       try {
         await fn(new Kong(ctx, env, plugin.name), conf as never)

@@ -63,7 +63,7 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     t.equal(second.snapshot.body, undefined)
     t.equal(task.snapshot.match?.route, second.snapshot.match?.route, 'batch-mates share one entity object')
 
-    const rebuilt = rebuild(task.snapshot, 'p', true)
+    const rebuilt = rebuild(task.snapshot, 'p')
     const ctx = rebuilt.ctx
     t.same(ctx.upstream?.headers, { 'content-type': 'text/plain' }, 'of the upstream headers, only Content-Type crosses')
     const kong = new Kong(ctx, env, 'p')
@@ -94,7 +94,7 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     t.same(host.serializeExtra, { 'extra.k': 'v' })
 
     // An exit with a binary body crosses as a binary, not as JSON of a Buffer.
-    const third = rebuild(second.snapshot, 'p', true)
+    const third = rebuild(second.snapshot, 'p')
     new Kong(third.ctx, env, 'p').response.exit(403, Buffer.from([0, 1, 2, 255]), { 'x-why': 'bytes' })
     const wire2 = writeOutcomes([{ mutations: mutationsOf(second.snapshot, third, 'p') }])
     t.equal(wire2.bins.length, 1, 'the body went as a binary')
@@ -107,7 +107,7 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     t.equal(other.source, 'exit')
 
     // A handler that changes nothing sends nothing back.
-    t.same(mutationsOf(second.snapshot, rebuild(second.snapshot, 'p', true), 'p'), [])
+    t.same(mutationsOf(second.snapshot, rebuild(second.snapshot, 'p'), 'p'), [])
   })
 })
 
