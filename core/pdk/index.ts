@@ -58,6 +58,29 @@ function argString (name: string, value: unknown, fn: string): string {
   return value
 }
 
+// Plugins pass header names as literals ('X-Consumer-ID') on every request. toLowerCase
+// makes a new string each time, and a new string used as a property key is first looked
+// up in V8's string table; remembering the lower-case, internalized form skips both.
+const LOWER = new Map<string, string>()
+const LOWER_MAX = 1024
+
+/** `name` in lower case, the same string object for the same input. */
+export function lowerName (name: string): string {
+  let lower = LOWER.get(name)
+  if (lower === undefined) {
+    // A property key is internalized; reading it back gives the table's copy.
+    lower = Object.keys({ [name.toLowerCase()]: 0 })[0] as string
+    if (LOWER.size >= LOWER_MAX) LOWER.clear()
+    LOWER.set(name, lower)
+  }
+  return lower
+}
+
+function headerName (name: unknown, fn: string): string {
+  if (typeof name !== 'string') throw new TypeError(`${fn}: name must be a string`)
+  return lowerName(name)
+}
+
 function headerValue (value: unknown, fn: string): string | string[] {
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
@@ -120,7 +143,7 @@ export class KongRequest {
   /** First value of a header; case-insensitive, and `_` in the name also finds `-`. */
   getHeader (name: string): string | undefined {
     check(this.#ctx, ALL, 'kong.request.getHeader')
-    const key = argString('name', name, 'kong.request.getHeader').toLowerCase()
+    const key = headerName(name, 'kong.request.getHeader')
     const h = this.#ctx.headers
     return first(h[key] ?? (key.includes('_') ? h[key.replaceAll('_', '-')] : undefined))
   }
@@ -171,7 +194,7 @@ export class KongResponse {
   getStatus (): number { check(this.#ctx, RESPONSE, 'kong.response.getStatus'); return this.#ctx.status }
   getHeader (name: string): string | undefined {
     check(this.#ctx, RESPONSE, 'kong.response.getHeader')
-    return first(this.#ctx.responseHeaders[argString('name', name, 'kong.response.getHeader').toLowerCase()])
+    return first(this.#ctx.responseHeaders[headerName(name, 'kong.response.getHeader')])
   }
 
   getHeaders (): Headers { check(this.#ctx, RESPONSE, 'kong.response.getHeaders'); return { ...this.#ctx.responseHeaders } }
@@ -193,13 +216,13 @@ export class KongResponse {
   setHeader (name: string, value: unknown): void {
     this.#headersOpen('kong.response.setHeader')
     const headers = this.#target()
-    headers[argString('name', name, 'kong.response.setHeader').toLowerCase()] = headerValue(value, 'kong.response.setHeader')
+    headers[headerName(name, 'kong.response.setHeader')] = headerValue(value, 'kong.response.setHeader')
   }
 
   addHeader (name: string, value: unknown): void {
     this.#headersOpen('kong.response.addHeader')
     const headers = this.#target()
-    const key = argString('name', name, 'kong.response.addHeader').toLowerCase()
+    const key = headerName(name, 'kong.response.addHeader')
     const v = headerValue(value, 'kong.response.addHeader')
     const prev = headers[key]
     headers[key] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
@@ -208,7 +231,8 @@ export class KongResponse {
   clearHeader (name: string): void {
     this.#headersOpen('kong.response.clearHeader')
     const headers = this.#target()
-    delete headers[argString('name', name, 'kong.response.clearHeader').toLowerCase()]
+    const key = headerName(name, 'kong.response.clearHeader')
+    if (headers[key] !== undefined) delete headers[key]
   }
 
   setHeaders (headers: Record<string, unknown>): void {
@@ -248,7 +272,7 @@ export class KongResponse {
     if (!Number.isInteger(status) || status < 100 || status > 599) throw new TypeError('kong.response.exit: code must be an integer between 100 and 599')
     if (this.#ctx.phase === Phase.header_filter && body !== undefined) throw new Error('kong.response.exit: a body cannot be set in header_filter')
     const out: Headers = {}
-    for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = headerValue(v, 'kong.response.exit')
+    for (const [k, v] of Object.entries(headers ?? {})) out[lowerName(k)] = headerValue(v, 'kong.response.exit')
     let raw: Buffer | string | undefined
     if (body === undefined || body === null) raw = undefined
     else if (typeof body === 'string' || Buffer.isBuffer(body)) raw = body
@@ -372,17 +396,17 @@ export class KongServiceRequest {
 
   setHeader (name: string, value: unknown): void {
     const up = this.#up('kong.service.request.setHeader')
-    this.#header(up, 'set', argString('name', name, 'kong.service.request.setHeader').toLowerCase(), headerValue(value, 'kong.service.request.setHeader'))
+    this.#header(up, 'set', headerName(name, 'kong.service.request.setHeader'), headerValue(value, 'kong.service.request.setHeader'))
   }
 
   addHeader (name: string, value: unknown): void {
     const up = this.#up('kong.service.request.addHeader')
-    this.#header(up, 'add', argString('name', name, 'kong.service.request.addHeader').toLowerCase(), headerValue(value, 'kong.service.request.addHeader'))
+    this.#header(up, 'add', headerName(name, 'kong.service.request.addHeader'), headerValue(value, 'kong.service.request.addHeader'))
   }
 
   clearHeader (name: string): void {
     const up = this.#up('kong.service.request.clearHeader')
-    this.#header(up, 'del', argString('name', name, 'kong.service.request.clearHeader').toLowerCase())
+    this.#header(up, 'del', headerName(name, 'kong.service.request.clearHeader'))
   }
 
   /** Every upstream header change goes through here, and into the context's log when it keeps one. */
@@ -422,7 +446,7 @@ export class KongServiceResponse {
   getHeaders (): Headers { check(this.#ctx, RESPONSE, 'kong.service.response.getHeaders'); return { ...this.#ctx.serviceHeaders } }
   getHeader (name: string): string | undefined {
     check(this.#ctx, RESPONSE, 'kong.service.response.getHeader')
-    return first(this.#ctx.serviceHeaders?.[argString('name', name, 'kong.service.response.getHeader').toLowerCase()])
+    return first(this.#ctx.serviceHeaders?.[headerName(name, 'kong.service.response.getHeader')])
   }
 
   getRawBody (): Buffer | undefined {
@@ -526,6 +550,14 @@ export interface KongDb {
   find(entity: string, key: Record<string, string>): Entity | undefined
 }
 
+class KongDbView implements KongDb {
+  readonly #ctx: RequestContext
+  readonly #db: EntityCache
+  constructor (ctx: RequestContext, db: EntityCache) { this.#ctx = ctx; this.#db = db }
+  get (entity: string, id: string): Entity | undefined { check(this.#ctx, ALL, 'kong.db.get'); return this.#db.get(entity, id) }
+  find (entity: string, key: Record<string, string>): Entity | undefined { check(this.#ctx, ALL, 'kong.db.find'); return this.#db.find(entity, key) }
+}
+
 /** The `kong` object one plugin sees during one request. */
 export class Kong {
   readonly #ctx: RequestContext
@@ -536,6 +568,7 @@ export class Kong {
   #client?: KongClient
   #service?: { request: KongServiceRequest, response: KongServiceResponse }
   #log?: KongLog
+  #db?: KongDb
   #ctxApi?: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
 
   constructor (ctx: RequestContext, env: PdkEnv, plugin: string) {
@@ -575,14 +608,7 @@ export class Kong {
    * until the next write, so a change is seen by the next request; Kong's plugins use
    * kong.db behind kong.cache for the same.
    */
-  get db (): KongDb {
-    const db = this.#env.db
-    const ctx = this.#ctx
-    return {
-      get: (entity, id) => { check(ctx, ALL, 'kong.db.get'); return db.get(entity, id) },
-      find: (entity, key) => { check(ctx, ALL, 'kong.db.find'); return db.find(entity, key) },
-    }
-  }
+  get db (): KongDb { return (this.#db ??= new KongDbView(this.#ctx, this.#env.db)) }
 
   get node (): { getId: () => string } {
     return { getId: () => this.#env.nodeId }

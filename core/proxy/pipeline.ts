@@ -64,6 +64,12 @@ function hostHeader (service: Service): string {
   return defaultPort ? host : `${host}:${service.port}`
 }
 
+const VIA_11 = `1.1 ${SERVER_TOKEN}`
+/** Kong's Via value for the client's HTTP version; the usual one made once. */
+function viaToken (httpVersion: string): string {
+  return httpVersion === '1.1' ? VIA_11 : `${httpVersion} ${SERVER_TOKEN}`
+}
+
 function isThenable<T> (v: T | Promise<T>): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
@@ -220,9 +226,9 @@ export class Pipeline {
     headers['x-forwarded-port'] = String(ctx.localPort)
     headers['x-forwarded-path'] = ctx.rawPath
     if (strip && match.matchedPath !== '/') headers['x-forwarded-prefix'] = match.matchedPath
-    else delete headers['x-forwarded-prefix']
+    else if (headers['x-forwarded-prefix'] !== undefined) delete headers['x-forwarded-prefix']
     headers['x-real-ip'] = clientIp
-    const via = `${req.httpVersion} ${SERVER_TOKEN}`
+    const via = viaToken(req.httpVersion)
     headers.via = req.headers.via === undefined ? via : `${req.headers.via}, ${via}`
     headers['x-kong-request-id'] = ctx.id
     return { scheme: service.protocol === 'https' ? 'https' : 'http', method: req.method ?? 'GET', path, query: ctx.rawQuery, headers, body: undefined }
@@ -371,7 +377,7 @@ export class Pipeline {
         ctx.upstreamHeaders = upstreamHeaders as Headers
         ctx.status = statusCode
         const pending = ctx.responseHeaders
-        const via = `${req.httpVersion} ${SERVER_TOKEN}`
+        const via = viaToken(req.httpVersion)
         out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
         if (out.server === undefined) out.server = SERVER_TOKEN
         for (const k in pending) out[k] = pending[k] as string | string[]

@@ -26,7 +26,12 @@ export type HeaderOp = ['set' | 'add', string, string | string[]] | ['del', stri
 
 /** A header change: set replaces, add appends (Kong's add_header), del removes. */
 export function setUpstreamHeader (headers: Headers, kind: HeaderOp[0], name: string, value: string | string[] | undefined): void {
-  if (kind === 'del') { delete headers[name]; return }
+  if (kind === 'del') {
+    // Deleting turns the object into a slow dictionary for undici's reads; most deletes
+    // (key-auth's X-Anonymous-Consumer, say) are of names that are not there.
+    if (headers[name] !== undefined) delete headers[name]
+    return
+  }
   const v = value as string | string[]
   const prev = headers[name]
   headers[name] = kind === 'set' || prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
@@ -131,8 +136,18 @@ export class RequestContext {
    */
   get headers (): Readonly<Record<string, string | string[]>> {
     if (this.#headers === undefined) {
-      const out: Record<string, string | string[]> = {}
       const raw = this.req.rawHeaders
+      // Usually no name repeats: then node's own parsed headers (built for the proxy path
+      // anyway) are the answer, and copying them skips lower-casing every name again.
+      // node joins or drops repeats and makes set-cookie an array, so neither may be there.
+      const parsed = this.req.headers
+      let names = 0
+      for (const _ in parsed) names++
+      if (names * 2 === raw.length && parsed['set-cookie'] === undefined) {
+        this.#headers = Object.freeze({ ...parsed }) as Record<string, string>
+        return this.#headers
+      }
+      const out: Record<string, string | string[]> = {}
       for (let i = 0; i < raw.length; i += 2) {
         const name = (raw[i] as string).toLowerCase()
         const value = raw[i + 1] as string

@@ -15,17 +15,21 @@ const fresh = (slot: Slot): boolean => slot.expires === Number.POSITIVE_INFINITY
 
 export class EntityCache {
   readonly #store: Store
-  readonly #slots = new Map<string, Slot>()
+  // entity -> field ('id' for get) -> value -> slot. Nested maps, not one map keyed by a
+  // joined string: joining made, flattened and hashed a new string on every lookup, where
+  // these hash only the value (an entity's id string keeps its hash once computed).
+  readonly #slots = new Map<string, Map<string, Map<string, Slot>>>()
+  #size = 0
 
   constructor (store: Store) {
     this.#store = store
-    store.onChange(() => this.#slots.clear())
+    store.onChange(() => this.clear())
   }
 
   get (entity: string, id: string): Entity | undefined {
-    const key = `${entity}\0id\0${id}`
-    const slot = this.#slots.get(key)
-    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(key, this.#store.get(entity, id))
+    const slots = this.#values(entity, 'id')
+    const slot = slots.get(id)
+    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(entity, 'id', id, this.#store.get(entity, id))
   }
 
   find (entity: string, key: Record<string, string>): Entity | undefined {
@@ -33,20 +37,31 @@ export class EntityCache {
     for (const f in key) { field = f; break }
     const value = field === undefined ? undefined : key[field]
     if (field === undefined || typeof value !== 'string') return undefined
-    const k = `${entity}\0${field}\0${value}`
-    const slot = this.#slots.get(k)
-    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(k, this.#store.find(entity, key))
+    const slots = this.#values(entity, field)
+    const slot = slots.get(value)
+    return slot !== undefined && fresh(slot) ? slot.entity : this.#load(entity, field, value, this.#store.find(entity, key))
   }
 
   /** Drops everything, for writes made by another process. */
   clear (): void {
     this.#slots.clear()
+    this.#size = 0
   }
 
-  #load (key: string, entity: Entity | undefined): Entity | undefined {
-    if (this.#slots.size >= MAX_ENTRIES) this.#slots.clear()
-    const ttl = entity?.ttl
-    this.#slots.set(key, { entity, expires: typeof ttl === 'number' ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY })
-    return entity
+  #values (entity: string, field: string): Map<string, Slot> {
+    let fields = this.#slots.get(entity)
+    if (fields === undefined) this.#slots.set(entity, fields = new Map())
+    let values = fields.get(field)
+    if (values === undefined) fields.set(field, values = new Map())
+    return values
+  }
+
+  #load (entity: string, field: string, value: string, row: Entity | undefined): Entity | undefined {
+    if (this.#size >= MAX_ENTRIES) this.clear()
+    const slots = this.#values(entity, field)
+    if (!slots.has(value)) this.#size++
+    const ttl = row?.ttl
+    slots.set(value, { entity: row, expires: typeof ttl === 'number' ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY })
+    return row
   }
 }

@@ -2,7 +2,7 @@
 // behaviour notes §1.4). Internal steps return a failure instead of answering; only the
 // phase entry point turns it into kong.response.error.
 
-import type { Kong } from '../../core/pdk/index.js'
+import { lowerName, type Kong } from '../../core/pdk/index.js'
 import type { Consumer } from '../../core/store/index.js'
 import type { Entity } from '../../core/store/lmdb-store.js'
 import type { KeyAuthConfig } from './schema.js'
@@ -30,14 +30,18 @@ function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undef
   else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
 }
 
+/** A 401 with Kong's WWW-Authenticate challenge (made only when a request fails). */
+function unauthorized (conf: KeyAuthConfig, message: string): Failure {
+  return { status: 401, message, headers: { 'WWW-Authenticate': conf.realm == null ? 'Key' : `Key realm="${conf.realm}"` } }
+}
+
 function lookupHeader (headers: Readonly<Record<string, string | string[]>>, name: string): string | string[] | undefined {
-  const key = name.toLowerCase()
+  const key = lowerName(name)
   // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
   return headers[key] ?? (key.includes('_') ? headers[key.replaceAll('_', '-')] : undefined)
 }
 
 function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined {
-  const wwwAuth = { 'WWW-Authenticate': conf.realm == null ? 'Key' : `Key realm="${conf.realm}"` }
   const headers = kong.request.getHeaders()
   const query = kong.request.getQuery()
   let body: Record<string, unknown> | undefined
@@ -58,7 +62,7 @@ function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined
     if (conf.key_in_header) v = lookupHeader(headers, name)
     if (v === undefined && conf.key_in_query) v = query[name]
     if (v === undefined && conf.key_in_body) v = parsedBody()[name]
-    if (Array.isArray(v)) return { status: 401, message: ERR_DUPLICATE_API_KEY, headers: wwwAuth }
+    if (Array.isArray(v)) return unauthorized(conf, ERR_DUPLICATE_API_KEY)
     if (typeof v !== 'string') continue
     key = v
     if (conf.hide_credentials) {
@@ -77,10 +81,10 @@ function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined
     break // the first string found decides, even an empty one
   }
 
-  if (key === undefined || key === '') return { status: 401, message: ERR_NO_API_KEY, headers: wwwAuth }
+  if (key === undefined || key === '') return unauthorized(conf, ERR_NO_API_KEY)
 
   const credential = kong.db.find('keyauth_credentials', { key })
-  if (credential === undefined) return { status: 401, message: ERR_INVALID_AUTH_CRED, headers: wwwAuth }
+  if (credential === undefined) return unauthorized(conf, ERR_INVALID_AUTH_CRED)
   const consumerRef = credential.consumer as { id: string }
   const consumer = kong.db.get('consumers', consumerRef.id) as Consumer | undefined
   if (consumer === undefined) return { status: 500, message: ERR_UNEXPECTED }
