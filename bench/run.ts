@@ -5,7 +5,7 @@
 // run is bounded by --duration and targets only 127.0.0.1.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,6 +34,7 @@ const { values: opts } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     loader: { type: 'string', default: 'auto' },
     profile: { type: 'string' },
+    baseline: { type: 'string' },
   },
 })
 const DURATION = Number(opts.duration)
@@ -48,6 +49,10 @@ if (!['auto', 'wrk', 'autocannon'].includes(opts.loader as string)) {
 }
 if (opts.loader === 'wrk' && !which('wrk')) {
   process.stderr.write('--loader wrk: wrk is not on PATH (Debian: apt-get install wrk)\n')
+  process.exit(2)
+}
+if (opts.baseline !== undefined && !existsSync(join(opts.baseline, 'dist', 'core', 'cli', 'main.js'))) {
+  process.stderr.write(`--baseline ${opts.baseline}: not a built Tollgate checkout (run npm install there first)\n`)
   process.exit(2)
 }
 /** wrk when it is on PATH (it costs the shared CPU less than autocannon), else autocannon. */
@@ -131,7 +136,16 @@ interface Contestant {
 
 const HEADER_PLUGIN = join(ROOT, 'dist', 'examples', 'header-injector', 'index.js')
 
-interface TollgateOptions { routes: number, keyAuth: boolean, credentials: number, workers?: number, headerPlugin?: 'in-process' | 'isolated', unpinned?: boolean }
+interface TollgateOptions {
+  routes: number
+  keyAuth: boolean
+  credentials: number
+  workers?: number
+  headerPlugin?: 'in-process' | 'isolated'
+  unpinned?: boolean
+  /** Another built checkout of Tollgate to run instead of this one (--baseline). */
+  root?: string
+}
 
 async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions): Promise<void> {
   const plugins = await loadPlugins(o.headerPlugin === undefined ? ['bundled'] : ['bundled', HEADER_PLUGIN])
@@ -167,7 +181,7 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
   // written when the harness stops it with SIGTERM at the end.
   const profile = opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
-  const child = await start(name, [...profile, 'bin/tollgate.js', 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
+  const child = await start(name, [...profile, join(o.root ?? ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
@@ -249,7 +263,8 @@ const mb = (n: number | undefined): string => n === undefined ? '' : `${(n / 104
 
 async function main (): Promise<void> {
   const only = opts.only === undefined ? undefined : new Set(opts.only.split(','))
-  const wanted = (name: string): boolean => only === undefined || only.has(name)
+  // The baseline is asked for by name already (--baseline), --only or not.
+  const wanted = (name: string): boolean => only === undefined || only.has(name) || (name === 'baseline-key-auth' && opts.baseline !== undefined)
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)])
 
   const upstreamPort = await freePort()
@@ -294,6 +309,12 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   await add('bare', simple('bare', 'bench/contestants/bare-proxy.ts'))
   await add('tollgate', () => startTollgate('tollgate', upstreamPort, { routes: 1, keyAuth: false, credentials: 0 }))
   await add('tollgate-key-auth', () => startTollgate('tollgate-key-auth', upstreamPort, { routes: 1, keyAuth: true, credentials: 10 }))
+  // --baseline DIR: the same key-auth set-up served by another built checkout (a commit
+  // before a change, say), measured in the same interleaved rounds as this tree.
+  if (opts.baseline !== undefined) {
+    const root = opts.baseline
+    await add('baseline-key-auth', () => startTollgate('baseline-key-auth', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, root }))
+  }
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
@@ -359,6 +380,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     const perCpu = x.cpuUsPerReq === undefined || y.cpuUsPerReq === undefined ? '' : `; per CPU second: ${(y.cpuUsPerReq / x.cpuUsPerReq).toFixed(2)}x`
     return `${(x.rps / y.rps).toFixed(2)}x${perCpu}`
   }
+  if (opts.baseline !== undefined) lines.push('', `- tollgate-key-auth / baseline-key-auth (${opts.baseline}): ${ratio('tollgate-key-auth', 'baseline-key-auth')}`)
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
     `- tollgate-key-auth / express-gateway (key-auth): ${ratio('tollgate-key-auth', 'express-gateway')} (target >= 3x)`,
