@@ -134,10 +134,10 @@ export class KongRequest {
     return Array.isArray(v) ? v[0] : v
   }
 
-  /** The parsed query (read-only: the same object is given to every plugin). */
-  getQuery (): Readonly<Record<string, string | true | (string | true)[]>> {
+  /** The parsed query; a new object per call, as in Kong. */
+  getQuery (): Record<string, string | true | (string | true)[]> {
     check(this.#ctx, ALL, 'kong.request.getQuery')
-    return this.#ctx.query
+    return this.#ctx.copyQuery()
   }
 
   /** First value of a header; case-insensitive, and `_` in the name also finds `-`. */
@@ -148,10 +148,10 @@ export class KongRequest {
     return first(h[key] ?? (key.includes('_') ? h[key.replaceAll('_', '-')] : undefined))
   }
 
-  /** Every header, lower-case names; a repeated header is an array. Read-only. */
-  getHeaders (): Readonly<Record<string, string | string[]>> {
+  /** Every header, lower-case names; a repeated header is an array. A new object per call, as in Kong. */
+  getHeaders (): Record<string, string | string[]> {
     check(this.#ctx, ALL, 'kong.request.getHeaders')
-    return this.#ctx.headers
+    return this.#ctx.copyHeaders()
   }
 
   #body (fn: string): Buffer {

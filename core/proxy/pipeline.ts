@@ -52,6 +52,19 @@ export function connectionTokens (value: string | string[] | undefined): Set<str
 
 export function parseHost (header: string | undefined): { host: string, port: number | undefined } {
   if (header === undefined || header === '') return { host: '', port: undefined }
+  // The usual forms, `name` and `name:port`, without the regex below (a measurable part of
+  // a request); anything else (IPv6 literals, odd ports) takes the general path.
+  const colon = header.indexOf(':')
+  if (colon === -1) return { host: header.toLowerCase(), port: undefined }
+  if (colon > 0 && colon < header.length - 1 && colon > header.length - 7 && header.charCodeAt(0) !== 91) {
+    let port = 0
+    for (let i = colon + 1; i < header.length; i++) {
+      const d = header.charCodeAt(i) - 48
+      if (d < 0 || d > 9) { port = -1; break }
+      port = port * 10 + d
+    }
+    if (port >= 0) return { host: header.slice(0, colon).toLowerCase(), port }
+  }
   const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(header)
   if (m === null) return { host: header.toLowerCase(), port: undefined }
   return { host: (m[1] as string).toLowerCase(), port: m[2] === undefined ? undefined : Number(m[2]) }
@@ -341,7 +354,9 @@ export class Pipeline {
     const onClose = (): void => {
       if (!res.writableFinished) controller?.abort(new Error('client closed the connection'))
     }
-    res.once('close', onClose)
+    // on, not once: once wraps the listener in a new object per request. The listener is
+    // removed when the response ends; after a close nothing else happens on `res`.
+    res.on('close', onClose)
     this.#logAfter(ctx, retriesLeft === service.retries ? collected : [])
     const headOut = (): Headers => {
       const out = ctx.responseHeaders
@@ -409,7 +424,7 @@ export class Pipeline {
         }
       },
       onResponseEnd () {
-        res.off('close', onClose)
+        res.removeListener('close', onClose)
         if (!buffering) { res.end(); return }
         ctx.responseBody = Buffer.concat(chunks)
         self.#runSafely(ctx, collected, 'bodyFilter').then(() => {
@@ -423,7 +438,7 @@ export class Pipeline {
         }, () => {})
       },
       onResponseError (_c, err) {
-        res.off('close', onClose)
+        res.removeListener('close', onClose)
         if (res.destroyed || req.destroyed) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
         if (!responded && retriesLeft > 0 && replayable && RETRYABLE.has(code)) {

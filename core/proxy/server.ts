@@ -64,17 +64,18 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
     stats.totalRequests++
     if (draining) res.shouldKeepAlive = false
     const ctx = new RequestContext(req, res, requestId())
-    const fail = (err: unknown): void => {
-      deps.log.error({ err, request_id: ctx.id }, 'request failed')
-      if (!res.headersSent) { res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }); res.end('{"message":"An unexpected error occurred"}') } else res.destroy()
-    }
     try {
       const r = pipeline.handle(ctx)
-      if (r !== undefined) r.catch(fail)
+      if (r !== undefined) r.catch((err: unknown) => { fail(ctx, err) })
     } catch (err) {
-      fail(err)
+      fail(ctx, err)
     }
   })
+  function fail (ctx: RequestContext, err: unknown): void {
+    deps.log.error({ err, request_id: ctx.id }, 'request failed')
+    const res = ctx.res
+    if (!res.headersSent) { res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }); res.end('{"message":"An unexpected error occurred"}') } else res.destroy()
+  }
 
   // WebSocket (and other) upgrades: same route and upstream request, then bytes both ways.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

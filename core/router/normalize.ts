@@ -35,7 +35,7 @@ export function decodeUnreserved (path: string): string {
 
 /** RFC 3986 5.2.4 dot-segment removal, after merging repeated slashes. */
 export function removeDotSegments (path: string): string {
-  const merged = path.replace(/\/{2,}/g, '/')
+  const merged = path.includes('//') ? path.replace(/\/{2,}/g, '/') : path
   if (!merged.includes('.')) return merged
   const input = merged.split('/')
   const out: string[] = []
@@ -67,8 +67,19 @@ export function toBytes (s: string): string {
 
 const KEEP = /[^!#$&'()*+,/:;=?@[\]A-Za-z0-9\-_.~%]/g
 
+// The characters KEEP lets through, as a table: most paths need no escaping, and a scan
+// tells so for less than a regex replace costs.
+const KEPT = new Uint8Array(128)
+for (const c of "!#$&'()*+,/:;=?@[]ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%") KEPT[c.charCodeAt(0)] = 1
+
 /** Percent-encodes what may not go into an upstream request path (Kong: `escape_uri`). */
 export function encodeUpstreamPath (path: string): string {
+  let clean = true
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i)
+    if (c >= 128 || KEPT[c] === 0) { clean = false; break }
+  }
+  if (clean) return path
   return path.replace(KEEP, (ch) => {
     const code = ch.charCodeAt(0)
     if (code <= 0xff) return `%${code.toString(16).toUpperCase().padStart(2, '0')}`

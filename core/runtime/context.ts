@@ -74,9 +74,6 @@ export class RequestContext {
   service: Service | undefined
   consumer: Consumer | undefined
   credential: Entity | undefined
-  readonly shared: Record<string, unknown> = {}
-  /** kong.ctx.plugin tables, by plugin name. */
-  readonly pluginCtx = new Map<string, Record<string, unknown>>()
   upstream: UpstreamRequest | undefined
   /** The buffered client body, when a plugin reads it. */
   body: Buffer | undefined
@@ -99,10 +96,13 @@ export class RequestContext {
    * replays on the real headers (the worker is not sent them: they are most of a snapshot).
    */
   upstreamHeaderOps: HeaderOp[] | undefined
-  /** Extra fields for kong.log.serialize(). */
-  readonly serializeExtra: Record<string, unknown> = {}
-  #query: Readonly<Record<string, string | true | (string | true)[]>> | undefined
-  #headers: Readonly<Record<string, string | string[]>> | undefined
+  // Made on first use: most requests never touch them, and each is an allocation.
+  #shared: Record<string, unknown> | undefined
+  #pluginCtx: Map<string, Record<string, unknown>> | undefined
+  #serializeExtra: Record<string, unknown> | undefined
+  #query: Record<string, string | true | (string | true)[]> | undefined
+  #headers: Record<string, string | string[]> | undefined
+  #headersRepeat = false
   #normalizedPath: string | undefined
 
   constructor (req: IncomingMessage, res: ServerResponse, id: string) {
@@ -121,18 +121,32 @@ export class RequestContext {
     this.localPort = socket?.localPort ?? 0
   }
 
+  /** kong.ctx.shared. */
+  get shared (): Record<string, unknown> { return (this.#shared ??= {}) }
+  /** kong.ctx.plugin tables, by plugin name. */
+  get pluginCtx (): Map<string, Record<string, unknown>> { return (this.#pluginCtx ??= new Map()) }
+  /** Extra fields for kong.log.serialize(). */
+  get serializeExtra (): Record<string, unknown> { return (this.#serializeExtra ??= {}) }
+
   /**
    * The client query, parsed once: repeated names become arrays, a bare name is `true`.
-   * Frozen, so the PDK can hand the same object to every plugin without copying it.
+   * For reading only: kong.request.getQuery hands out copies (see copyQuery).
    */
   get query (): Readonly<Record<string, string | true | (string | true)[]>> {
-    if (this.#query === undefined) this.#query = Object.freeze(parseQuery(this.rawQuery))
-    return this.#query
+    return (this.#query ??= parseQuery(this.rawQuery))
+  }
+
+  /** The query as a new object the caller may change, as Kong gives a new table per call. */
+  copyQuery (): Record<string, string | true | (string | true)[]> {
+    const out = { ...this.query }
+    for (const k in out) { const v = out[k]; if (Array.isArray(v)) out[k] = [...v] }
+    return out
   }
 
   /**
    * Request headers with lower-case names, a repeated one as an array (node joins most
-   * repeats into one string, which would hide a duplicated API key). Built once, on use.
+   * repeats into one string, which would hide a duplicated API key). Built once, on use;
+   * for reading only (plugins get copies, see copyHeaders).
    */
   get headers (): Readonly<Record<string, string | string[]>> {
     if (this.#headers === undefined) {
@@ -144,7 +158,7 @@ export class RequestContext {
       let names = 0
       for (const _ in parsed) names++
       if (names * 2 === raw.length && parsed['set-cookie'] === undefined) {
-        this.#headers = Object.freeze({ ...parsed }) as Record<string, string>
+        this.#headers = { ...parsed } as Record<string, string>
         return this.#headers
       }
       const out: Record<string, string | string[]> = {}
@@ -154,9 +168,20 @@ export class RequestContext {
         const prev = out[name]
         out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
       }
-      this.#headers = Object.freeze(out)
+      this.#headers = out
+      this.#headersRepeat = true
     }
     return this.#headers
+  }
+
+  /**
+   * The headers as a new object the caller may change: kong.request.getHeaders gives one
+   * per call, as Kong gives a new table (freezing one shared copy cost more than this).
+   */
+  copyHeaders (): Record<string, string | string[]> {
+    const out = { ...this.headers }
+    if (this.#headersRepeat) for (const k in out) { const v = out[k]; if (Array.isArray(v)) out[k] = [...v] }
+    return out
   }
 
   /** The upstream's response headers without hop-by-hop ones (kong.service.response). */

@@ -75,15 +75,18 @@ export class PluginSet {
     this.globals = this.active.filter((p) => p.global !== undefined).map((p) => ({ plugin: p.plugin, instance: p.global as PluginInstance }))
   }
 
-  readonly #plans = new Map<string, Plan[]>()
+  // route id -> service id -> plan. Nested, not keyed by the joined ids: joining made and
+  // hashed a new 73-character string on every request; the ids keep their hashes.
+  readonly #plans = new Map<string, Map<string, Plan[]>>()
 
   /**
    * The configs that apply on a route before any consumer is known, computed once per
    * route and service: per request only the consumer levels are left to look up.
    */
   plan (route: string, service: string): Plan[] {
-    const planKey = `${route}|${service}`
-    let plan = this.#plans.get(planKey)
+    let byService = this.#plans.get(route)
+    if (byService === undefined) this.#plans.set(route, byService = new Map())
+    let plan = byService.get(service)
     if (plan === undefined) {
       plan = []
       for (const lp of this.active) {
@@ -94,7 +97,7 @@ export class PluginSet {
         const consumerAware = lp.hasConsumerScoped && lp.plugin.noConsumer !== true
         if (base !== undefined || consumerAware) plan.push({ lp, base, level, consumerAware })
       }
-      this.#plans.set(planKey, plan)
+      byService.set(service, plan)
     }
     return plan
   }

@@ -43,7 +43,6 @@ function lookupHeader (headers: Readonly<Record<string, string | string[]>>, nam
 
 function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined {
   const headers = kong.request.getHeaders()
-  const query = kong.request.getQuery()
   let body: Record<string, unknown> | undefined
   let bodyMime: string | undefined
   let key: string | undefined
@@ -60,7 +59,7 @@ function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined
   for (const name of conf.key_names) {
     let v: unknown
     if (conf.key_in_header) v = lookupHeader(headers, name)
-    if (v === undefined && conf.key_in_query) v = query[name]
+    if (v === undefined && conf.key_in_query) v = kong.request.getQuery()[name]
     if (v === undefined && conf.key_in_body) v = parsedBody()[name]
     if (Array.isArray(v)) return unauthorized(conf, ERR_DUPLICATE_API_KEY)
     if (typeof v !== 'string') continue

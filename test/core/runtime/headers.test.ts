@@ -14,8 +14,8 @@ t.test('getHeaders and header changes by mixed-case names', async (t) => {
   await gw.admin$('POST', '/services/s/routes', { paths: ['/h'] })
   await gw.admin$('POST', '/plugins', { name: 'test-headers' })
 
-  const send = async (headers: string[]): Promise<{ seen: Record<string, unknown>, echo: Echo, response: Record<string, unknown> }> => {
-    const res = await request(`${gw.proxy}/h`, { headers })
+  const send = async (headers: string[], query = ''): Promise<{ seen: Record<string, unknown>, echo: Echo, response: Record<string, unknown> }> => {
+    const res = await request(`${gw.proxy}/h${query}`, { headers })
     const echo = await res.body.json() as Echo
     t.equal(res.statusCode, 200)
     return { seen: JSON.parse(echo.headers['x-seen'] as string) as Record<string, unknown>, echo, response: res.headers }
@@ -30,6 +30,11 @@ t.test('getHeaders and header changes by mixed-case names', async (t) => {
   t.notOk('x-remove-me' in single.echo.headers, 'clearHeader with a mixed-case name removes it')
   t.notOk('x-never-sent' in single.echo.headers)
   t.equal(single.response['x-response-mixed'], 'yes', 'kong.response.setHeader folds the name')
+
+  // A plugin's changes to what getHeaders and getQuery gave it are its own.
+  const query = await send(['X-One', 'a'], '?a=1&a=2&b')
+  t.same(JSON.parse(query.echo.headers['x-seen-query'] as string), { a: ['1', '2'], b: true }, 'the query as sent')
+  t.equal(query.seen['x-one'], 'a', 'the headers as sent')
 
   // A repeated name is an array (node would join it into one string).
   const repeated = await send(['X-Two', '1', 'x-two', '2', 'X-One', 'a'])
