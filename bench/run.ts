@@ -301,7 +301,8 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const simple = (name: string, script: string) => async (): Promise<Contestant> => {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}/bench`
-    const child = await start(name, [...TSX, script, String(port), String(upstreamPort)], 0, httpOk(url))
+    const profile = opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
+    const child = await start(name, [...profile, ...TSX, script, String(port), String(upstreamPort)], 0, httpOk(url))
     return { name, url, child, runs: [] }
   }
 
@@ -351,7 +352,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     for (const c of contestants) {
       const r = await load(c, DURATION)
       c.runs.push(r)
-      process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.cpuUsPerReq === undefined ? '' : `, ${r.cpuUsPerReq.toFixed(0)} us CPU/req`}${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.cpuUsPerReq === undefined ? '' : `, ${r.cpuUsPerReq.toFixed(1)} us CPU/req`}${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
     }
   }
   for (const c of contestants) c.rssAfter = rss(c.child?.pid)
@@ -403,9 +404,9 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   process.exit(0)
 }
 
-/** Stops Tollgate contestants with SIGTERM (a clean exit writes --cpu-prof files) and waits. */
+/** Stops the contestants with SIGTERM (a clean exit writes --cpu-prof files) and waits. */
 async function stopForProfiles (contestants: Contestant[]): Promise<void> {
-  await Promise.all(contestants.filter((c) => c.name.startsWith('tollgate') && c.child?.exitCode === null).map((c) => new Promise<void>((resolve) => {
+  await Promise.all(contestants.filter((c) => c.child !== undefined && c.child.exitCode === null).map((c) => new Promise<void>((resolve) => {
     c.child?.once('exit', () => resolve())
     c.child?.kill('SIGTERM')
   })))

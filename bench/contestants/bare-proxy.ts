@@ -18,3 +18,5 @@ createServer((req, res) => {
     return res
   }).catch(() => { if (!res.headersSent) { res.writeHead(502); res.end() } else res.destroy() })
 }).listen(port, '127.0.0.1', () => process.stdout.write('ready\n'))
+// A clean exit on SIGTERM writes the --cpu-prof file (npm run bench -- --profile).
+process.on('SIGTERM', () => process.exit(0))
