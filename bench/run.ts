@@ -121,12 +121,14 @@ function cpuSeconds (pid: number | undefined): number | undefined {
   } catch { return undefined }
 }
 
+interface Run { rps: number, p50: number, p99: number, errors: number, cpuUsPerReq?: number }
+
 interface Contestant {
   name: string
   url: string
   headers?: Record<string, string>
   child?: ChildProcess
-  runs: { rps: number, p50: number, p99: number, errors: number, cpuUsPerReq?: number }[]
+  runs: Run[]
   rssIdle?: number
   rssAfter?: number
   note?: string
@@ -379,7 +381,12 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     const y = byName.get(b)
     if (x === undefined || y === undefined) return 'n/a'
     const perCpu = x.cpuUsPerReq === undefined || y.cpuUsPerReq === undefined ? '' : `; per CPU second: ${(y.cpuUsPerReq / x.cpuUsPerReq).toFixed(2)}x`
-    return `${(x.rps / y.rps).toFixed(2)}x${perCpu}`
+    // Rounds run back to back (A B A B ...), so the two runs of one round saw the same
+    // machine: the median of their ratios moves less than the ratio of the medians when
+    // another tenant comes and goes during the run.
+    const rounds = Math.min(x.runs.length, y.runs.length)
+    const paired = rounds < 2 ? '' : ` (round by round: ${median(Array.from({ length: rounds }, (_, i) => (x.runs[i] as Run).rps / (y.runs[i] as Run).rps)).toFixed(2)}x)`
+    return `${(x.rps / y.rps).toFixed(2)}x${paired}${perCpu}`
   }
   if (opts.baseline !== undefined) lines.push('', `- tollgate-key-auth / baseline-key-auth (${opts.baseline}): ${ratio('tollgate-key-auth', 'baseline-key-auth')}`)
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,

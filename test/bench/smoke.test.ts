@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/store.js'
 t.test('npm run bench, in miniature', async (t) => {
   const out = tempDir(t)
   const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
-  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '1', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth', '--out', out, '--no-pin']
+  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth', '--out', out, '--no-pin']
   const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let so = ''
@@ -34,6 +34,7 @@ t.test('npm run bench, in miniature', async (t) => {
   t.ok(refused, `the upstream (port ${upstreamPort}) is gone once the harness exits`)
   t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
   t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
+  t.match(stdout, /- tollgate-key-auth \/ bare: \d+\.\d\dx \(round by round: \d+\.\d\dx\)/, 'the ratio of medians and the median of per-round ratios')
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
   t.equal(files.length, 1)
   const json = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8')) as { results: { name: string, errors: number, rps: number }[] }
@@ -44,14 +45,26 @@ t.test('npm run bench, in miniature', async (t) => {
   }
 })
 
-t.test('a bad --loader is refused with a message, before anything starts', async (t) => {
+/** Runs the harness with arguments it should refuse; resolves with its exit code and stderr. */
+function refused (args: string[]): Promise<{ code: number | null, stderr: string }> {
   const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
-  const { code, stderr } = await new Promise<{ code: number | null, stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '--loader', 'ab'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
     let se = ''
     child.stderr.on('data', (d: Buffer) => { se += d.toString() })
     child.on('exit', (c) => resolve({ code: c, stderr: se }))
   })
+}
+
+t.test('a bad --loader is refused with a message, before anything starts', async (t) => {
+  const { code, stderr } = await refused(['--loader', 'ab'])
   t.equal(code, 2)
   t.match(stderr, /--loader must be auto, wrk or autocannon \(got 'ab'\)/)
+})
+
+t.test('a --baseline that is not a built checkout is refused', async (t) => {
+  const dir = tempDir(t)
+  const { code, stderr } = await refused(['--baseline', dir])
+  t.equal(code, 2)
+  t.match(stderr, /--baseline .*: not a built Tollgate checkout/)
 })
