@@ -151,9 +151,9 @@ export class BatchWriter {
       match?.captures ?? null, // captures
       this.#ref(ctx.consumer), // consumer
       this.#ref(ctx.credential), // credential
-      orNull(ctx.shared), // shared
-      orNull(ctx.pluginCtx.get(plugin)), // pluginCtx
-      orNull(ctx.serializeExtra), // serializeExtra
+      orNull(ctx.sharedIfMade), // shared
+      orNull(ctx.pluginCtxIfMade(plugin)), // pluginCtx
+      orNull(ctx.serializeExtraIfMade), // serializeExtra
       up?.scheme ?? null, // upScheme
       up?.method ?? null, // upMethod
       up?.path ?? null, // upPath

@@ -127,6 +127,11 @@ export class RequestContext {
   get pluginCtx (): Map<string, Record<string, unknown>> { return (this.#pluginCtx ??= new Map()) }
   /** Extra fields for kong.log.serialize(). */
   get serializeExtra (): Record<string, unknown> { return (this.#serializeExtra ??= {}) }
+  // The three above as they are, without making them (undefined: nothing put there yet),
+  // for the isolation snapshot, which sends each request's state.
+  get sharedIfMade (): Record<string, unknown> | undefined { return this.#shared }
+  pluginCtxIfMade (plugin: string): Record<string, unknown> | undefined { return this.#pluginCtx?.get(plugin) }
+  get serializeExtraIfMade (): Record<string, unknown> | undefined { return this.#serializeExtra }
 
   /**
    * The client query, parsed once: repeated names become arrays, a bare name is `true`.
