@@ -13,9 +13,9 @@ import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
-import { readsBody, type AnyPlugin } from '../runtime/plugin.js'
+import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
-import type { Batch, BatchResult, HandlerName, LateOutcome, WorkerData } from './worker.js'
+import type { Batch, BatchResult, LateOutcome, WorkerData } from './worker.js'
 
 export interface IsolationOptions {
   /** Module names or paths of the isolated plugins, as in the plugins setting. */

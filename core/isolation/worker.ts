@@ -12,7 +12,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
 import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
-import type { AnyPlugin } from '../runtime/plugin.js'
+import type { AnyPlugin, HandlerName } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import { Store } from '../store/index.js'
 import { captureLogger } from './capture-log.js'
@@ -26,8 +26,6 @@ export interface WorkerData {
   storePath: string
   nodeId: string
 }
-
-export type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
 
 export interface Batch {
   /** Only start the worker up (load plugins, open the store). */

@@ -10,7 +10,7 @@ import { Kong, type PdkEnv } from '../pdk/index.js'
 import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from '../router/index.js'
 import { RequestContext, type Headers } from '../runtime/context.js'
 import { Phase, type PhaseName } from '../runtime/phases.js'
-import { readsBody, type AnyPlugin } from '../runtime/plugin.js'
+import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import { PluginSet, runs, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
@@ -25,7 +25,6 @@ const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'])
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024
 
-type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
 const PHASE_OF: Record<HandlerName, PhaseName> = {
   rewrite: 'rewrite', access: 'access', headerFilter: 'header_filter', bodyFilter: 'body_filter', log: 'log',
 }

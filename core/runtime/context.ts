@@ -143,9 +143,7 @@ export class RequestContext {
 
   /** The query as a new object the caller may change, as Kong gives a new table per call. */
   copyQuery (): Record<string, string | true | (string | true)[]> {
-    const out = { ...this.query }
-    for (const k in out) { const v = out[k]; if (Array.isArray(v)) out[k] = [...v] }
-    return out
+    return copyTable(this.query, true)
   }
 
   /**
@@ -184,9 +182,7 @@ export class RequestContext {
    * per call, as Kong gives a new table (freezing one shared copy cost more than this).
    */
   copyHeaders (): Record<string, string | string[]> {
-    const out = { ...this.headers }
-    if (this.#headersRepeat) for (const k in out) { const v = out[k]; if (Array.isArray(v)) out[k] = [...v] }
-    return out
+    return copyTable(this.headers, this.#headersRepeat)
   }
 
   /** The upstream's response headers without hop-by-hop ones (kong.service.response). */
@@ -205,6 +201,13 @@ export class RequestContext {
   set normalizedPath (p: string) {
     this.#normalizedPath = p
   }
+}
+
+/** A shallow copy whose array values are copies too; `arrays` false: none can be there. */
+function copyTable<V> (table: Readonly<Record<string, V | V[]>>, arrays: boolean): Record<string, V | V[]> {
+  const out = { ...table }
+  if (arrays) for (const k in out) { const v = out[k]; if (Array.isArray(v)) out[k] = [...v] }
+  return out
 }
 
 /** Kong's query decoding: `+` is a space, `a` alone is `true`, repeats make arrays. */

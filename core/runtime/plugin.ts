@@ -6,7 +6,8 @@ import type { EntityDef } from '../store/entity.js'
 import type { Kong } from '../pdk/index.js'
 import { SDK_VERSION } from '../meta.js'
 
-export type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
+/** A phase handler's name on a plugin descriptor. */
+export type HandlerName = typeof HANDLERS[number]
 
 /** A phase handler: sync or async; the runner awaits only when a promise comes back. */
 export type Handler<C> = (kong: Kong, conf: C) => void | Promise<void>
@@ -87,7 +88,7 @@ export function satisfies (version: string, range: string): boolean {
     default: return cmp === 0
   }
 }
-const HANDLERS = ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const
+export const HANDLERS = ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const
 
 /** Checks a descriptor at load time; returns what is wrong, or an empty list. */
 export function descriptorProblems (p: unknown): string[] {

@@ -3,7 +3,7 @@
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
 import type { Store } from '../store/index.js'
-import { skips, type AnyPlugin, type HandlerName } from './plugin.js'
+import { HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
 import type { PluginRegistry } from './registry.js'
 
 export interface PluginInstance {
@@ -26,7 +26,7 @@ export function runs (c: Collected, handler: HandlerName): boolean {
 /** A plugin's skipWhen for one config, as HANDLER_BIT flags. */
 function skipsFor (plugin: AnyPlugin, config: Record<string, unknown>): number {
   let skip = 0
-  for (const h of Object.keys(HANDLER_BIT) as HandlerName[]) if (skips(plugin, config, h)) skip |= HANDLER_BIT[h]
+  for (const h of HANDLERS) if (skips(plugin, config, h)) skip |= HANDLER_BIT[h]
   return skip
 }
 

@@ -12,13 +12,12 @@ import { Kong, serialize } from '../../core/pdk/index.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
 import type { Headers } from '../../core/runtime/context.js'
 import { Phase } from '../../core/runtime/phases.js'
-import { readsBody, skips, type AnyPlugin, type PluginDescriptor } from '../../core/runtime/plugin.js'
+import { HANDLERS, readsBody, skips, type AnyPlugin, type HandlerName, type PluginDescriptor } from '../../core/runtime/plugin.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
 import { Store } from '../../core/store/lmdb-store.js'
 import { validateRecord } from '../../core/store/schema.js'
 
-type HandlerName = 'rewrite' | 'access' | 'headerFilter' | 'bodyFilter' | 'log'
 const PHASE: Record<HandlerName, number> = {
   rewrite: Phase.rewrite, access: Phase.access, headerFilter: Phase.header_filter, bodyFilter: Phase.body_filter, log: Phase.log,
 }
@@ -128,7 +127,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     store = new Store({ path: join(dir, 'test.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
     for (const [entity, rows] of Object.entries(opts.entities ?? {})) for (const row of rows) await store.insert(entity, row)
     const env = { db: new EntityCache(store), log: captureLogger(logs), nodeId: '00000000-0000-4000-8000-00000000000a' }
-    const phases = opts.phases ?? (['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as HandlerName[]).filter((h) => plugin[h] !== undefined)
+    const phases = opts.phases ?? HANDLERS.filter((h) => plugin[h] !== undefined)
     let error: string | undefined
     const call = async (h: HandlerName): Promise<void> => {
       const fn = plugin[h]
