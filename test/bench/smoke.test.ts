@@ -2,7 +2,7 @@
 // harness works end to end (processes, load, table, JSON), not any figure.
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
@@ -11,9 +11,11 @@ import { tempDir } from '../helpers/store.js'
 t.test('npm run bench, in miniature', async (t) => {
   const out = tempDir(t)
   const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
-  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth', '--out', out, '--no-pin']
+  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth,tollgate-2-workers', '--out', out, '--no-pin']
+  // Every process the harness starts inherits this; none may be left once it exits.
+  const marker = `BENCH_SMOKE_RUN=${process.pid}-${Date.now()}`
   const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SMOKE_RUN: marker.split('=')[1] } })
     let so = ''
     let se = ''
     child.stdout.on('data', (d: Buffer) => { so += d.toString() })
@@ -32,13 +34,24 @@ t.test('npm run bench, in miniature', async (t) => {
     s.once('error', () => resolve(true))
   })
   t.ok(refused, `the upstream (port ${upstreamPort}) is gone once the harness exits`)
+  // The children share the harness's session now (see bench/run.ts), so the harness finds
+  // and kills whole process trees itself: a cluster primary's workers included.
+  if (existsSync('/proc/self/environ')) {
+    const left: string[] = []
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker)) left.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ')}`)
+      } catch {}
+    }
+    t.same(left, [], 'no process the harness started is left running')
+  }
   t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
   t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
   t.match(stdout, /- tollgate-key-auth \/ bare: \d+\.\d\dx \(round by round: \d+\.\d\dx\)/, 'the ratio of medians and the median of per-round ratios')
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
   t.equal(files.length, 1)
   const json = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8')) as { results: { name: string, errors: number, rps: number }[] }
-  t.same(json.results.map((r) => r.name), ['bare', 'tollgate-key-auth'])
+  t.same(json.results.map((r) => r.name), ['bare', 'tollgate-key-auth', 'tollgate-2-workers'])
   for (const r of json.results) {
     t.equal(r.errors, 0, `${r.name}: no errors`)
     t.ok(r.rps > 0, `${r.name}: served requests`)
