@@ -53,6 +53,22 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trai
 
 export type ResponseSource = 'service' | 'exit' | 'error'
 
+/** A connection's two ends, as the PDK reports them. */
+export interface Peer {
+  ip: string
+  port: number
+  localPort: number
+}
+
+/**
+ * Reads a socket's addresses. The proxy does so once per connection and keeps the result:
+ * each of node's address getters reads `socket._handle` twice, a megamorphic load (server
+ * and upstream sockets differ in shape), six per request when read per request.
+ */
+export function peerOf (socket: { remoteAddress?: string, remotePort?: number, localPort?: number } | null | undefined): Peer {
+  return { ip: socket?.remoteAddress ?? '', port: socket?.remotePort ?? 0, localPort: socket?.localPort ?? 0 }
+}
+
 export class RequestContext {
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -105,7 +121,8 @@ export class RequestContext {
   #headersRepeat = false
   #normalizedPath: string | undefined
 
-  constructor (req: IncomingMessage, res: ServerResponse, id: string) {
+  /** `peer`: the connection's addresses when already known (see peerOf); read from req.socket otherwise. */
+  constructor (req: IncomingMessage, res: ServerResponse, id: string, peer: Peer = peerOf(req.socket)) {
     this.req = req
     this.res = res
     this.id = id
@@ -115,10 +132,9 @@ export class RequestContext {
     const q = url.indexOf('?')
     this.rawPath = q === -1 ? url : url.slice(0, q)
     this.rawQuery = q === -1 ? undefined : url.slice(q + 1)
-    const socket = req.socket
-    this.clientIp = socket?.remoteAddress ?? ''
-    this.clientPort = socket?.remotePort ?? 0
-    this.localPort = socket?.localPort ?? 0
+    this.clientIp = peer.ip
+    this.clientPort = peer.port
+    this.localPort = peer.localPort
   }
 
   /** kong.ctx.shared. */

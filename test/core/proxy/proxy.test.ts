@@ -64,6 +64,19 @@ t.test('the upstream request: path, query, Host, forwarded headers, hop-by-hop',
   t.notOk('x-forwarded-prefix' in b2.headers)
 })
 
+t.test('request ids: 32 hex digits, none repeated across several blocks of ids', async (t) => {
+  // Ids are cut from blocks of 256 (server.ts); 600 requests span at least two refills.
+  const gw = await startTestGateway(t)
+  const seen = new Set<string>()
+  for (let i = 0; i < 600; i++) {
+    const res = await request(`${gw.proxy}/nothing`)
+    await res.body.dump()
+    seen.add(res.headers['x-kong-request-id'] as string)
+  }
+  t.equal(seen.size, 600, 'every id is new')
+  t.ok([...seen].every((id) => /^[0-9a-f]{32}$/.test(id)), 'each is 32 lower-case hex digits')
+})
+
 t.test('Tollgate-made answers: 404, 503, 426, 405 and their formats', async (t) => {
   const gw = await startTestGateway(t)
   let res = await request(`${gw.proxy}/nothing`)

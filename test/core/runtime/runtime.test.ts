@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer'
+import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import { startTestGateway } from '../../helpers/gateway.js'
@@ -159,4 +160,43 @@ t.test('short-circuits, errors and the phases that still run', async (t) => {
   r = await get(`${gw.proxy}/no-route-here`)
   t.equal(r.status, 404)
   t.equal(r.headers['x-observed'], 'exit', 'global plugins run header_filter on a no-route 404')
+})
+
+t.test('kong.client.getIp/getPort and kong.request.getPort: per connection, over keep-alive', async (t) => {
+  // The proxy reads a connection's addresses once, when it is accepted (server.ts).
+  const gw = await startTestGateway(t, { plugins })
+  const up = await startMockUpstream(t)
+  await gw.admin$('POST', '/services', { name: 's', url: up.url })
+  await gw.admin$('POST', '/services/s/routes', { paths: ['/who'] })
+  await gw.admin$('POST', '/plugins', { name: 'test-observer' })
+  const proxyPort = Number(new URL(gw.proxy).port)
+  /** Sends `count` keep-alive requests on one connection; resolves with each x-client. */
+  const ask = (count: number): Promise<{ local: number, answers: string[] }> => new Promise((resolve, reject) => {
+    const s: Socket = connect(proxyPort, '127.0.0.1')
+    let text = ''
+    const answers: string[] = []
+    const send = (): void => { s.write(`GET /who HTTP/1.1\r\nHost: x\r\n${answers.length === count - 1 ? 'Connection: close\r\n' : ''}\r\n`) }
+    let local = -1
+    s.once('connect', () => { local = s.localPort ?? -1; send() })
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1')
+      // One response at a time, read to the end of its body (the upstream sends a length).
+      const headEnd = text.indexOf('\r\n\r\n')
+      if (headEnd === -1) return
+      const head = text.slice(0, headEnd)
+      const length = /\r\ncontent-length: (\d+)/i.exec(head)
+      const end = headEnd + 4 + Number(length?.[1] ?? 0)
+      if (text.length < end) return
+      answers.push(/\r\nx-client: ([^\r]*)/i.exec(head)?.[1] ?? '(none)')
+      text = text.slice(end)
+      if (answers.length < count) send()
+    })
+    s.on('end', () => resolve({ local, answers }))
+    s.on('error', reject)
+  })
+  const a = await ask(3)
+  t.same(a.answers, Array(3).fill(`127.0.0.1 ${a.local} ${proxyPort}`), 'the same peer on every request of a connection')
+  const b = await ask(1)
+  t.same(b.answers, [`127.0.0.1 ${b.local} ${proxyPort}`], 'a new connection, its own port')
+  t.not(a.local, b.local)
 })
