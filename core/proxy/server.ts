@@ -87,7 +87,7 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     stats.totalRequests++
     socket.on('error', () => socket.destroy())
-    const ctx = new RequestContext(req, new UpgradeResponse(socket) as unknown as ServerResponse, requestId())
+    const ctx = new RequestContext(req, new UpgradeResponse(socket) as unknown as ServerResponse, requestId(), peers.get(req.socket as Socket))
     const answer = (status: number, headers: Record<string, string | string[]>, body: Buffer | string | undefined): void => {
       const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`]
       const all = { ...headers, 'content-length': String(body === undefined ? 0 : Buffer.byteLength(body)), 'x-kong-request-id': ctx.id, connection: 'close' }

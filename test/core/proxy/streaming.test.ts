@@ -150,7 +150,7 @@ t.test('WebSocket upgrades are proxied both ways', async (t) => {
     // Upgraded sockets are not the HTTP server's any more: end and destroy them ourselves.
     socket.on('end', () => socket.end())
     t.teardown(() => socket.destroy())
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Path: ${req.url as string}\r\n\r\n`)
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Path: ${req.url as string}\r\nX-Seen-Real-Ip: ${String(req.headers['x-real-ip'])}\r\n\r\n`)
     socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])))
   })
   await gw.admin$('POST', '/services', { name: 'ws', url: up.url })
@@ -164,6 +164,7 @@ t.test('WebSocket upgrades are proxied both ways', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.match(got, /^HTTP\/1.1 101 /)
   t.match(got, /x-seen-path: \/chat\r\n/i, 'the upgrade request took the route path rules')
+  t.match(got, /x-seen-real-ip: 127\.0\.0\.1\r\n/i, "the client's address went upstream with the upgrade")
   s.write('hello')
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.match(got, /echo:hello$/, 'bytes flow both ways after the upgrade')
