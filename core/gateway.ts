@@ -77,7 +77,7 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
     })
     : undefined
   await isolation?.warm()
-  const pipeline = new Pipeline({ isolation, debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
+  const pipeline = new Pipeline({ isolation, headers: { response: config.headers, upstream: config.headers_upstream }, debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {

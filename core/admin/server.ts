@@ -99,6 +99,8 @@ function registerBodyParsers (app: FastifyInstance): void {
 
 export function createAdminServer (deps: AdminDeps): FastifyInstance {
   const { store, plugins } = deps
+  // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
+  const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
   const app = Fastify({
     logger: false,
     // Kong: a path that does not match is retried with/without its trailing slash.
@@ -117,7 +119,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   })
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('Server', SERVER_TOKEN)
-    reply.header('X-Kong-Admin-Latency', Math.round(performance.now() - ((req as unknown as { started?: number }).started ?? performance.now())))
+    if (adminLatency) reply.header('X-Kong-Admin-Latency', Math.round(performance.now() - ((req as unknown as { started?: number }).started ?? performance.now())))
     // Kong's Admin API lets any origin call it with credentials unless admin_gui_origin is set.
     reply.header('Access-Control-Allow-Origin', req.headers.origin ?? '*')
     reply.header('Access-Control-Allow-Credentials', 'true')

@@ -35,6 +35,23 @@ export interface Config {
   isolation_timeout: number
   /** Heap limit of each isolation worker, in MB. */
   isolation_max_memory: number
+  /** Kong's own headers Tollgate adds to responses, lower-case (kong.conf `headers`). */
+  headers: KongHeader[]
+  /** Kong's own headers Tollgate adds to upstream requests (kong.conf `headers_upstream`). */
+  headers_upstream: Array<'x-kong-request-id'>
+}
+
+/** The headers kong.conf's `headers` setting turns on and off, as Kong names them. */
+export const KONG_HEADERS = ['Server', 'Via', 'X-Kong-Proxy-Latency', 'X-Kong-Response-Latency', 'X-Kong-Admin-Latency',
+  'X-Kong-Upstream-Latency', 'X-Kong-Upstream-Status', 'X-Kong-Request-Id'] as const
+export type KongHeader = Lowercase<typeof KONG_HEADERS[number]>
+
+// Kong's two shorthands: server_tokens for Server and Via, latency_tokens for the four
+// latency headers.
+const HEADER_TOKENS: Record<string, KongHeader[]> = {
+  server_tokens: ['server', 'via'],
+  latency_tokens: ['x-kong-proxy-latency', 'x-kong-response-latency', 'x-kong-admin-latency', 'x-kong-upstream-latency'],
+  ...Object.fromEntries(KONG_HEADERS.map((h) => [h.toLowerCase(), [h.toLowerCase() as KongHeader]])),
 }
 
 interface KeyDef<T> {
@@ -115,6 +132,17 @@ function parseNames (raw: string): string[] {
   return [...new Set(names)]
 }
 
+/**
+ * A `headers` / `headers_upstream` list, case-insensitive. As in Kong, `off` first turns
+ * every header off, and an `off` after other entries is ignored.
+ */
+const headerList = <T extends string>(allowed: Record<string, T[]>) => (raw: string): T[] => {
+  const entries = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+  for (const e of entries) if (e !== 'off' && allowed[e] === undefined) throw new BadValue(`invalid entry '${e}'`)
+  if (entries[0] === 'off') return []
+  return [...new Set(entries.flatMap((e) => allowed[e] ?? []))]
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -181,6 +209,18 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: 'megabytes from 16 to 16384',
     parse: intIn(16, 16_384),
     description: 'Heap limit of each isolation worker thread',
+  },
+  headers: {
+    default: 'server_tokens, latency_tokens, X-Kong-Request-Id',
+    expects: `'off' or a comma-separated list of server_tokens, latency_tokens, ${KONG_HEADERS.join(', ')}`,
+    parse: headerList(HEADER_TOKENS),
+    description: "Kong's own headers added to responses; server_tokens stands for Server and Via, latency_tokens for the latency headers",
+  },
+  headers_upstream: {
+    default: 'X-Kong-Request-Id',
+    expects: "'off' or X-Kong-Request-Id",
+    parse: headerList({ 'x-kong-request-id': ['x-kong-request-id' as const] }),
+    description: "Kong's own headers added to upstream requests",
   },
   log_level: {
     default: 'notice',

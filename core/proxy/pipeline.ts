@@ -4,6 +4,7 @@
 // plugins run on every response, proxied, short-circuited or failed.
 
 import type { Dispatcher } from 'undici'
+import { KEYS, type KongHeader } from '../config/keys.js'
 import type { Logger } from '../log.js'
 import { SERVER_TOKEN } from '../meta.js'
 import { Kong, type PdkEnv } from '../pdk/index.js'
@@ -29,7 +30,32 @@ const PHASE_OF: Record<HandlerName, PhaseName> = {
   rewrite: 'rewrite', access: 'access', headerFilter: 'header_filter', bodyFilter: 'body_filter', log: 'log',
 }
 
+/** Which of Kong's own headers to add (kong.conf `headers` and `headers_upstream`). */
+export interface HeaderSettings {
+  response: readonly KongHeader[]
+  upstream: readonly string[]
+}
+
+const DEFAULT_HEADERS: HeaderSettings = { response: KEYS.headers.parse(KEYS.headers.default), upstream: KEYS.headers_upstream.parse(KEYS.headers_upstream.default) }
+
+/** The settings as flags, read on every request. */
+function headerFlags (h: HeaderSettings) {
+  const on = (name: KongHeader): boolean => h.response.includes(name)
+  return {
+    server: on('server'),
+    via: on('via'),
+    proxyLatency: on('x-kong-proxy-latency'),
+    responseLatency: on('x-kong-response-latency'),
+    upstreamLatency: on('x-kong-upstream-latency'),
+    upstreamStatus: on('x-kong-upstream-status'),
+    requestId: on('x-kong-request-id'),
+    upstreamRequestId: h.upstream.includes('x-kong-request-id'),
+  }
+}
+
 export interface PipelineDeps {
+  /** Kong's own headers to add; Kong's defaults when left out. */
+  headers?: HeaderSettings
   /** Runs the handlers of isolated plugins. */
   isolation?: IsolationPool
   /** Kong's allow_debug_header. */
@@ -88,10 +114,15 @@ function isThenable<T> (v: T | Promise<T>): v is Promise<T> {
 
 export class Pipeline {
   readonly #deps: PipelineDeps
+  readonly #h: ReturnType<typeof headerFlags>
 
   constructor (deps: PipelineDeps) {
     this.#deps = deps
+    this.#h = headerFlags(deps.headers ?? DEFAULT_HEADERS)
   }
+
+  /** Whether responses carry X-Kong-Request-Id (the WebSocket path writes its own heads). */
+  get sendsRequestId (): boolean { return this.#h.requestId }
 
   /** Runs `handler` of each plugin in `list`; awaits only handlers that return a promise. */
   #run (ctx: RequestContext, list: Collected[], handler: HandlerName, stopOnExit: boolean, from = 0): void | Promise<void> {
@@ -242,7 +273,7 @@ export class Pipeline {
     headers['x-real-ip'] = clientIp
     const via = viaToken(req.httpVersion)
     headers.via = req.headers.via === undefined ? via : `${req.headers.via}, ${via}`
-    headers['x-kong-request-id'] = ctx.id
+    if (this.#h.upstreamRequestId) headers['x-kong-request-id'] = ctx.id
     return { scheme: service.protocol === 'https' ? 'https' : 'http', method: req.method ?? 'GET', path, query: ctx.rawQuery, headers, body: undefined }
   }
 
@@ -309,10 +340,17 @@ export class Pipeline {
     }
     const headers: Headers = { ...ctx.responseHeaders }
     headers['content-length'] = String(body?.length ?? 0)
-    headers.server ??= SERVER_TOKEN
-    headers['x-kong-request-id'] = ctx.id
-    // After an upstream failure Kong reports upstream and proxy latency instead.
-    if (headers['x-kong-upstream-latency'] === undefined) headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
+    const h = this.#h
+    if (h.server) headers.server ??= SERVER_TOKEN
+    else if (headers.server !== undefined) delete headers.server
+    if (h.requestId) headers['x-kong-request-id'] = ctx.id
+    if (ctx.upstreamResponded !== undefined) {
+      // After an upstream failure Kong reports upstream and proxy latency instead.
+      if (h.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(ctx.upstreamResponded - (ctx.upstreamStarted as number)))
+      if (h.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
+    } else if (h.responseLatency) {
+      headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
+    }
     if (this.#deps.debugHeader === true && ctx.req.headers['kong-debug'] === '1') addDebugHeaders(ctx, headers)
     if (log) this.#logAfter(ctx, collected)
     if (ctx.res.destroyed) return
@@ -357,11 +395,12 @@ export class Pipeline {
     // removed when the response ends; after a close nothing else happens on `res`.
     res.on('close', onClose)
     this.#logAfter(ctx, retriesLeft === service.retries ? collected : [])
+    const h = this.#h
     const headOut = (): Headers => {
       const out = ctx.responseHeaders
-      out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
-      out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
-      out['x-kong-request-id'] = ctx.id
+      if (h.upstreamLatency) out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
+      if (h.proxyLatency) out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
+      if (h.requestId) out['x-kong-request-id'] = ctx.id
       return out
     }
     const self = this
@@ -391,9 +430,12 @@ export class Pipeline {
         ctx.upstreamHeaders = upstreamHeaders as Headers
         ctx.status = statusCode
         const pending = ctx.responseHeaders
-        const via = viaToken(req.httpVersion)
-        out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
-        if (out.server === undefined) out.server = SERVER_TOKEN
+        if (h.via) {
+          const via = viaToken(req.httpVersion)
+          out.via = upstreamHeaders.via === undefined ? via : `${upstreamHeaders.via as string}, ${via}`
+        }
+        if (out.server === undefined && h.server) out.server = SERVER_TOKEN
+        if (h.upstreamStatus) out['x-kong-upstream-status'] = String(statusCode)
         for (const k in pending) out[k] = pending[k] as string | string[]
         if (self.#deps.debugHeader === true && req.headers['kong-debug'] === '1') addDebugHeaders(ctx, out)
         ctx.responseHeaders = out
@@ -452,9 +494,6 @@ export class Pipeline {
         else if (DNS.has(code)) self.#error(ctx, 503, 'name resolution failed', false)
         else self.#error(ctx, 502, STATUS_MESSAGES[502] as string, true)
         ctx.source = 'error'
-        const exit = ctx.exit as NonNullable<RequestContext['exit']>
-        exit.headers['x-kong-upstream-latency'] = String(Math.round(ctx.upstreamResponded - (ctx.upstreamStarted as number)))
-        exit.headers['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
         self.#respondExit(ctx, collected, false).catch(() => {})
       },
     })

@@ -90,7 +90,8 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
     const ctx = new RequestContext(req, new UpgradeResponse(socket) as unknown as ServerResponse, requestId(), peers.get(req.socket as Socket))
     const answer = (status: number, headers: Record<string, string | string[]>, body: Buffer | string | undefined): void => {
       const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`]
-      const all = { ...headers, 'content-length': String(body === undefined ? 0 : Buffer.byteLength(body)), 'x-kong-request-id': ctx.id, connection: 'close' }
+      const all: Record<string, string | string[]> = { ...headers, 'content-length': String(body === undefined ? 0 : Buffer.byteLength(body)), connection: 'close' }
+      if (pipeline.sendsRequestId) all['x-kong-request-id'] = ctx.id
       for (const [k, v] of Object.entries(all)) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`)
       socket.end(`${lines.join('\r\n')}\r\n\r\n${body === undefined ? '' : body.toString()}`)
     }
@@ -112,7 +113,7 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
           for (const [name, value] of Object.entries(upstreamHeaders)) {
             for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`)
           }
-          lines.push(`x-kong-request-id: ${ctx.id}`)
+          if (pipeline.sendsRequestId) lines.push(`x-kong-request-id: ${ctx.id}`)
           socket.write(`${lines.join('\r\n')}\r\n\r\n`)
           if (head.length > 0) upstream.write(head)
           upstream.on('error', () => socket.destroy())

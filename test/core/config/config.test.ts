@@ -20,7 +20,20 @@ t.test('embedded defaults', async (t) => {
     isolation_pool_size: 2,
     isolation_timeout: 2000,
     isolation_max_memory: 128,
+    headers: ['server', 'via', 'x-kong-proxy-latency', 'x-kong-response-latency', 'x-kong-admin-latency', 'x-kong-upstream-latency', 'x-kong-request-id'],
+    headers_upstream: ['x-kong-request-id'],
   })
+})
+
+t.test("headers and headers_upstream: Kong's tokens, case-insensitive, off", async (t) => {
+  const headers = (v: string): string[] => loadConfig({ env: { TOLLGATE_HEADERS: v } }).headers
+  t.same(headers('server_tokens'), ['server', 'via'])
+  t.same(headers('latency_tokens, X-Kong-Upstream-Status'), ['x-kong-proxy-latency', 'x-kong-response-latency', 'x-kong-admin-latency', 'x-kong-upstream-latency', 'x-kong-upstream-status'])
+  t.same(headers('Via,via, X-KONG-REQUEST-ID'), ['via', 'x-kong-request-id'], 'repeats once, any case')
+  t.same(headers('off'), [])
+  t.same(headers('off, server_tokens'), [], "as in Kong, 'off' first turns everything off")
+  t.same(headers('server, off'), ['server'], 'and an off later is ignored')
+  t.same(loadConfig({ env: { TOLLGATE_HEADERS_UPSTREAM: 'off' } }).headers_upstream, [])
 })
 
 t.test('precedence: defaults <- file <- environment <- command line', async (t) => {
@@ -62,6 +75,8 @@ t.test('every bad value is one line naming the key and what it expects', async (
     [{ TOLLGATE_LOG_LEVEL: 'loud' }, 'log_level', /expected one of debug, info, notice, warn, error, crit, alert, emerg$/],
     [{ TOLLGATE_PLUGINS: 'bundled, Bad Name' }, 'plugins', /'Bad Name' is not a plugin name or path/],
     [{ TOLLGATE_PREFIX: ' ' }, 'prefix', /invalid value for 'prefix'/],
+    [{ TOLLGATE_HEADERS: 'server_tokens, x-powered-by' }, 'headers', /invalid entry 'x-powered-by'.*expected 'off' or a comma-separated list of server_tokens, latency_tokens, Server, Via/],
+    [{ TOLLGATE_HEADERS_UPSTREAM: 'via' }, 'headers_upstream', /invalid entry 'via'.*expected 'off' or X-Kong-Request-Id/],
   ]
   for (const [env, key, message] of cases) {
     const err = t.throws(() => loadConfig({ env })) as unknown
