@@ -192,6 +192,17 @@ t.test('upstream failures: 502 when down (after retries), 504 when slow', async 
   t.equal(attempts, 3)
 })
 
+t.test('a service host that does not resolve: 503 name resolution failed', async (t) => {
+  // .invalid never resolves (RFC 6761), so the resolver answers at once.
+  const gw = await startTestGateway(t)
+  await gw.admin$('POST', '/services', { name: 'nxdomain', url: 'http://tollgate-test.invalid:8080' })
+  await gw.admin$('POST', '/services/nxdomain/routes', { paths: ['/nx'] })
+  const res = await request(`${gw.proxy}/nx`)
+  t.equal(res.statusCode, 503)
+  t.match(await res.body.json(), { message: 'name resolution failed', request_id: /^[0-9a-f]{32}$/ })
+  t.match(res.headers['x-kong-upstream-latency'], /^\d+$/, 'the upstream was tried')
+})
+
 t.test("kong.conf's headers and headers_upstream: Kong's own headers turned off or picked", async (t) => {
   const kongHeaders = /^(server|via|x-kong-.*)$/
   const own = (h: Record<string, unknown>): string[] => Object.keys(h).filter((k) => kongHeaders.test(k)).sort()
