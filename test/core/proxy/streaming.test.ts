@@ -143,32 +143,42 @@ t.test('a client that goes away releases its upstream request', async (t) => {
   await after.body.dump()
 })
 
-t.test('WebSocket upgrades are proxied both ways', async (t) => {
-  const gw = await startTestGateway(t)
-  const up = await startUpstream(t, (_req, res) => { res.end('plain') })
-  up.server.on('upgrade', (req, socket) => {
-    // Upgraded sockets are not the HTTP server's any more: end and destroy them ourselves.
-    socket.on('end', () => socket.end())
-    t.teardown(() => socket.destroy())
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Path: ${req.url as string}\r\nX-Seen-Real-Ip: ${String(req.headers['x-real-ip'])}\r\n\r\n`)
-    socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])))
+for (const quiet of [false, true]) {
+  t.test(`WebSocket upgrades are proxied both ways${quiet ? ', with headers and headers_upstream off' : ''}`, async (t) => {
+    const gw = await startTestGateway(t, quiet ? { config: { headers: 'off', headers_upstream: 'off' } } : {})
+    const up = await startUpstream(t, (_req, res) => { res.end('plain') })
+    up.server.on('upgrade', (req, socket) => {
+      // Upgraded sockets are not the HTTP server's any more: end and destroy them ourselves.
+      socket.on('end', () => socket.end())
+      t.teardown(() => socket.destroy())
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Seen-Path: ${req.url as string}\r\nX-Seen-Real-Ip: ${String(req.headers['x-real-ip'])}\r\nX-Seen-Request-Id: ${String(req.headers['x-kong-request-id'])}\r\n\r\n`)
+      socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])))
+    })
+    await gw.admin$('POST', '/services', { name: 'ws', url: up.url })
+    await gw.admin$('POST', '/services/ws/routes', { paths: ['/ws'] })
+    const s = connect(Number(new URL(gw.proxy).port), '127.0.0.1')
+    t.teardown(() => s.destroy())
+    await new Promise((resolve) => s.once('connect', resolve))
+    s.write('GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    let got = ''
+    s.on('data', (d: Buffer) => { got += d.toString() })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.match(got, /^HTTP\/1.1 101 /)
+    t.match(got, /x-seen-path: \/chat\r\n/i, 'the upgrade request took the route path rules')
+    t.match(got, /x-seen-real-ip: 127\.0\.0\.1\r\n/i, "the client's address went upstream with the upgrade")
+    if (quiet) {
+      t.match(got, /x-seen-request-id: undefined\r\n/i, 'no request id upstream')
+      t.notMatch(got, /x-kong-request-id:/i, 'nor on the 101')
+    } else {
+      const id = /x-seen-request-id: ([0-9a-f]{32})\r\n/i.exec(got)?.[1]
+      t.ok(id !== undefined, 'a request id upstream')
+      t.match(got, new RegExp(`x-kong-request-id: ${id ?? '-'}\r\n`, 'i'), 'the same one on the 101')
+    }
+    s.write('hello')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.match(got, /echo:hello$/, 'bytes flow both ways after the upgrade')
   })
-  await gw.admin$('POST', '/services', { name: 'ws', url: up.url })
-  await gw.admin$('POST', '/services/ws/routes', { paths: ['/ws'] })
-  const s = connect(Number(new URL(gw.proxy).port), '127.0.0.1')
-  t.teardown(() => s.destroy())
-  await new Promise((resolve) => s.once('connect', resolve))
-  s.write('GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
-  let got = ''
-  s.on('data', (d: Buffer) => { got += d.toString() })
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  t.match(got, /^HTTP\/1.1 101 /)
-  t.match(got, /x-seen-path: \/chat\r\n/i, 'the upgrade request took the route path rules')
-  t.match(got, /x-seen-real-ip: 127\.0\.0\.1\r\n/i, "the client's address went upstream with the upgrade")
-  s.write('hello')
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  t.match(got, /echo:hello$/, 'bytes flow both ways after the upgrade')
-})
+}
 
 t.test('routes change under a stream of requests without failing any', async (t) => {
   const gw = await startTestGateway(t)
