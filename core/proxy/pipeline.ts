@@ -3,6 +3,8 @@
 // header_filter -> body_filter -> log. header_filter, body_filter and log of the collected
 // plugins run on every response, proxied, short-circuited or failed.
 
+import type { IncomingMessage } from 'node:http'
+import { PassThrough } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { KEYS, type KongHeader } from '../config/keys.js'
 import type { Logger } from '../log.js'
@@ -22,7 +24,8 @@ import type { IsolationPool } from '../isolation/pool.js'
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+const WRITE_TIMEOUT = 'TOLLGATE_WRITE_TIMEOUT'
+const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', WRITE_TIMEOUT])
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'])
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024
 
@@ -381,7 +384,7 @@ export class Pipeline {
     } else if (ctx.body !== undefined) {
       body = ctx.body
     } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
-      body = req
+      body = upload(req, service.write_timeout, (err) => controller?.abort(err))
     }
     const replayable = body === null || Buffer.isBuffer(body)
     let controller: Dispatcher.DispatchController | undefined
@@ -487,6 +490,9 @@ export class Pipeline {
           return
         }
         if (responded || res.headersSent) { res.destroy(err); return }
+        // The rest of an unsent body is not read: the connection closes after the answer,
+        // as nginx closes it.
+        if (!req.complete) res.shouldKeepAlive = false
         self.#deps.log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
         ctx.upstreamResponded = performance.now()
         ctx.responseHeaders = {}
@@ -511,6 +517,31 @@ function addDebugHeaders (ctx: RequestContext, out: Headers): void {
     if (ctx.service.name !== null) out['kong-service-name'] = ctx.service.name
   }
   out['tollgate-worker'] = String(process.pid)
+}
+
+/**
+ * The client body on its way upstream. undici reads it through this stream, so that when
+ * the upstream request fails undici destroys this, not the client's request, which can
+ * still be answered 502 or 504. undici pauses the stream while the upstream's socket is
+ * full: paused for longer than the service's write_timeout, the upstream request fails as
+ * a timeout (Kong: nginx's proxy_send_timeout, 504).
+ */
+function upload (req: IncomingMessage, writeTimeoutMs: number, abort: (err: Error) => void): PassThrough {
+  const pass = new PassThrough()
+  let timer: NodeJS.Timeout | undefined
+  const stop = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
+  pass.on('pause', () => {
+    stop()
+    timer = setTimeout(() => {
+      abort(Object.assign(new Error(`the upstream took no request body for ${writeTimeoutMs} ms (write_timeout)`), { code: WRITE_TIMEOUT }))
+    }, writeTimeoutMs)
+  })
+  pass.on('resume', stop)
+  pass.on('close', stop)
+  // A client that goes away mid-body ends the upstream request too.
+  req.on('close', () => { if (!req.complete) pass.destroy(new Error('client closed the connection')) })
+  req.pipe(pass)
+  return pass
 }
 
 /** Reads the whole client body (for plugins that read it), bounded. */

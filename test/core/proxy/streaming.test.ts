@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer } from 'node:net'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
@@ -140,6 +140,39 @@ t.test('a client that goes away releases its upstream request', async (t) => {
 
   const after = await request(`${gw.proxy}/after`, { method: 'POST', body: 'x' })
   t.equal(after.statusCode, 200, 'the gateway keeps serving')
+  await after.body.dump()
+})
+
+t.test("write_timeout: an upstream that stops taking the body gets 504, and the client its answer", async (t) => {
+  const gw = await startTestGateway(t)
+  // Takes the connection, reads nothing: the body fills the socket buffers and stops.
+  const stuck = createNetServer((s) => { s.pause(); t.teardown(() => s.destroy()) })
+  await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => stuck.close(() => resolve())))
+  const upPort = (stuck.address() as { port: number }).port
+  await gw.admin$('POST', '/services', { name: 'stuck', url: `http://127.0.0.1:${upPort}`, write_timeout: 300, read_timeout: 30000 })
+  await gw.admin$('POST', '/services/stuck/routes', { paths: ['/stuck'] })
+  const c = connect(Number(new URL(gw.proxy).port), '127.0.0.1')
+  t.teardown(() => c.destroy())
+  await new Promise((resolve) => c.once('connect', resolve))
+  const started = Date.now()
+  let answer = ''
+  const closed = new Promise<void>((resolve) => { c.on('close', () => resolve()) })
+  c.on('data', (d: Buffer) => { answer += d.toString('latin1') })
+  c.on('error', () => {})
+  c.write(`POST /stuck HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Length: ${256 * MB}\r\n\r\n`)
+  // Send until the answer comes (or the gateway stops reading).
+  for (let sent = 0; sent < 256 * MB && answer === '' && !c.destroyed; sent += CHUNK.length) {
+    if (!c.write(CHUNK)) await Promise.race([new Promise((resolve) => c.once('drain', resolve)), new Promise((resolve) => setTimeout(resolve, 50))])
+  }
+  await closed
+  t.match(answer, /^HTTP\/1\.1 504 /, 'Kong answers a send timeout with 504')
+  t.match(answer, /"message":\s*"The upstream server is timing out"/)
+  t.match(answer, /\r\nconnection: close\r\n/i, 'and closes the connection: the rest of the body is not read')
+  t.ok(Date.now() - started < 20_000, 'long before read_timeout')
+
+  const after = await request(`${gw.proxy}/nothing`)
+  t.equal(after.statusCode, 404, 'the gateway keeps serving')
   await after.body.dump()
 })
 
