@@ -73,6 +73,22 @@ export function readBody (store: Store, req: Req, info: EntityInfo, existing?: E
   return { body }
 }
 
+/** Kong's read-only /tags endpoints: every tag of every entity, or one tag's entities. */
+export function registerTagRoutes (table: RouteTable, store: Store): void {
+  const page = (req: Req, path: string, tag?: string): Record<string, unknown> => {
+    const size = parseSize(req.query.size)
+    const result = store.listTags({ tag, size, offset: oneString(req.query.offset) })
+    if (result.offset === undefined) return { data: result.data, next: null }
+    return { data: result.data, offset: result.offset, next: `${path}?offset=${encodeURIComponent(result.offset)}${size !== undefined ? `&size=${size}` : ''}` }
+  }
+  table.add('GET', '/tags', { summary: 'List every tag of every entity', response: 'object', tags: ['tags'] }, async (req) => page(req, '/tags'))
+  table.add('GET', '/tags/:tag', { summary: 'List the entities carrying a tag', response: 'object', tags: ['tags'] }, async (req) => {
+    // A path that is not valid UTF-8 never gets here (see frameworkErrors in server.ts).
+    const tag = req.params.tag as string
+    return page(req, `/tags/${encodeURIComponent(tag)}`, tag)
+  })
+}
+
 export function registerEntityRoutes (table: RouteTable, store: Store): void {
   const add = table.add.bind(table)
 

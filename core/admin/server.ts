@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
 import { DbError } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -11,7 +11,7 @@ import { SERVER_TOKEN, VERSION } from '../meta.js'
 import type { ProxyStats } from '../proxy/server.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import type { Store } from '../store/index.js'
-import { kForm, registerEntityRoutes } from './entities.js'
+import { kForm, registerEntityRoutes, registerTagRoutes } from './entities.js'
 import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
@@ -106,6 +106,11 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     // Kong: a path that does not match is retried with/without its trailing slash.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: BODY_LIMIT,
+    // A path fastify cannot decode (bad percent-encoding, invalid UTF-8) or an over-long
+    // parameter: Kong's error body, not fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).code(400).send({ message: err.code === 'FST_ERR_BAD_URL' ? 'invalid utf-8 or percent-encoding in the request path' : 'Bad request' })
+    },
   })
 
   app.addHook('onRequest', async (req) => {
@@ -192,6 +197,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
 
   registerSchemaRoutes(table, store, plugins)
   registerEntityRoutes(table, store)
+  registerTagRoutes(table, store)
 
   let openapi: unknown
   table.add('GET', '/openapi.json', { summary: 'This document', response: 'object', tags: ['information'] }, async () => {

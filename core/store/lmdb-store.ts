@@ -38,6 +38,9 @@ export interface StoreOptions {
 
 export interface Page { data: Entity[], offset?: string }
 
+/** A row of Kong's /tags: one tag of one entity. */
+export interface TagRow { tag: string, entity_name: string, entity_id: string }
+
 export interface ListOptions {
   size?: number
   offset?: string
@@ -77,6 +80,20 @@ function indexValue (value: unknown): string {
 
 function encodeOffset (id: string): string {
   return Buffer.from(JSON.stringify([id])).toString('base64')
+}
+
+/** An offset that is an index key (several parts), for listings that span entities. */
+function encodeKeyOffset (key: string[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64')
+}
+function decodeKeyOffset (token: string, parts: number): string[] {
+  const fail = (): never => { throw Errors.invalidOffset(token, 'bad base64 encoding') }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) fail()
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'))
+    if (Array.isArray(parsed) && parsed.length === parts && parsed.every((p) => typeof p === 'string')) return parsed as string[]
+  } catch {}
+  return fail()
 }
 
 function decodeOffset (token: string): string {
@@ -206,6 +223,44 @@ export class Store {
       const own = e.tags as string[] | null
       return own !== null && rest.every((t) => own.includes(t))
     })
+  }
+
+  /**
+   * Kong's /tags: every tag of every entity, ordered by entity, tag and id; or, with `tag`,
+   * the entities carrying that one tag, by entity and id. Expired rows are left out.
+   */
+  listTags (opts: { tag?: string, size?: number, offset?: string } = {}): { data: TagRow[], offset?: string } {
+    const size = this.#size(opts.size)
+    const data: TagRow[] = []
+    let last: string[] | undefined
+    const take = (entity: string, tagKey: string, id: string): boolean => {
+      const row = this.#live(entity, id)
+      const tag = (row?.v.tags as string[] | null | undefined)?.find((t) => indexValue(t) === tagKey)
+      if (tag === undefined) return true
+      if (data.length === size) return false
+      data.push({ tag, entity_name: entity, entity_id: id })
+      last = opts.tag === undefined ? [entity, tagKey, id] : [entity, id]
+      return true
+    }
+    if (opts.tag === undefined) {
+      const after = opts.offset === undefined ? undefined : decodeKeyOffset(opts.offset, 3)
+      for (const key of this.#tags.getKeys(after === undefined ? {} : { start: after })) {
+        const [entity, tagKey, id] = key as string[]
+        if (after !== undefined && entity === after[0] && tagKey === after[1] && id === after[2]) continue
+        if (!take(entity as string, tagKey as string, id as string)) return { data, offset: encodeKeyOffset(last as string[]) }
+      }
+      return { data }
+    }
+    const tagKey = indexValue(opts.tag)
+    const after = opts.offset === undefined ? undefined : decodeKeyOffset(opts.offset, 2)
+    const names = [...this.#entities.values()].filter((i) => i.hasTags).map((i) => i.name).sort()
+    for (const entity of names) {
+      if (after !== undefined && entity < (after[0] as string)) continue
+      for (const id of this.#ids(this.#tags, [entity, tagKey], after?.[0] === entity ? after[1] : undefined)) {
+        if (!take(entity, tagKey, id)) return { data, offset: encodeKeyOffset(last as string[]) }
+      }
+    }
+    return { data }
   }
 
   /** Lists the rows of `entity` whose foreign `field` points at `parentId`. */

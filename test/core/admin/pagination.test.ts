@@ -83,3 +83,62 @@ t.test('nested lists paginate with the parent as given in the URL', async (t) =>
   t.equal(rest.body.data.length, 20)
   t.equal(rest.body.next, null)
 })
+
+t.test("/tags and /tags/{tag}: every tag of every entity, paged, expired rows left out", async (t) => {
+  const api = await startAdmin(t)
+  const svc = (await api.call('POST', '/services', { json: { name: 's', url: 'http://127.0.0.1:9', tags: ['team-a', 'prod'] } })).body
+  const route = (await api.call('POST', '/services/s/routes', { json: { paths: ['/r'], tags: ['team-a'] } })).body
+  const alice = (await api.call('POST', '/consumers', { json: { username: 'alice', tags: ['prod', 'with space', 'ünïcode'] } })).body
+  await api.call('POST', '/consumers', { json: { username: 'untagged' } })
+  const cred = (await api.call('POST', '/consumers/alice/test-cred', { json: { key: 'k1', tags: ['prod'] } })).body
+  const short = await api.call('POST', '/consumers/alice/test-cred', { json: { key: 'k2', tags: ['prod'], ttl: 1 } })
+  t.equal(short.status, 201)
+  const long = 'x'.repeat(600)
+  await api.call('POST', '/consumers', { json: { username: 'bob', tags: [long] } })
+
+  const all = await api.call('GET', '/tags')
+  t.equal(all.status, 200)
+  const rows = (all.body.data as { tag: string, entity_name: string, entity_id: string }[])
+  const has = (tag: string, entity: string, id: string): boolean => rows.some((r) => r.tag === tag && r.entity_name === entity && r.entity_id === id)
+  t.ok(has('team-a', 'services', svc.id) && has('prod', 'services', svc.id), "the service's two tags")
+  t.ok(has('team-a', 'routes', route.id))
+  t.ok(has('with space', 'consumers', alice.id) && has('ünïcode', 'consumers', alice.id))
+  t.ok(has('prod', 'test_credentials', cred.id))
+  t.ok(rows.some((r) => r.tag === long), 'a tag too long to index verbatim comes back whole')
+  t.equal(rows.length, 9, 'one row per (entity, tag), untagged entities none')
+  t.equal(all.body.next, null)
+
+  // Paging: two at a time, same rows in the same order.
+  const paged: unknown[] = []
+  let path: string | null = '/tags?size=2'
+  while (path !== null) {
+    const r = await api.call('GET', path)
+    t.equal(r.status, 200, path)
+    paged.push(...r.body.data)
+    path = r.body.next
+  }
+  t.same(paged, rows, 'pages of 2 give the same rows')
+
+  const prod = await api.call('GET', '/tags/prod')
+  t.same(new Set(prod.body.data.map((r: { entity_id: string }) => r.entity_id)), new Set([svc.id, alice.id, cred.id, short.body.id]))
+  t.ok(prod.body.data.every((r: { tag: string }) => r.tag === 'prod'))
+  const firstPage = await api.call('GET', '/tags/prod?size=3')
+  t.equal(firstPage.body.data.length, 3)
+  t.match(firstPage.body.next, /^\/tags\/prod\?offset=.+&size=3$/)
+  const second = await api.call('GET', firstPage.body.next)
+  t.same([...firstPage.body.data, ...second.body.data], prod.body.data, 'the second page follows the first')
+  t.same((await api.call('GET', '/tags/with%20space')).body.data, [{ tag: 'with space', entity_name: 'consumers', entity_id: alice.id }])
+  t.same((await api.call('GET', '/tags/nobody-has-this')).body, { data: [], next: null })
+
+  // The credential with ttl 1 expires; its tag goes with it.
+  await new Promise((resolve) => setTimeout(resolve, 2100))
+  const later = await api.call('GET', '/tags/prod')
+  t.notOk(later.body.data.some((r: { entity_id: string }) => r.entity_id === short.body.id), 'an expired row is not listed')
+
+  t.equal((await api.call('GET', '/tags?offset=not-a-token')).status, 400)
+  t.equal((await api.call('GET', '/tags?size=0')).status, 400)
+  t.equal((await api.call('POST', '/tags')).status, 405, 'read only')
+  const bad = await api.call('GET', '/tags/%FF')
+  t.equal(bad.status, 400)
+  t.same(bad.body, { message: 'invalid utf-8 or percent-encoding in the request path' }, "Kong's error body, not fastify's")
+})
