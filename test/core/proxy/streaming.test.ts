@@ -176,6 +176,34 @@ t.test("write_timeout: an upstream that stops taking the body gets 504, and the 
   await after.body.dump()
 })
 
+t.test('an upstream that fails mid-upload: the client still gets 502', async (t) => {
+  const gw = await startTestGateway(t)
+  // Reads the head and a little of the body, then resets the connection.
+  const rude = createNetServer((s) => {
+    let seen = 0
+    s.on('data', (d: Buffer) => { seen += d.length; if (seen > MB) s.resetAndDestroy() })
+    s.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => rude.close(() => resolve())))
+  await gw.admin$('POST', '/services', { name: 'rude', url: `http://127.0.0.1:${(rude.address() as { port: number }).port}` })
+  await gw.admin$('POST', '/services/rude/routes', { paths: ['/rude'] })
+  const c = connect(Number(new URL(gw.proxy).port), '127.0.0.1')
+  t.teardown(() => c.destroy())
+  await new Promise((resolve) => c.once('connect', resolve))
+  let answer = ''
+  const closed = new Promise<void>((resolve) => { c.on('close', () => resolve()) })
+  c.on('data', (d: Buffer) => { answer += d.toString('latin1') })
+  c.on('error', () => {})
+  c.write(`POST /rude HTTP/1.1\r\nHost: x\r\nContent-Length: ${64 * MB}\r\n\r\n`)
+  for (let sent = 0; sent < 64 * MB && answer === '' && !c.destroyed; sent += CHUNK.length) {
+    if (!c.write(CHUNK)) await Promise.race([new Promise((resolve) => c.once('drain', resolve)), new Promise((resolve) => setTimeout(resolve, 50))])
+  }
+  await closed
+  t.match(answer, /^HTTP\/1\.1 502 /, 'answered, not dropped')
+  t.match(answer, /\r\nconnection: close\r\n/i)
+})
+
 for (const quiet of [false, true]) {
   t.test(`WebSocket upgrades are proxied both ways${quiet ? ', with headers and headers_upstream off' : ''}`, async (t) => {
     const gw = await startTestGateway(t, quiet ? { config: { headers: 'off', headers_upstream: 'off' } } : {})
