@@ -538,6 +538,9 @@ function upload (req: IncomingMessage, writeTimeoutMs: number, abort: (err: Erro
   })
   pass.on('resume', stop)
   pass.on('close', stop)
+  // undici listens for errors only while it writes the body; the client going away before
+  // that (the upstream still connecting) must not be an unhandled 'error'.
+  pass.on('error', () => {})
   // A client that goes away mid-body ends the upstream request too.
   req.on('close', () => { if (!req.complete) pass.destroy(new Error('client closed the connection')) })
   req.pipe(pass)
