@@ -12,8 +12,8 @@ import { SERVER_TOKEN } from '../meta.js'
 import { Kong, type PdkEnv } from '../pdk/index.js'
 import { encodeUpstreamPath, normalizePath, upstreamPath, type LiveRouter } from '../router/index.js'
 import { RequestContext, type Headers } from '../runtime/context.js'
-import { Phase, type PhaseName } from '../runtime/phases.js'
-import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
+import { Phase } from '../runtime/phases.js'
+import { HANDLER_BIT, HANDLER_PHASE, readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import { PluginSet, runs, type Collected, type LivePlugins, type Plan } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
@@ -28,10 +28,6 @@ const WRITE_TIMEOUT = 'TOLLGATE_WRITE_TIMEOUT'
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', WRITE_TIMEOUT])
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'])
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024
-
-const PHASE_OF: Record<HandlerName, PhaseName> = {
-  rewrite: 'rewrite', access: 'access', headerFilter: 'header_filter', bodyFilter: 'body_filter', log: 'log',
-}
 
 /** Which of Kong's own headers to add (kong.conf `headers` and `headers_upstream`). */
 export interface HeaderSettings {
@@ -129,7 +125,7 @@ export class Pipeline {
 
   /** Runs `handler` of each plugin in `list`; awaits only handlers that return a promise. */
   #run (ctx: RequestContext, list: Collected[], handler: HandlerName, stopOnExit: boolean, from = 0): void | Promise<void> {
-    ctx.phase = Phase[PHASE_OF[handler]]
+    ctx.phase = HANDLER_BIT[handler]
     for (let i = from; i < list.length; i++) {
       if (stopOnExit && ctx.exit !== undefined) return
       const item = list[i] as Collected
@@ -153,7 +149,7 @@ export class Pipeline {
       try {
         await this.#run(ctx, [item], handler, false)
       } catch (err) {
-        this.#deps.log.error({ err, plugin: item.plugin.name, phase: PHASE_OF[handler], request_id: ctx.id }, `plugin ${item.plugin.name} failed in ${PHASE_OF[handler]}`)
+        this.#deps.log.error({ err, plugin: item.plugin.name, phase: HANDLER_PHASE[handler], request_id: ctx.id }, `plugin ${item.plugin.name} failed in ${HANDLER_PHASE[handler]}`)
       }
     }
   }

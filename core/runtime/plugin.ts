@@ -5,6 +5,7 @@ import type { Static, TObject } from 'typebox'
 import type { EntityDef } from '../store/entity.js'
 import type { Kong } from '../pdk/index.js'
 import { SDK_VERSION } from '../meta.js'
+import { Phase, type PhaseName } from './phases.js'
 
 /** A phase handler's name on a plugin descriptor. */
 export type HandlerName = typeof HANDLERS[number]
@@ -89,6 +90,14 @@ export function satisfies (version: string, range: string): boolean {
   }
 }
 export const HANDLERS = ['rewrite', 'access', 'headerFilter', 'bodyFilter', 'log'] as const
+
+/** The phase each handler runs in. */
+export const HANDLER_PHASE: Readonly<Record<HandlerName, PhaseName>> = {
+  rewrite: 'rewrite', access: 'access', headerFilter: 'header_filter', bodyFilter: 'body_filter', log: 'log',
+}
+
+/** Each handler's phase as its Phase bit (what ctx.phase holds while it runs). */
+export const HANDLER_BIT = Object.fromEntries(HANDLERS.map((h) => [h, Phase[HANDLER_PHASE[h]]])) as Readonly<Record<HandlerName, number>>
 
 /** Checks a descriptor at load time; returns what is wrong, or an empty list. */
 export function descriptorProblems (p: unknown): string[] {

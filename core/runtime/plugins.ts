@@ -3,7 +3,7 @@
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
 import type { Store } from '../store/index.js'
-import { HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
+import { HANDLER_BIT, HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
 import type { PluginRegistry } from './registry.js'
 
 export interface PluginInstance {
@@ -16,7 +16,6 @@ export interface PluginInstance {
   skip: number
 }
 
-const HANDLER_BIT: Record<HandlerName, number> = { rewrite: 1, access: 2, headerFilter: 4, bodyFilter: 8, log: 16 }
 
 /** Whether a plugin config has work for `handler`: the plugin has it and the config does not skip it. */
 export function runs (c: Collected, handler: HandlerName): boolean {

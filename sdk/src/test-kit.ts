@@ -12,15 +12,12 @@ import { Kong, serialize } from '../../core/pdk/index.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
 import type { Headers } from '../../core/runtime/context.js'
 import { Phase } from '../../core/runtime/phases.js'
-import { HANDLERS, readsBody, skips, type AnyPlugin, type HandlerName, type PluginDescriptor } from '../../core/runtime/plugin.js'
+import { HANDLER_BIT, HANDLERS, readsBody, skips, type AnyPlugin, type HandlerName, type PluginDescriptor } from '../../core/runtime/plugin.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
 import { Store } from '../../core/store/lmdb-store.js'
 import { validateRecord } from '../../core/store/schema.js'
 
-const PHASE: Record<HandlerName, number> = {
-  rewrite: Phase.rewrite, access: Phase.access, headerFilter: Phase.header_filter, bodyFilter: Phase.body_filter, log: Phase.log,
-}
 
 export interface TestRequest {
   method?: string
@@ -133,7 +130,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
       const fn = plugin[h]
       // As in the gateway: a handler the config skips (skipWhen) is not called.
       if (fn === undefined || !phases.includes(h) || skips(plugin as AnyPlugin, conf as Record<string, unknown>, h)) return
-      ctx.phase = PHASE[h]
+      ctx.phase = HANDLER_BIT[h]
       try {
         await fn(new Kong(ctx, env, plugin.name), conf as never)
       } catch (err) {
