@@ -343,18 +343,20 @@ export class Pipeline {
     if (h.server) headers.server ??= SERVER_TOKEN
     else if (headers.server !== undefined) delete headers.server
     if (h.requestId) headers['x-kong-request-id'] = ctx.id
-    if (ctx.upstreamResponded !== undefined) {
-      // After an upstream failure Kong reports upstream and proxy latency instead.
-      if (h.upstreamLatency) headers['x-kong-upstream-latency'] = String(Math.round(ctx.upstreamResponded - (ctx.upstreamStarted as number)))
-      if (h.proxyLatency) headers['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
-    } else if (h.responseLatency) {
-      headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
-    }
+    // After an upstream failure Kong reports upstream and proxy latency instead.
+    if (ctx.upstreamResponded !== undefined) this.#proxiedLatency(ctx, headers)
+    else if (h.responseLatency) headers['x-kong-response-latency'] = String(Math.round(performance.now() - ctx.started))
     if (this.#deps.debugHeader === true && ctx.req.headers['kong-debug'] === '1') addDebugHeaders(ctx, headers)
     if (log) this.#logAfter(ctx, collected)
     if (ctx.res.destroyed) return
     ctx.res.writeHead(ctx.status, headers)
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body)
+  }
+
+  /** Kong's latency headers for a request that reached the upstream, as configured. */
+  #proxiedLatency (ctx: RequestContext, out: Headers): void {
+    if (this.#h.upstreamLatency) out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
+    if (this.#h.proxyLatency) out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
   }
 
   #logAfter (ctx: RequestContext, collected: Collected[]): void {
@@ -397,8 +399,7 @@ export class Pipeline {
     const h = this.#h
     const headOut = (): Headers => {
       const out = ctx.responseHeaders
-      if (h.upstreamLatency) out['x-kong-upstream-latency'] = String(Math.round((ctx.upstreamResponded as number) - (ctx.upstreamStarted as number)))
-      if (h.proxyLatency) out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
+      this.#proxiedLatency(ctx, out)
       if (h.requestId) out['x-kong-request-id'] = ctx.id
       return out
     }
