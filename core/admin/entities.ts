@@ -50,7 +50,7 @@ function oneString (raw: string | string[] | undefined): string | undefined {
 }
 
 /** Kong's page body: `data` always an array, `offset` and `next` only when there is more. */
-function pageBody (page: Page, path: string, extra: string): Record<string, unknown> {
+function pageBody (page: Pick<Page, 'offset'> & { data: unknown[] }, path: string, extra: string): Record<string, unknown> {
   if (page.offset === undefined) return { data: page.data, next: null }
   return { data: page.data, offset: page.offset, next: `${path}?offset=${encodeURIComponent(page.offset)}${extra}` }
 }
@@ -77,9 +77,7 @@ export function readBody (store: Store, req: Req, info: EntityInfo, existing?: E
 export function registerTagRoutes (table: RouteTable, store: Store): void {
   const page = (req: Req, path: string, tag?: string): Record<string, unknown> => {
     const size = parseSize(req.query.size)
-    const result = store.listTags({ tag, size, offset: oneString(req.query.offset) })
-    if (result.offset === undefined) return { data: result.data, next: null }
-    return { data: result.data, offset: result.offset, next: `${path}?offset=${encodeURIComponent(result.offset)}${size !== undefined ? `&size=${size}` : ''}` }
+    return pageBody(store.listTags({ tag, size, offset: oneString(req.query.offset) }), path, size !== undefined ? `&size=${size}` : '')
   }
   table.add('GET', '/tags', { summary: 'List every tag of every entity', response: 'object', tags: ['tags'] }, async (req) => page(req, '/tags'))
   table.add('GET', '/tags/:tag', { summary: 'List the entities carrying a tag', response: 'object', tags: ['tags'] }, async (req) => {
