@@ -127,16 +127,24 @@ function rss (pid: number | undefined): number | undefined {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
 
+/** node's flags for --profile DIR: one V8 CPU profile per thread under DIR/<name>/. */
+function cpuProfileArgs (name: string): string[] {
+  return opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
+}
+
 /** CPU seconds (user + system, every thread) used so far by a process and its descendants. */
 function cpuSeconds (pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
-  try {
+  const own = (p: number): number => {
     // Fields after the command name: state is 3rd, utime 14th, stime 15th of the whole line.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    let total = (Number(f[11]) + Number(f[12])) / CLK_TCK
-    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
-    for (const kid of kids === '' ? [] : kids.split(' ')) total += cpuSeconds(Number(kid)) ?? 0
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK
+  }
+  try {
+    let total = own(pid)
+    // A descendant that exits meanwhile counts nothing.
+    for (const kid of descendants(pid)) { try { total += own(kid) } catch {} }
     return total
   } catch { return undefined }
 }
@@ -202,7 +210,7 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   // Several workers get every CPU: pinning them to one would measure nothing.
   // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
   // written when the harness stops it with SIGTERM at the end.
-  const profile = opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
+  const profile = cpuProfileArgs(name)
   const child = await start(name, [...profile, join(o.root ?? ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
@@ -323,7 +331,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const simple = (name: string, script: string) => async (): Promise<Contestant> => {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}/bench`
-    const profile = opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
+    const profile = cpuProfileArgs(name)
     const child = await start(name, [...profile, ...TSX, script, String(port), String(upstreamPort)], 0, httpOk(url))
     return { name, url, child, runs: [] }
   }
