@@ -11,13 +11,17 @@ import { preparePrefix, type Config } from './config/index.js'
 import { listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer, type ProxyStats } from './proxy/server.js'
-import { Pipeline } from './proxy/pipeline.js'
+import { Pipeline, readBody } from './proxy/pipeline.js'
+import { headerFlags } from './proxy/respond.js'
+import { Routing } from './proxy/upstream-request.js'
 import { Upstreams } from './proxy/upstreams.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
 import { IsolationPool } from './isolation/pool.js'
 import { loadPlugins } from './runtime/loader.js'
+import { PhaseRunner } from './runtime/phase-runner.js'
+import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
 import { Store } from './store/index.js'
@@ -57,13 +61,12 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
   const upstreams = new Upstreams()
   const router = new LiveRouter(store)
   router.get() // compile now, so the first request does not pay for it
-  const livePlugins = new LivePlugins(store, plugins)
   const cache = new EntityCache(store)
   // The config version as this process last saw it, for isolation workers to know when
   // their cached entities are stale: read from LMDB on change, not per batch.
   let version = store.version()
   store.onChange((e) => { version = e.version })
-  const isolation = plugins.all().some((p) => p.isolated === true)
+  const isolation = config.isolated_plugins.length > 0
     ? new IsolationPool({
       plugins: config.plugins,
       cwd: process.cwd(),
@@ -77,7 +80,13 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
     })
     : undefined
   await isolation?.warm()
-  const pipeline = new Pipeline({ isolation, headers: { response: config.headers, upstream: config.headers_upstream }, debugHeader: config.allow_debug_header, router, plugins: livePlugins, upstreams, env: { db: cache, log, nodeId: store.nodeId() }, log })
+  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId() })
+  const isolated = new Set(config.isolated_plugins)
+  const runnerFor = (p: AnyPlugin): PluginRunner => isolation !== undefined && isolated.has(p.name) ? isolation : inProcess
+  const livePlugins = new LivePlugins(store, plugins, runnerFor)
+  const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
+  const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody, log })
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, upstreams, log })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
@@ -86,7 +95,7 @@ export async function startProxy (config: Config, store: Store, plugins: PluginR
   }
   try {
     for (const l of config.proxy_listen) {
-      const p = createProxyServer({ pipeline, upstreams, log, stats })
+      const p = createProxyServer({ pipeline, log, stats })
       servers.push(p)
       addresses.push(await listen(p.server, l, 'proxy_listen'))
     }

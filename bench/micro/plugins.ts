@@ -20,7 +20,7 @@ function setWith (plugins: number, routes: number): { set: PluginSet, routes: st
     if (p % 2 === 0) for (const r of routeIds) entities.push({ id: randomUUID(), name, enabled: true, config: {}, route: { id: r }, service: null, consumer: null })
     if (p % 3 === 0) entities.push({ id: randomUUID(), name, enabled: true, config: {}, route: null, service: null, consumer: { id: consumer } })
   }
-  return { set: new PluginSet(registry, entities), routes: routeIds, consumer }
+  return { set: new PluginSet(registry, entities, () => ({ run: () => {} })), routes: routeIds, consumer }
 }
 
 const cases = [[3, 10], [10, 10], [10, 10_000]].map(([plugins, routes]) => {

@@ -14,6 +14,7 @@ import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
+import type { PluginRunner } from '../runtime/plugin-runner.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
 import type { Batch, BatchResult, LateOutcome, WorkerData } from './worker.js'
 
@@ -82,7 +83,8 @@ function write (items: Pending[]): Wire {
   return writer.finish()
 }
 
-export class IsolationPool {
+/** The runner of isolated plugins: each phase runs in a worker thread (see above). */
+export class IsolationPool implements PluginRunner {
   readonly #pool: Piscina
   readonly #opts: IsolationOptions
   #started = false

@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import { Phase } from '../runtime/phases.js'
+import { DataRequest, DetachedResponse } from '../runtime/data-request.js'
 import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/lmdb-store.js'
@@ -261,59 +262,6 @@ export function readBatch (wire: Wire): ReadTask[] {
 
 const toBuffer = (b: Uint8Array | undefined): Buffer | undefined => b === undefined ? undefined : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 
-/**
- * Enough of an IncomingMessage for RequestContext and the PDK; header maps built on use.
- * A class, not an object literal with getters: one is made per phase in a worker.
- */
-class SnapshotRequest {
-  readonly method: string
-  readonly url: string
-  readonly httpVersion: string
-  readonly rawHeaders: string[]
-  readonly socket: { remoteAddress: string, remotePort: number, localPort: number }
-  #headers: Record<string, string | string[]> | undefined
-  #distinct: Record<string, string[]> | undefined
-
-  constructor (s: Pick<Snapshot, 'method' | 'url' | 'httpVersion' | 'rawHeaders' | 'clientIp' | 'clientPort' | 'localPort'>) {
-    this.method = s.method
-    this.url = s.url
-    this.httpVersion = s.httpVersion
-    this.rawHeaders = s.rawHeaders
-    this.socket = { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort }
-  }
-
-  get headers (): Record<string, string | string[]> {
-    if (this.#headers === undefined) this.#build()
-    return this.#headers as Record<string, string | string[]>
-  }
-
-  get headersDistinct (): Record<string, string[]> {
-    if (this.#distinct === undefined) this.#build()
-    return this.#distinct as Record<string, string[]>
-  }
-
-  #build (): void {
-    const headers: Record<string, string | string[]> = {}
-    const distinct: Record<string, string[]> = {}
-    const raw = this.rawHeaders
-    for (let i = 0; i < raw.length; i += 2) {
-      const k = (raw[i] as string).toLowerCase()
-      const v = raw[i + 1] as string
-      const prev = headers[k]
-      // Node joins repeats (set-cookie aside); the PDK reads repeats from rawHeaders.
-      headers[k] = prev === undefined ? v : k === 'set-cookie' ? [...(Array.isArray(prev) ? prev : [prev]), v] : `${prev as string}, ${v}`
-      ;(distinct[k] ??= []).push(v)
-    }
-    this.#headers = headers
-    this.#distinct = distinct
-  }
-}
-
-/** A response stand-in: plugins never write to it directly. */
-function detachedResponse (size: string | undefined): ServerResponse {
-  return { headersSent: false, destroyed: false, getHeader: (name: string) => name.toLowerCase() === 'content-length' ? size : undefined } as unknown as ServerResponse
-}
-
 /** How a snapshot's mutable parts were when its context was built. */
 interface Baseline { upstream: UpstreamRequest | undefined, responseHeaders: Headers, shared: string, pluginCtx: string, serializeExtra: string, exit: string | undefined }
 
@@ -338,7 +286,7 @@ function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   const pluginCtx = JSON.stringify(s.pluginCtx)
   const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
   const base: Baseline = { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) }
-  const ctx = new RequestContext(new SnapshotRequest(s) as unknown as IncomingMessage, detachedResponse(s.responseSize), s.id)
+  const ctx = new RequestContext(new DataRequest(s) as unknown as IncomingMessage, new DetachedResponse(s.responseSize) as unknown as ServerResponse, s.id)
   const up = s.upstream
   // Handlers change the context's copies; mutationsOf compares them with the snapshot's.
   ctx.phase = s.phase

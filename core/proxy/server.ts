@@ -2,15 +2,13 @@
 // WebSocket upgrades, which go through the same rewrite, routing and access.
 
 import { randomFillSync } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../log.js'
 import { RequestContext, peerOf, type Peer } from '../runtime/context.js'
-import type { Service } from '../store/index.js'
-import { STATUS_MESSAGES, errorBody, negotiate } from './errors.js'
-import type { Pipeline } from './pipeline.js'
-import type { Upstreams } from './upstreams.js'
+import { rawHead, type Pipeline } from './pipeline.js'
 import { drain } from '../listen.js'
 
 export interface ProxyStats {
@@ -25,7 +23,6 @@ export function newProxyStats (): ProxyStats {
 
 export interface ProxyDeps {
   pipeline: Pipeline
-  upstreams: Upstreams
   log: Logger
   stats?: ProxyStats
 }
@@ -83,57 +80,15 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
     if (!res.headersSent) { res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }); res.end('{"message":"An unexpected error occurred"}') } else res.destroy()
   }
 
-  // WebSocket (and other) upgrades: same route and upstream request, then bytes both ways.
+  // WebSocket (and other) upgrades: the same phases, then bytes both ways (pipeline.upgrade).
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     stats.totalRequests++
     socket.on('error', () => socket.destroy())
     const ctx = new RequestContext(req, new UpgradeResponse(socket) as unknown as ServerResponse, requestId(), peers.get(req.socket as Socket))
-    const answer = (status: number, headers: Record<string, string | string[]>, body: Buffer | string | undefined): void => {
-      const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`]
-      const all: Record<string, string | string[]> = { ...headers, 'content-length': String(body === undefined ? 0 : Buffer.byteLength(body)), connection: 'close' }
-      if (pipeline.sendsRequestId) all['x-kong-request-id'] = ctx.id
-      for (const [k, v] of Object.entries(all)) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`)
-      socket.end(`${lines.join('\r\n')}\r\n\r\n${body === undefined ? '' : body.toString()}`)
-    }
-    Promise.resolve().then(() => pipeline.gate(ctx)).then(() => {
-      if (ctx.exit !== undefined) { answer(ctx.exit.status, ctx.exit.headers, ctx.exit.body); return }
-      const up = ctx.upstream as NonNullable<RequestContext['upstream']>
-      const service = ctx.service as Service
-      // undici writes Connection and Upgrade itself from the `upgrade` option.
-      deps.upstreams.pool(service).dispatch({
-        method: 'GET',
-        path: up.query === undefined ? up.path : `${up.path}?${up.query}`,
-        headers: up.headers,
-        upgrade: req.headers.upgrade ?? 'websocket',
-        headersTimeout: service.read_timeout,
-      }, {
-        onRequestStart () {},
-        onRequestUpgrade (_c, statusCode, upstreamHeaders, upstream) {
-          const lines = [`HTTP/1.1 ${statusCode} Switching Protocols`]
-          for (const [name, value] of Object.entries(upstreamHeaders)) {
-            for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`)
-          }
-          if (pipeline.sendsRequestId) lines.push(`x-kong-request-id: ${ctx.id}`)
-          socket.write(`${lines.join('\r\n')}\r\n\r\n`)
-          if (head.length > 0) upstream.write(head)
-          upstream.on('error', () => socket.destroy())
-          upgraded.add(socket)
-          socket.on('close', () => { upgraded.delete(socket); upstream.destroy() })
-          upstream.on('close', () => socket.destroy())
-          upstream.pipe(socket)
-          socket.pipe(upstream)
-        },
-        onResponseStart () {},
-        onResponseData () {},
-        onResponseEnd () { socket.destroy() },
-        onResponseError (_c, err) {
-          const timeout = ['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'].includes((err as NodeJS.ErrnoException).code ?? '')
-          const status = timeout ? 504 : 502
-          const { body, contentType } = errorBody(negotiate(req, true), STATUS_MESSAGES[status] as string, ctx.id)
-          answer(status, { 'content-type': contentType }, body)
-        },
-      })
-    }, () => socket.destroy())
+    pipeline.upgrade(ctx, socket, head, upgraded).catch((err: unknown) => {
+      deps.log.error({ err, request_id: ctx.id }, 'upgrade failed')
+      socket.destroy()
+    })
   })
 
   server.on('connection', (socket: Socket) => {
@@ -156,15 +111,33 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   }
 }
 
-/** Stands in for a ServerResponse during an upgrade: nothing is written through it. */
-class UpgradeResponse {
+/**
+ * Stands in for a ServerResponse during an upgrade, so that an answer other than 101 (an
+ * exit, an error) is written like any other response, as raw HTTP on the socket, and the
+ * connection closes after it. 'close' is the socket's, for the log phase.
+ */
+class UpgradeResponse extends EventEmitter {
   headersSent = false
-  writableFinished = false
+  shouldKeepAlive = false
   readonly #socket: Duplex
-  constructor (socket: Duplex) { this.#socket = socket }
-  get destroyed (): boolean { return this.#socket.destroyed }
-  once (): this { return this }
-  off (): this { return this }
-  getHeader (): undefined { return undefined }
-}
+  #head = ''
+  constructor (socket: Duplex) {
+    super()
+    this.#socket = socket
+    socket.once('close', () => this.emit('close'))
+  }
 
+  get destroyed (): boolean { return this.#socket.destroyed }
+  get writableFinished (): boolean { return this.#socket.writableFinished }
+  getHeader (): undefined { return undefined }
+  writeHead (status: number, headers: Record<string, string | string[]>): this {
+    this.headersSent = true
+    this.#head = rawHead(status, STATUS_CODES[status] ?? 'Unknown', { ...headers, connection: 'close' })
+    return this
+  }
+
+  end (body?: Buffer | string): this {
+    this.#socket.end(body === undefined ? this.#head : Buffer.concat([Buffer.from(this.#head), Buffer.from(body)]))
+    return this
+  }
+}

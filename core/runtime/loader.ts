@@ -49,10 +49,9 @@ export async function loadPlugins (names: string[], cwd = process.cwd(), extra: 
     }
   }
   for (const p of extra) add(p, p.name)
+  // Which runner runs them is the gateway's choice (plugin-runner.ts); here only that each is loaded.
   for (const name of isolated) {
-    const p = registry.get(name)
-    if (p === undefined) throw new ConfigError(`isolated_plugins names '${name}', which is not a loaded plugin (loaded: ${registry.names().join(', ') || 'none'})`, 'isolated_plugins')
-    registry.replace({ ...p, isolated: true })
+    if (registry.get(name) === undefined) throw new ConfigError(`isolated_plugins names '${name}', which is not a loaded plugin (loaded: ${registry.names().join(', ') || 'none'})`, 'isolated_plugins')
   }
   return registry
 }

@@ -40,8 +40,6 @@ export interface PluginDescriptor<S extends TObject = TObject> {
   entities?: EntityDef[]
   /** Semver range of the SDK the plugin was written for. */
   sdk?: string
-  /** Set by the loader for plugins listed in isolated_plugins: handlers run in the pool. */
-  isolated?: boolean
 }
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -4,6 +4,7 @@
 
 import type { Store } from '../store/index.js'
 import { HANDLER_BIT, HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
+import type { PluginRunner, RunnerFor } from './plugin-runner.js'
 import type { PluginRegistry } from './registry.js'
 
 export interface PluginInstance {
@@ -18,8 +19,14 @@ export interface PluginInstance {
 
 
 /** Whether a plugin config has work for `handler`: the plugin has it and the config does not skip it. */
-export function runs (c: Collected, handler: HandlerName): boolean {
+export function runs (c: { plugin: AnyPlugin, instance: PluginInstance }, handler: HandlerName): boolean {
   return c.plugin[handler] !== undefined && (c.instance.skip & HANDLER_BIT[handler]) === 0
+}
+
+/** Whether any of the collected configs has work for `handler`. */
+export function anyRuns (collected: readonly Collected[], handler: HandlerName): boolean {
+  for (const c of collected) if (runs(c, handler)) return true
+  return false
 }
 
 /** A plugin's skipWhen for one config, as HANDLER_BIT flags. */
@@ -31,6 +38,8 @@ function skipsFor (plugin: AnyPlugin, config: Record<string, unknown>): number {
 
 export interface LoadedPlugin {
   plugin: AnyPlugin
+  /** Where its handlers run (in this thread, or isolated). */
+  runner: PluginRunner
   /** Enabled instances by scope key `route|service|consumer` ('' for unset). */
   instances: Map<string, PluginInstance>
   hasConsumerScoped: boolean
@@ -38,9 +47,11 @@ export interface LoadedPlugin {
   global: PluginInstance | undefined
 }
 
+/** One plugin config chosen for a request, with the runner of its plugin. */
 export interface Collected {
   plugin: AnyPlugin
   instance: PluginInstance
+  runner: PluginRunner
 }
 
 const key = (route: string, service: string, consumer: string): string => `${route}|${service}|${consumer}`
@@ -48,19 +59,20 @@ const key = (route: string, service: string, consumer: string): string => `${rou
 export class PluginSet {
   /** Plugins that have at least one enabled instance, in run order. */
   readonly active: LoadedPlugin[]
-  /** Active plugins with a global instance and a rewrite handler. */
-  readonly rewrite: LoadedPlugin[]
+  /** The global configs with rewrite work, in run order (rewrite runs before routing). */
+  readonly rewrite: Collected[]
   /** Active plugins with a global instance (the chain when no route matched). */
   readonly globals: Collected[]
 
-  constructor (registry: PluginRegistry, entities: Iterable<Record<string, unknown>>) {
+  /** `runnerFor`: where each plugin's handlers run. */
+  constructor (registry: PluginRegistry, entities: Iterable<Record<string, unknown>>, runnerFor: RunnerFor) {
     const byName = new Map<string, LoadedPlugin>()
     for (const e of entities) {
       if (e.enabled !== true) continue // Kong: a disabled instance falls through to the next level
       const plugin = registry.get(e.name as string) as AnyPlugin | undefined
       if (plugin === undefined) continue // stored for a plugin this node does not load
       let lp = byName.get(plugin.name)
-      if (lp === undefined) byName.set(plugin.name, lp = { plugin, instances: new Map(), hasConsumerScoped: false, global: undefined })
+      if (lp === undefined) byName.set(plugin.name, lp = { plugin, runner: runnerFor(plugin), instances: new Map(), hasConsumerScoped: false, global: undefined })
       const ref = (f: string): string => ((e[f] as { id: string } | null)?.id ?? '')
       const inst: PluginInstance = { id: e.id as string, config: e.config as Record<string, unknown>, route: ref('route'), service: ref('service'), consumer: ref('consumer'), skip: 0 }
       inst.skip = skipsFor(plugin, inst.config)
@@ -70,8 +82,8 @@ export class PluginSet {
     }
     this.active = [...byName.values()].sort((a, b) =>
       b.plugin.priority - a.plugin.priority || (a.plugin.name < b.plugin.name ? 1 : a.plugin.name > b.plugin.name ? -1 : 0))
-    this.rewrite = this.active.filter((p) => p.global !== undefined && runs({ plugin: p.plugin, instance: p.global }, 'rewrite'))
-    this.globals = this.active.filter((p) => p.global !== undefined).map((p) => ({ plugin: p.plugin, instance: p.global as PluginInstance }))
+    this.globals = this.active.filter((p) => p.global !== undefined).map((p) => ({ plugin: p.plugin, instance: p.global as PluginInstance, runner: p.runner }))
+    this.rewrite = this.globals.filter((c) => runs(c, 'rewrite'))
   }
 
   // route id -> service id -> plan. Nested, not keyed by the joined ids: joining made and
@@ -111,12 +123,6 @@ export class PluginSet {
     return m.get(key('', '', consumer)) ?? p.base
   }
 
-  /** One plugin's lookup without a plan (tests and tools). */
-  static lookup (lp: LoadedPlugin, route: string, service: string, consumer: string): PluginInstance | undefined {
-    const rs = lp.instances.get(key(route, service, ''))
-    const base = rs ?? lp.instances.get(key(route, '', '')) ?? lp.instances.get(key('', service, '')) ?? lp.global
-    return PluginSet.choose({ lp, base, level: rs !== undefined ? 4 : 0, consumerAware: lp.hasConsumerScoped && lp.plugin.noConsumer !== true }, route, service, consumer)
-  }
 }
 
 export interface Plan {
@@ -133,19 +139,21 @@ export interface Plan {
 export class LivePlugins {
   readonly #store: Store
   readonly #registry: PluginRegistry
+  readonly #runnerFor: RunnerFor
   #set: PluginSet | undefined
   #dirty = true
 
-  constructor (store: Store, registry: PluginRegistry) {
+  constructor (store: Store, registry: PluginRegistry, runnerFor: RunnerFor) {
     this.#store = store
     this.#registry = registry
+    this.#runnerFor = runnerFor
     // Any write may touch plugins: deleting a route, service or consumer cascades to them.
     store.onChange(() => { this.#dirty = true })
   }
 
   get (): PluginSet {
     if (this.#dirty || this.#set === undefined) {
-      this.#set = new PluginSet(this.#registry, this.#store.each('plugins'))
+      this.#set = new PluginSet(this.#registry, this.#store.each('plugins'), this.#runnerFor)
       this.#dirty = false
     }
     return this.#set

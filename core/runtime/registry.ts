@@ -1,6 +1,6 @@
 // The plugins this node has loaded. The store asks it for config schemas (a plugin entity
-// naming a plugin that is not loaded is refused), the Admin API lists it, and the runtime
-// (issue #5) will run what it holds.
+// naming a plugin that is not loaded is refused), the Admin API lists it, and the plugin
+// set (plugins.ts) runs what it holds.
 
 import type { TObject } from 'typebox'
 import type { EntityDef, PluginSchemas } from '../store/entity.js'
@@ -14,12 +14,6 @@ export class PluginRegistry implements PluginSchemas {
 
   register (plugin: PluginInfo): void {
     if (this.#plugins.has(plugin.name)) throw new Error(`plugin '${plugin.name}' is loaded twice`)
-    this.#plugins.set(plugin.name, plugin)
-  }
-
-  /** Swaps a registered plugin's descriptor (the loader marks isolated plugins). */
-  replace (plugin: PluginInfo): void {
-    if (!this.#plugins.has(plugin.name)) throw new Error(`plugin '${plugin.name}' is not registered`)
     this.#plugins.set(plugin.name, plugin)
   }
 

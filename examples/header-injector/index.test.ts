@@ -14,5 +14,8 @@ t.test('sets upstream and response headers', async (t) => {
 
 t.test('defaults change nothing', async (t) => {
   const r = await runPlugin(plugin, { request: { headers: { a: 'b' } } })
-  t.same(r.upstream?.headers, { host: 'tollgate.test', a: 'b' })
+  // The upstream gets what the gateway sends: the client's headers, the service's Host and
+  // Kong's X-Forwarded-* / X-Real-IP / Via; nothing of the plugin's.
+  t.match(r.upstream?.headers, { host: 'upstream.test', a: 'b', 'x-forwarded-host': 'tollgate.test', 'x-real-ip': '127.0.0.1' })
+  t.notOk('x-served-by' in r.response.headers)
 })

@@ -3,7 +3,7 @@ export { Type } from 'typebox'
 export type { Static, TObject, TSchema } from 'typebox'
 export { definePlugin, SDK_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
-export type { RunOptions, RunResult, TestRequest } from './test-kit.js'
+export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
 export type { PluginDescriptor, Handler } from '../../core/runtime/plugin.js'
 export type {
   Kong, KongRequest, KongResponse, KongClient, KongServiceRequest, KongServiceResponse, KongLog, KongDb,

@@ -1,7 +1,7 @@
 // The Host header as routing reads it: name lower-cased, port split off. parseHost has a
 // fast path for `name` and `name:port`; its answers must equal the general form's.
 import t from 'tap'
-import { parseHost } from '../../../core/proxy/pipeline.js'
+import { parseHost } from '../../../core/proxy/upstream-request.js'
 
 // The general rule, as the regex in parseHost states it.
 function general (header: string): { host: string, port: number | undefined } {

@@ -272,3 +272,48 @@ t.test('routes change under a stream of requests without failing any', async (t)
   t.ok(total > 50, `${total} requests ran during the changes`)
   t.same([...statuses.keys()], [200], 'every one answered 200')
 })
+
+/** Sends a raw upgrade request and resolves with everything read until the gateway closes. */
+async function upgradeAnswer (proxy: string, path: string): Promise<string> {
+  const s = connect(Number(new URL(proxy).port), '127.0.0.1')
+  let got = ''
+  s.on('data', (d: Buffer) => { got += d.toString() })
+  s.on('error', () => {})
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()))
+  s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  await closed
+  return got
+}
+
+t.test('upgrades go through the same phases and error answers as plain requests', async (t) => {
+  const { testActor, testObserver, seen } = await import('../../fixtures/plugins/test-plugins.js')
+  const gw = await startTestGateway(t, { plugins: [testActor, testObserver] })
+  await gw.admin$('POST', '/services', { name: 'nxdomain', url: 'http://tollgate-test.invalid:8080' })
+  await gw.admin$('POST', '/services/nxdomain/routes', { paths: ['/nx'] })
+  await gw.admin$('POST', '/services/nxdomain/routes', { name: 'teapot', paths: ['/teapot'] })
+  await gw.admin$('POST', '/routes/teapot/plugins', { name: 'test-actor', config: { action: 'exit' } })
+  await gw.admin$('POST', '/plugins', { name: 'test-observer' })
+
+  const logged = async (from: number): Promise<void> => {
+    while (!seen.slice(from).some((s) => s.phase === 'log')) await new Promise((resolve) => setImmediate(resolve))
+  }
+  // A host that does not resolve: 503, as over HTTP (it used to be 502 on an upgrade).
+  const first = seen.length
+  const nx = await upgradeAnswer(gw.proxy, '/nx')
+  t.match(nx, /^HTTP\/1\.1 503 /)
+  t.match(nx, /"message":"name resolution failed"/)
+  t.match(nx, /\r\nx-observed: error\r\n/i, 'header_filter ran on the error answer')
+  t.match(nx, /\r\nconnection: close\r\n/i)
+  await logged(first)
+  t.same(seen.slice(first).map((s) => [s.phase, s.source]), [['header_filter', 'error'], ['log', 'error']])
+
+  // A plugin's short-circuit: header_filter and body_filter run, then log.
+  const before = seen.length
+  const teapot = await upgradeAnswer(gw.proxy, '/teapot')
+  t.match(teapot, /^HTTP\/1\.1 418 /)
+  t.match(teapot, /\r\nx-exit: 1\r\n/i)
+  t.match(teapot, /\r\nx-observed: exit\r\n/i)
+  t.match(teapot, /\r\n\r\n\{"teapot":true\}$/)
+  await logged(before)
+  t.same(seen.slice(before).map((s) => [s.phase, s.source]), [['header_filter', 'exit'], ['log', 'exit']])
+})

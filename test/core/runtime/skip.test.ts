@@ -25,7 +25,7 @@ const plugin = definePlugin({
 function setWith (config: Record<string, unknown>): PluginSet {
   const registry = new PluginRegistry()
   registry.register(plugin)
-  return new PluginSet(registry, [{ id: 'p1', name: 'skipper', enabled: true, config, route: null, service: null, consumer: null }])
+  return new PluginSet(registry, [{ id: 'p1', name: 'skipper', enabled: true, config, route: null, service: null, consumer: null }], () => ({ run: noop }))
 }
 
 t.test('a config that leaves a handler nothing to do skips it', async (t) => {

@@ -1,0 +1,32 @@
+// Where a plugin's handlers run. The phase runner asks a PluginRunner and never which kind
+// it holds: in this thread (InProcessRunner) or in the isolation pool's worker threads
+// (isolation/pool.ts). The choice is made per plugin when the plugin set is built.
+
+import { Kong, type PdkEnv } from '../pdk/index.js'
+import type { RequestContext } from './context.js'
+import type { AnyPlugin, HandlerName } from './plugin.js'
+
+export interface PluginRunner {
+  /**
+   * Runs one handler of `plugin` for the request in `ctx` with config `conf`. Returns a
+   * promise only when the handler has to wait; a thrown error or a rejection is the
+   * handler's failure, which the phase runner answers.
+   */
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): unknown
+}
+
+/** Runs handlers in this thread with a `kong` object over the request's own context. */
+export class InProcessRunner implements PluginRunner {
+  readonly #env: PdkEnv
+
+  constructor (env: PdkEnv) {
+    this.#env = env
+  }
+
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): unknown {
+    return (plugin[handler] as NonNullable<AnyPlugin[HandlerName]>)(new Kong(ctx, this.#env, plugin.name), conf)
+  }
+}
+
+/** Which runner runs each plugin, by name. */
+export type RunnerFor = (plugin: AnyPlugin) => PluginRunner
