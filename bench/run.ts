@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { parseWrk, type LoadResult } from './wrk.js'
 import { loadPlugins } from '../core/runtime/loader.js'
-import { Store } from '../core/store/index.js'
+import { LmdbStore } from '../core/store/index.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TSX = ['--import', 'tsx']
@@ -179,7 +179,7 @@ interface TollgateOptions {
 
 async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions): Promise<void> {
   const plugins = await loadPlugins(o.headerPlugin === undefined ? ['bundled'] : ['bundled', HEADER_PLUGIN])
-  const store = new Store({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   const svc = await store.insert('services', { name: 'bench', url: `http://127.0.0.1:${upstreamPort}` })
   const batch = async (n: number, make: (i: number) => Promise<unknown>): Promise<void> => {
     for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => make(i + k)))

@@ -24,13 +24,13 @@ import { PhaseRunner } from './runtime/phase-runner.js'
 import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
-import { Store } from './store/index.js'
+import { LmdbStore, type ConfigReader, type EntityStore } from './store/index.js'
 
 export const GRACE_MS = 10_000
 
 export interface Gateway {
   config: Config
-  store: Store
+  store: EntityStore & ConfigReader
   log: Logger
   proxy: AddressInfo[]
   admin: AddressInfo[]
@@ -43,8 +43,8 @@ export interface StartOptions {
 }
 
 /** Opens the store under the prefix. Only the writer purges expired rows. */
-export function openStore (config: Config, plugins: PluginRegistry, writer: boolean): Store {
-  return new Store({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
+export function openStore (config: Config, plugins: PluginRegistry, writer: boolean): LmdbStore {
+  return new LmdbStore({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
 }
 
 export interface ProxyPart {
@@ -56,7 +56,7 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: Store, plugins: PluginRegistry, log: Logger): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger): Promise<ProxyPart> {
   const stats = newProxyStats()
   const upstreams = new Upstreams()
   const router = new LiveRouter(store)
@@ -116,7 +116,7 @@ export interface AdminPart {
   stop(): Promise<void>
 }
 
-export async function startAdmin (config: Config, store: Store, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[]): Promise<AdminPart> {
+export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[]): Promise<AdminPart> {
   const admins: FastifyInstance[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {

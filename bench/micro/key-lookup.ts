@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadPlugins } from '../../core/runtime/loader.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
-import { Store } from '../../core/store/index.js'
+import { LmdbStore } from '../../core/store/index.js'
 import { compare, table } from './measure.js'
 
 const N = Number(process.env.KEYS ?? 200_000)
 const plugins = await loadPlugins(['bundled'])
 
-async function storeWith (keys: number): Promise<{ store: Store, dir: string }> {
+async function storeWith (keys: number): Promise<{ store: LmdbStore, dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-keys-'))
-  const store = new Store({ path: join(dir, 'db.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path: join(dir, 'db.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   const c = await store.insert('consumers', { username: 'bench' })
   for (let i = 0; i < keys; i += 1000) {
     await Promise.all(Array.from({ length: Math.min(1000, keys - i) }, (_, k) => store.insert('keyauth_credentials', { key: `key-${i + k}`, consumer: { id: c.id } })))

@@ -11,13 +11,13 @@ import { createLogger } from '../../core/log.js'
 import { Kong } from '../../core/pdk/index.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
 import { loadPlugins } from '../../core/runtime/loader.js'
-import { Store } from '../../core/store/index.js'
+import { LmdbStore } from '../../core/store/index.js'
 
 const pluginPath = fileURLToPath(new URL('../../dist/examples/header-injector/index.js', import.meta.url))
 const registry = await loadPlugins([pluginPath], process.cwd(), [], ['header-injector'])
 const plugin = registry.get('header-injector') as NonNullable<ReturnType<typeof registry.get>>
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-bench-'))
-const store = new Store({ path: join(dir, 'db.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+const store = new LmdbStore({ path: join(dir, 'db.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
 const log = createLogger('error')
 const pool = new IsolationPool({ plugins: [pluginPath], cwd: process.cwd(), storePath: join(dir, 'db.mdb'), nodeId: store.nodeId(), size: 2, timeoutMs: 5000, maxMemoryMb: 128, log, version: () => store.version() })
 await pool.warm()

@@ -8,7 +8,7 @@
 
 import { Errors } from '../errors.js'
 import { HttpError } from './http-error.js'
-import type { Entity, Page, Store } from '../store/index.js'
+import type { ConfigReader, Entity, EntityStore, Page } from '../store/index.js'
 import type { EntityInfo, ForeignField } from '../store/entity.js'
 import { inferTypes } from './form.js'
 import type { Req, RouteTable } from './route-table.js'
@@ -56,7 +56,7 @@ function pageBody (page: Pick<Page, 'offset'> & { data: unknown[] }, path: strin
 }
 
 /** The request body, typed against the schema when it came as a form; `ttl` split off as an option. */
-export function readBody (store: Store, req: Req, info: EntityInfo, existing?: Entity): { body: Record<string, unknown>, ttl?: number } {
+export function readBody (store: EntityStore, req: Req, info: EntityInfo, existing?: Entity): { body: Record<string, unknown>, ttl?: number } {
   const raw = req.body ?? {}
   if (typeof raw !== 'object' || Array.isArray(raw)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
   let body = { ...(raw as Record<string, unknown>) }
@@ -74,7 +74,7 @@ export function readBody (store: Store, req: Req, info: EntityInfo, existing?: E
 }
 
 /** Kong's read-only /tags endpoints: every tag of every entity, or one tag's entities. */
-export function registerTagRoutes (table: RouteTable, store: Store): void {
+export function registerTagRoutes (table: RouteTable, store: ConfigReader): void {
   const page = (req: Req, path: string, tag?: string): Record<string, unknown> => {
     const size = parseSize(req.query.size)
     return pageBody(store.listTags({ tag, size, offset: oneString(req.query.offset) }), path, size !== undefined ? `&size=${size}` : '')
@@ -87,7 +87,7 @@ export function registerTagRoutes (table: RouteTable, store: Store): void {
   })
 }
 
-export function registerEntityRoutes (table: RouteTable, store: Store): void {
+export function registerEntityRoutes (table: RouteTable, store: EntityStore & ConfigReader): void {
   const add = table.add.bind(table)
 
   const bodyOf = (req: Req, info: EntityInfo, existing?: Entity) => readBody(store, req, info, existing)

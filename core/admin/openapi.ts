@@ -3,13 +3,13 @@
 
 import { VERSION } from '../meta.js'
 import type { PluginRegistry } from '../runtime/registry.js'
-import type { Store } from '../store/index.js'
+import type { EntityStore } from '../store/index.js'
 import type { RouteTable } from './route-table.js'
 import { jsonSchema } from './schemas.js'
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 
-export function buildOpenApi (table: RouteTable, store: Store, plugins: PluginRegistry): Record<string, unknown> {
+export function buildOpenApi (table: RouteTable, store: EntityStore, plugins: PluginRegistry): Record<string, unknown> {
   const schemas: Record<string, unknown> = {
     Error: {
       type: 'object',

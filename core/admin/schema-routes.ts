@@ -2,14 +2,14 @@
 
 import type { TSchema } from 'typebox'
 import type { PluginRegistry } from '../runtime/registry.js'
-import type { Store } from '../store/index.js'
+import type { EntityStore } from '../store/index.js'
 import { readBody } from './entities.js'
 import type { RouteTable } from './route-table.js'
 import { kongField, kongFields } from './schemas.js'
 
 const VALID = { message: 'schema validation successful' }
 
-export function registerSchemaRoutes (table: RouteTable, store: Store, plugins: PluginRegistry): void {
+export function registerSchemaRoutes (table: RouteTable, store: EntityStore, plugins: PluginRegistry): void {
   const tags = ['schemas']
   const entityByName = (name: string) => store.entities.find((e) => e.name === name || e.def.adminName === name)
 

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js'
 import { SERVER_TOKEN, VERSION } from '../meta.js'
 import type { ProxyStats } from '../proxy/server.js'
 import type { PluginRegistry } from '../runtime/registry.js'
-import type { Store } from '../store/index.js'
+import type { ConfigReader, EntityStore } from '../store/index.js'
 import { kForm, registerEntityRoutes, registerTagRoutes } from './entities.js'
 import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
@@ -20,7 +20,7 @@ import { registerSchemaRoutes } from './schema-routes.js'
 
 export interface AdminDeps {
   config: Config
-  store: Store
+  store: EntityStore & ConfigReader
   plugins: PluginRegistry
   log: Logger
   proxyStats: ProxyStats

@@ -15,7 +15,7 @@ import { Phase } from '../runtime/phases.js'
 import { DataRequest, DetachedResponse } from '../runtime/data-request.js'
 import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
-import type { Entity } from '../store/lmdb-store.js'
+import type { Entity } from '../store/store.js'
 
 export interface Snapshot {
   id: string

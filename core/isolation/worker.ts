@@ -14,7 +14,7 @@ import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
 import type { AnyPlugin, HandlerName } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
-import { Store } from '../store/index.js'
+import { LmdbStore, type ConfigReader } from '../store/index.js'
 import { captureLogger } from './capture-log.js'
 import { mutationsOf, rebuild, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
 
@@ -54,9 +54,9 @@ export interface LateOutcome {
 const data = workerData as WorkerData
 let seenVersion = -1
 
-async function init (): Promise<{ registry: PluginRegistry, store: Store, cache: EntityCache }> {
+async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache }> {
   const registry = await loadPlugins(data.plugins, data.cwd)
-  const store = new Store({ path: data.storePath, plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path: data.storePath, plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
   return { registry, store, cache: new EntityCache(store) }
 }
 

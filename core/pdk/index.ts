@@ -11,7 +11,7 @@ import {
 } from '../runtime/phases.js'
 import type { EntityCache } from '../runtime/entity-cache.js'
 import type { Consumer, Route, Service } from '../store/index.js'
-import type { Entity } from '../store/lmdb-store.js'
+import type { Entity } from '../store/store.js'
 import { isUuid } from '../store/schema.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType, parseBody, type ParsedBody } from './body.js'
 import { errorBody, negotiate } from '../proxy/errors.js'

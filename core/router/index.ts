@@ -1,4 +1,4 @@
-import type { Route, Service, Store } from '../store/index.js'
+import type { ConfigReader, Route, Service } from '../store/index.js'
 import { Router } from './router.js'
 
 export { Router } from './router.js'
@@ -12,11 +12,11 @@ export { upstreamPath } from './upstream-path.js'
  * the new router.
  */
 export class LiveRouter {
-  readonly #store: Store
+  readonly #store: ConfigReader
   #router: Router | undefined
   #dirty = true
 
-  constructor (store: Store) {
+  constructor (store: ConfigReader) {
     this.#store = store
     store.onChange(() => { this.#dirty = true })
   }

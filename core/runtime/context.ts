@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import type { Consumer, Route, Service } from '../store/index.js'
-import type { Entity } from '../store/lmdb-store.js'
+import type { Entity } from '../store/store.js'
 
 export type Headers = Record<string, string | string[]>
 

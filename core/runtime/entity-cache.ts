@@ -3,8 +3,7 @@
 // never served; rows with a ttl are re-read once it runs out. Kong does the same with
 // kong.cache and invalidation events.
 
-import type { Store } from '../store/index.js'
-import type { Entity } from '../store/lmdb-store.js'
+import type { ConfigReader, Entity } from '../store/store.js'
 
 const MAX_ENTRIES = 100_000
 
@@ -14,14 +13,14 @@ interface Slot { entity: Entity | undefined, expires: number }
 const fresh = (slot: Slot): boolean => slot.expires === Number.POSITIVE_INFINITY || slot.expires > Date.now()
 
 export class EntityCache {
-  readonly #store: Store
+  readonly #store: ConfigReader
   // entity -> field ('id' for get) -> value -> slot. Nested maps, not one map keyed by a
   // joined string: joining made, flattened and hashed a new string on every lookup, where
   // these hash only the value (an entity's id string keeps its hash once computed).
   readonly #slots = new Map<string, Map<string, Map<string, Slot>>>()
   #size = 0
 
-  constructor (store: Store) {
+  constructor (store: ConfigReader) {
     this.#store = store
     store.onChange(() => this.clear())
   }

@@ -2,7 +2,7 @@
 // version. Plugins run in priority order (descending; ties by name descending, as Kong);
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
-import type { Store } from '../store/index.js'
+import type { ConfigReader } from '../store/index.js'
 import { HANDLER_BIT, HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
 import type { PluginRunner, RunnerFor } from './plugin-runner.js'
 import type { PluginRegistry } from './registry.js'
@@ -137,13 +137,13 @@ export interface Plan {
 
 /** Keeps a PluginSet for the store's current version, like LiveRouter does for routes. */
 export class LivePlugins {
-  readonly #store: Store
+  readonly #store: ConfigReader
   readonly #registry: PluginRegistry
   readonly #runnerFor: RunnerFor
   #set: PluginSet | undefined
   #dirty = true
 
-  constructor (store: Store, registry: PluginRegistry, runnerFor: RunnerFor) {
+  constructor (store: ConfigReader, registry: PluginRegistry, runnerFor: RunnerFor) {
     this.#store = store
     this.#registry = registry
     this.#runnerFor = runnerFor

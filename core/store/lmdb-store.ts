@@ -1,6 +1,8 @@
-// The entity store: every entity lives in one LMDB environment, with its indexes kept in
-// the same write transaction as the row, so a rejected write leaves nothing behind and a
-// reader (this process or another) never sees a row without its indexes.
+// The LMDB store: both sides of the seam in store.ts, Kong's DAO logic for writes and, for
+// reads, what Kong's `off` strategy does with LMDB. Every entity lives in one LMDB
+// environment, with its indexes kept in the same write transaction as the row, so a
+// rejected write leaves nothing behind and a reader (this process or another) never sees a
+// row without its indexes.
 //
 // Layout (ordered-binary array keys):
 //   rows  [entity, id]                       -> { v: entity, x?: expiry (unix s) }
@@ -14,55 +16,22 @@ import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import type { TObject } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
-import { describe, type CheckContext, type EntityDef, type EntityInfo, type PluginSchemas } from './entity.js'
+import { describe, type CheckContext, type EntityInfo } from './entity.js'
 import { isUuid, unwrap, validateRecord } from './schema.js'
+import type { ChangeEvent, ConfigReader, Entity, EntityStore, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
 import { services } from './entities/services.js'
 
-export type Entity = Record<string, unknown> & { id: string }
-
 interface Row { v: Entity, x?: number }
 
-export interface StoreOptions {
+export interface StoreOptions extends SchemaOptions {
   /** File of the LMDB environment (a `-lock` file is created beside it). */
   path: string
-  /** Entities besides the core ones, such as plugin-owned credentials. */
-  entities?: EntityDef[]
-  /** Config schemas of the plugins enabled on this node. */
-  plugins?: PluginSchemas
   /** How often expired rows are purged, in ms; 0 disables the timer. */
   ttlPurgeInterval?: number
 }
-
-export interface Page { data: Entity[], offset?: string }
-
-/** A row of Kong's /tags: one tag of one entity. */
-export interface TagRow { tag: string, entity_name: string, entity_id: string }
-
-export interface ListOptions {
-  size?: number
-  offset?: string
-  /** Rows must carry every tag (`and`) or at least one (`or`). */
-  tags?: string[]
-  tagsMode?: 'and' | 'or'
-}
-
-export interface WriteOptions {
-  /** Seconds until the row expires (entities with `ttl` only); 0 means never. */
-  ttl?: number
-}
-
-export interface ChangeEvent {
-  entity: string
-  op: 'create' | 'update' | 'delete'
-  id: string
-  version: number
-}
-
-/** Identifies one row: by id or by a unique field (`{ name: 'x' }`). */
-export type PrimaryKey = Record<string, string>
 
 const MAX_SIZE = 1000
 const DEFAULT_SIZE = 100
@@ -78,15 +47,12 @@ function indexValue (value: unknown): string {
   return Buffer.byteLength(s) > MAX_INLINE_KEY ? `#${createHash('sha256').update(s).digest('hex')}` : `=${s}`
 }
 
-function encodeOffset (id: string): string {
-  return Buffer.from(JSON.stringify([id])).toString('base64')
-}
-
-/** An offset that is an index key (several parts), for listings that span entities. */
-function encodeKeyOffset (key: string[]): string {
+/** An offset is the index key of the last row served: one part (an id), or more for /tags. */
+function encodeOffset (key: string[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64')
 }
-function decodeKeyOffset (token: string, parts: number): string[] {
+
+function decodeOffset (token: string, parts: number): string[] {
   const fail = (): never => { throw Errors.invalidOffset(token, 'bad base64 encoding') }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) fail()
   try {
@@ -96,21 +62,11 @@ function decodeKeyOffset (token: string, parts: number): string[] {
   return fail()
 }
 
-function decodeOffset (token: string): string {
-  const fail = (): never => { throw Errors.invalidOffset(token, 'bad base64 encoding') }
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token)) fail()
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'))
-    if (Array.isArray(parsed) && parsed.length === 1 && typeof parsed[0] === 'string') return parsed[0]
-  } catch {}
-  return fail()
-}
-
 function isRecord (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-export class Store {
+export class LmdbStore implements EntityStore, ConfigReader {
   readonly #env: RootDatabase
   readonly #rows: Database<Row, Key>
   readonly #uniq: Database<string, Key>
@@ -207,7 +163,7 @@ export class Store {
   list (entity: string, opts: ListOptions = {}): Page {
     const info = this.info(entity)
     const size = this.#size(opts.size)
-    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset)
+    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 1)[0]
     const tags = opts.tags
     if (tags === undefined || tags.length === 0) {
       return this.#page(entity, this.#ids(this.#rows, [entity], after), size)
@@ -243,21 +199,21 @@ export class Store {
       return true
     }
     if (opts.tag === undefined) {
-      const after = opts.offset === undefined ? undefined : decodeKeyOffset(opts.offset, 3)
+      const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 3)
       for (const key of this.#tags.getKeys(after === undefined ? {} : { start: after })) {
         const [entity, tagKey, id] = key as string[]
         if (after !== undefined && entity === after[0] && tagKey === after[1] && id === after[2]) continue
-        if (!take(entity as string, tagKey as string, id as string)) return { data, offset: encodeKeyOffset(last as string[]) }
+        if (!take(entity as string, tagKey as string, id as string)) return { data, offset: encodeOffset(last as string[]) }
       }
       return { data }
     }
     const tagKey = indexValue(opts.tag)
-    const after = opts.offset === undefined ? undefined : decodeKeyOffset(opts.offset, 2)
+    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 2)
     const names = [...this.#entities.values()].filter((i) => i.hasTags).map((i) => i.name).sort()
     for (const entity of names) {
       if (after !== undefined && entity < (after[0] as string)) continue
       for (const id of this.#ids(this.#tags, [entity, tagKey], after?.[0] === entity ? after[1] : undefined)) {
-        if (!take(entity, tagKey, id)) return { data, offset: encodeKeyOffset(last as string[]) }
+        if (!take(entity, tagKey, id)) return { data, offset: encodeOffset(last as string[]) }
       }
     }
     return { data }
@@ -267,7 +223,7 @@ export class Store {
   listFor (entity: string, field: string, parentId: string, opts: ListOptions = {}): Page {
     this.#foreignField(this.info(entity), field)
     const size = this.#size(opts.size)
-    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset)
+    const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 1)[0]
     return this.#page(entity, this.#ids(this.#refs, [entity, field, parentId], after), size)
   }
 
@@ -470,7 +426,7 @@ export class Store {
     for (const id of ids) {
       const row = this.#live(entity, id)
       if (row === undefined || (filter !== undefined && !filter(row.v))) continue
-      if (data.length === size) return { data, offset: encodeOffset(last as string) }
+      if (data.length === size) return { data, offset: encodeOffset([last as string]) }
       data.push(this.#output(row))
       last = id
     }

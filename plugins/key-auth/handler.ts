@@ -4,7 +4,7 @@
 
 import { lowerName, type Kong } from '../../core/pdk/index.js'
 import type { Consumer } from '../../core/store/index.js'
-import type { Entity } from '../../core/store/lmdb-store.js'
+import type { Entity } from '../../core/store/store.js'
 import type { KeyAuthConfig } from './schema.js'
 
 const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'

@@ -27,7 +27,7 @@ import { InProcessRunner } from '../../core/runtime/plugin-runner.js'
 import { LivePlugins, anyRuns } from '../../core/runtime/plugins.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
-import { Store } from '../../core/store/lmdb-store.js'
+import { LmdbStore } from '../../core/store/lmdb-store.js'
 import { validateRecord } from '../../core/store/schema.js'
 
 export interface TestRequest {
@@ -130,7 +130,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
   const registry = new PluginRegistry()
   registry.register(descriptor)
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-testkit-'))
-  const store = new Store({ path: join(dir, 'test.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path: join(dir, 'test.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
   try {
     const insert = async (entity: string, row: Record<string, unknown>): Promise<void> => {
       try {

@@ -6,14 +6,14 @@ import { loadConfig } from '../../core/config/index.js'
 import { createLogger } from '../../core/log.js'
 import { newProxyStats } from '../../core/proxy/server.js'
 import type { PluginRegistry } from '../../core/runtime/registry.js'
-import type { Store, StoreOptions } from '../../core/store/index.js'
+import type { LmdbStore, StoreOptions } from '../../core/store/index.js'
 import { testCredentials, testPlugins } from './entities.js'
 import { tempStore } from './store.js'
 
 export interface Reply { status: number, headers: Dispatcher.ResponseData['headers'], body: any, text: string }
 
 export interface AdminClient {
-  store: Store
+  store: LmdbStore
   url: string
   /** Sends a request; `json` sends JSON, `form` sends urlencoded, `body` sends as is. */
   call (method: string, path: string, opts?: { json?: unknown, form?: string | Record<string, string>, body?: string, headers?: Record<string, string> }): Promise<Reply>

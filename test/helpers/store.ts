@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { Store, type StoreOptions } from '../../core/store/index.js'
+import { LmdbStore, type StoreOptions } from '../../core/store/index.js'
 
 /** A fresh temp directory, removed when the test ends. */
 export function tempDir (t: Test, name = 'tollgate-'): string {
@@ -12,8 +12,8 @@ export function tempDir (t: Test, name = 'tollgate-'): string {
 }
 
 /** A real LMDB store in a temp dir, closed when the test ends. */
-export function tempStore (t: Test, opts: Partial<StoreOptions> = {}): Store {
-  const store = new Store({ path: join(tempDir(t), 'tollgate.mdb'), ttlPurgeInterval: 0, ...opts })
+export function tempStore (t: Test, opts: Partial<StoreOptions> = {}): LmdbStore {
+  const store = new LmdbStore({ path: join(tempDir(t), 'tollgate.mdb'), ttlPurgeInterval: 0, ...opts })
   t.teardown(() => store.close())
   return store
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { Store } from '../../../core/store/index.js'
+import { LmdbStore } from '../../../core/store/index.js'
 import { tempDir } from '../../helpers/store.js'
 
 const WRITER = fileURLToPath(new URL('../../fixtures/store-writer.ts', import.meta.url))
@@ -35,7 +35,7 @@ t.test('committed writes survive kill -9 of the writing process', async (t) => {
   const path = join(tempDir(t), 'tollgate.mdb')
   const committed = await writeThenKill(path, 500, 40)
   t.ok(committed.length >= 40, `${committed.length} writes reported committed before the kill`)
-  const store = new Store({ path, ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path, ttlPurgeInterval: 0 })
   t.teardown(() => store.close())
   for (const id of committed) t.ok(store.get('consumers', id), `consumer ${id} is there after kill -9`)
   const all = store.list('consumers', { size: 1000 }).data
@@ -46,13 +46,13 @@ t.test('committed writes survive kill -9 of the writing process', async (t) => {
 
 t.test('data and indexes survive a clean restart', async (t) => {
   const path = join(tempDir(t), 'tollgate.mdb')
-  let store = new Store({ path, ttlPurgeInterval: 0 })
+  let store = new LmdbStore({ path, ttlPurgeInterval: 0 })
   const svc = await store.insert('services', { name: 'keep', host: 'x.test', tags: ['t'] })
   const route = await store.insert('routes', { paths: ['/'], service: { id: svc.id } })
   const version = store.version()
   const node = store.nodeId()
   await store.close()
-  store = new Store({ path, ttlPurgeInterval: 0 })
+  store = new LmdbStore({ path, ttlPurgeInterval: 0 })
   t.teardown(() => store.close())
   t.same(store.find('services', { name: 'keep' }), svc)
   t.same(store.listFor('routes', 'service', svc.id).data, [route])

@@ -1,0 +1,116 @@
+// The store seam. Kong keeps one generic DAO (kong/db/dao/init.lua: validation, cascades,
+// CRUD events) over storage strategies chosen by name (kong/db/strategies/: postgres, off),
+// and its hybrid-mode data planes serve requests from a local LMDB copy whatever the
+// control plane stores in. Tollgate splits the same way, as two interfaces:
+//   EntityStore   writes: async and validated (the Admin API)
+//   ConfigReader  reads for the request path: synchronous, from a local copy (router,
+//                 plugin iterator, entity cache and so kong.db; the Admin API lists with it)
+// LmdbStore implements both over one environment. A Postgres store (#19) would write to
+// Postgres and keep the LMDB copy the request path reads, so ConfigReader stays LMDB.
+// Consumers take the narrowest interface they need.
+
+import type { TObject } from 'typebox'
+import type { EntityDef, EntityInfo, PluginSchemas } from './entity.js'
+
+export type Entity = Record<string, unknown> & { id: string }
+
+export interface Page { data: Entity[], offset?: string }
+
+/** A row of Kong's /tags: one tag of one entity. */
+export interface TagRow { tag: string, entity_name: string, entity_id: string }
+
+export interface ListOptions {
+  size?: number
+  offset?: string
+  /** Rows must carry every tag (`and`) or at least one (`or`). */
+  tags?: string[]
+  tagsMode?: 'and' | 'or'
+}
+
+export interface WriteOptions {
+  /** Seconds until the row expires (entities with `ttl` only); 0 means never. */
+  ttl?: number
+}
+
+export interface ChangeEvent {
+  entity: string
+  op: 'create' | 'update' | 'delete'
+  id: string
+  version: number
+}
+
+/** Identifies one row: by id or by a unique field (`{ name: 'x' }`). */
+export type PrimaryKey = Record<string, string>
+
+/** What every store is told about what it holds, whatever it stores in. */
+export interface SchemaOptions {
+  /** Entities besides the core ones, such as plugin-owned credentials. */
+  entities?: EntityDef[]
+  /** Config schemas of the plugins enabled on this node. */
+  plugins?: PluginSchemas
+}
+
+/**
+ * The config as this process reads it. Every method is synchronous and reads a local copy,
+ * because the request path (routing, plugin configs, kong.db) cannot await a database.
+ */
+export interface ConfigReader {
+  /** The config version: increases with every committed write, in every process. */
+  version(): number
+  get(entity: string, id: string): Entity | undefined
+  /** Finds a row by id or by a unique field, e.g. `{ username: 'bob' }`. */
+  find(entity: string, pk: PrimaryKey): Entity | undefined
+  /** Every live row of an entity, for building in-memory indexes (router, credentials). */
+  each(entity: string): Iterable<Entity>
+  list(entity: string, opts?: ListOptions): Page
+  /** Lists the rows of `entity` whose foreign `field` points at `parentId`. */
+  listFor(entity: string, field: string, parentId: string, opts?: ListOptions): Page
+  /**
+   * Kong's /tags: every tag of every entity, ordered by entity, tag and id; or, with `tag`,
+   * the entities carrying that one tag, by entity and id. Expired rows are left out.
+   */
+  listTags(opts?: { tag?: string, size?: number, offset?: string }): { data: TagRow[], offset?: string }
+  /**
+   * Called after each change this process commits. Commits of other processes are not
+   * announced: they show as a greater `version()` after `refresh()`.
+   */
+  onChange(listener: (e: ChangeEvent) => void): () => void
+  /** Drops this process's read snapshot, so the next read sees other processes' commits. */
+  refresh(): void
+  /** A stable id for this node, kept with its local copy and made on first use. */
+  nodeId(): string
+}
+
+/**
+ * Validated writes with Kong's DAO semantics. Each write is atomic (a rejected one leaves
+ * nothing behind), moves the config version once and, if it changed a row, announces one
+ * ChangeEvent through the ConfigReader's `onChange`.
+ */
+export interface EntityStore {
+  /** Entity definitions known to this store, core first. */
+  readonly entities: EntityInfo[]
+  /** The definition of `entity`; throws for an unknown one. */
+  info(entity: string): EntityInfo
+  /** Resolves a URL segment the way Kong does: a UUID is an id, anything else the endpoint key. */
+  keyFor(entity: string, segment: string): PrimaryKey
+  /**
+   * The schema a value of `entity` is checked against: for plugins, `config` is the named
+   * plugin's schema. The Admin API types form input with it.
+   */
+  schemaFor(entity: string, input: Record<string, unknown>): TObject
+  /**
+   * Checks an entity against its schema and entity checks, as an insert would, without
+   * touching the data (references are not looked up). Throws a DbError when invalid.
+   */
+  validate(entity: string, input: unknown): void
+  insert(entity: string, input: unknown, opts?: WriteOptions): Promise<Entity>
+  /** Kong's PUT: creates the row, or replaces every field of the existing one. */
+  upsert(entity: string, pk: PrimaryKey, input: unknown, opts?: WriteOptions): Promise<Entity>
+  /** Kong's PATCH: merges `patch` over the row (records deeply) and validates the result. */
+  update(entity: string, pk: PrimaryKey, patch: unknown, opts?: WriteOptions): Promise<Entity>
+  /** Deletes a row and, where Kong cascades, what references it. Resolves to the deleted row. */
+  delete(entity: string, pk: PrimaryKey): Promise<Entity | undefined>
+  /** Deletes expired rows; resolves to how many. */
+  purgeExpired(): Promise<number>
+  close(): Promise<void>
+}
