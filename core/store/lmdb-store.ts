@@ -18,13 +18,20 @@ import type { TObject } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityInfo } from './entity.js'
 import { isUuid, unwrap, validateRecord } from './schema.js'
-import type { ChangeEvent, ConfigReader, Entity, EntityStore, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
+import type { ChangeEvent, ConfigReader, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
 import { services } from './entities/services.js'
 
 interface Row { v: Entity, x?: number }
+
+/** One write, to run inside a transaction; `run` returns the written (or deleted) row. */
+interface Step<R extends Entity | undefined> {
+  entity: string
+  op: ChangeEvent['op']
+  run: () => R
+}
 
 export interface StoreOptions extends SchemaOptions {
   /** File of the LMDB environment (a `-lock` file is created beside it). */
@@ -81,6 +88,8 @@ export class LmdbStore implements EntityStore, ConfigReader {
   readonly #listeners = new Set<(e: ChangeEvent) => void>()
   #purgeTimer: NodeJS.Timeout | undefined
   #closed = false
+  /** Set while a transaction's function runs, when only its tx may write. */
+  #inTransaction = false
 
   constructor (opts: StoreOptions) {
     for (const def of [services, routes, consumers, plugins, ...(opts.entities ?? [])]) {
@@ -238,75 +247,53 @@ export class LmdbStore implements EntityStore, ConfigReader {
   // --- writes -------------------------------------------------------------------------
 
   async insert (entity: string, input: unknown, opts: WriteOptions = {}): Promise<Entity> {
-    const info = this.info(entity)
-    const expiry = this.#expiry(info, opts)
-    return this.#write(entity, 'create', () => {
-      const value = this.#prepare(info, input)
-      const now = nowSeconds()
-      const id = typeof value.id === 'string' ? value.id : randomUUID()
-      value.id = id
-      value.created_at ??= now
-      if (info.hasUpdatedAt) value.updated_at ??= now
-      const clash = this.#rows.get([entity, id])
-      if (clash !== undefined) {
-        if (!this.#expired(clash)) throw Errors.primaryKeyViolation({ id: value.id })
-        this.#remove(info, clash)
-      }
-      this.#checkUnique(info, value as Entity, undefined)
-      return this.#put(info, { v: ordered(value), x: expiry })
-    })
+    return this.#write(this.#insert(entity, input, opts))
   }
 
   /** Kong's PUT: creates the row, or replaces every field of the existing one. */
   async upsert (entity: string, pk: PrimaryKey, input: unknown, opts: WriteOptions = {}): Promise<Entity> {
-    const info = this.info(entity)
-    const expiry = this.#expiry(info, opts)
-    return this.#write(entity, 'update', () => {
-      const existing = this.#findRow(info, pk)
-      // The key in the URL wins over the body, as in Kong.
-      const body = isRecord(input) ? { ...input, ...pk } : input
-      const value = this.#prepare(info, body)
-      const now = nowSeconds()
-      const id = existing?.v.id ?? (typeof value.id === 'string' ? value.id : randomUUID())
-      value.id = id
-      value.created_at ??= now
-      if (info.hasUpdatedAt) value.updated_at = now
-      if (existing !== undefined) this.#remove(info, existing)
-      else {
-        const stale = this.#rows.get([entity, id])
-        if (stale !== undefined) this.#remove(info, stale)
-      }
-      this.#checkUnique(info, value as Entity, id)
-      return this.#put(info, { v: ordered(value), x: expiry })
-    })
+    return this.#write(this.#upsert(entity, pk, input, opts))
   }
 
   /** Kong's PATCH: merges `patch` over the row (records deeply) and validates the result. */
   async update (entity: string, pk: PrimaryKey, patch: unknown, opts: WriteOptions = {}): Promise<Entity> {
-    const info = this.info(entity)
-    const expiry = opts.ttl === undefined ? undefined : this.#expiry(info, opts)
-    return this.#write(entity, 'update', () => {
-      const existing = this.#findRow(info, pk)
-      if (existing === undefined) throw Errors.notFound(pk)
-      if (!isRecord(patch)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
-      const merged = merge(existing.v, patch, info)
-      const value = this.#prepare(info, merged)
-      value.id = existing.v.id
-      if (info.hasUpdatedAt) value.updated_at = Math.max(nowSeconds(), Number(existing.v.updated_at ?? 0))
-      this.#remove(info, existing)
-      this.#checkUnique(info, value as Entity, existing.v.id)
-      return this.#put(info, { v: ordered(value), x: opts.ttl === undefined ? existing.x : expiry })
-    })
+    return this.#write(this.#update(entity, pk, patch, opts))
   }
 
   /** Deletes a row and, where Kong cascades, what references it. Resolves to the deleted row. */
   async delete (entity: string, pk: PrimaryKey): Promise<Entity | undefined> {
-    const info = this.info(entity)
-    return this.#write(entity, 'delete', () => {
-      const row = this.#findRow(info, pk)
-      if (row === undefined) return undefined
-      this.#cascade(info, row)
-      return this.#output(row)
+    return this.#write(this.#delete(entity, pk))
+  }
+
+  /**
+   * Several writes in one LMDB transaction, for a declarative import: all or nothing, one
+   * version bump, and the change events after the commit. `fn` runs inside the transaction
+   * callback, so it must not await: LMDB's write transaction cannot stay open across an
+   * await without other writes of this process joining it.
+   */
+  async transaction<R> (fn: (tx: EntityWriter) => R): Promise<R> {
+    return this.#commit((apply) => {
+      let open = true
+      const live = (): void => { if (!open) throw new Error('the transaction is over: write inside its function') }
+      const tx: EntityWriter = {
+        insert: (entity, input, opts = {}) => { live(); return apply(this.#insert(entity, input, opts)) },
+        upsert: (entity, pk, input, opts = {}) => { live(); return apply(this.#upsert(entity, pk, input, opts)) },
+        update: (entity, pk, patch, opts = {}) => { live(); return apply(this.#update(entity, pk, patch, opts)) },
+        delete: (entity, pk) => { live(); return apply(this.#delete(entity, pk)) },
+      }
+      this.#inTransaction = true
+      try {
+        const result = fn(tx)
+        if (typeof (result as { then?: unknown } | undefined)?.then === 'function') {
+          // What it writes after its first await would land outside the transaction.
+          (result as PromiseLike<unknown>).then(undefined, () => {})
+          throw new Error('a store transaction must be synchronous: its function returned a promise')
+        }
+        return result
+      } finally {
+        open = false
+        this.#inTransaction = false
+      }
     })
   }
 
@@ -346,21 +333,127 @@ export class LmdbStore implements EntityStore, ConfigReader {
 
   // --- internals ----------------------------------------------------------------------
 
-  async #write<R extends Entity | undefined> (entity: string, op: ChangeEvent['op'], fn: () => R): Promise<R> {
+  /** One write on its own: its own transaction, version and event. */
+  async #write<R extends Entity | undefined> (step: Step<R>): Promise<R> {
+    return this.#commit((apply) => apply(step))
+  }
+
+  /**
+   * Runs `fn` in one transaction that bumps the version once; `apply` runs a step in it and
+   * notes its change, announced once the transaction is committed.
+   */
+  async #commit<R> (fn: (apply: <T extends Entity | undefined>(step: Step<T>) => T) => R): Promise<R> {
     if (this.#closed) throw new Error('the store is closed')
+    if (this.#inTransaction) throw new Error('inside a store transaction, write through its tx')
     let version = 0
+    let changes: Array<Omit<ChangeEvent, 'version'>> = []
+    const apply = <T extends Entity | undefined>(step: Step<T>): T => {
+      const row = step.run()
+      if (row !== undefined) changes.push({ entity: step.entity, op: step.op, id: row.id })
+      return row
+    }
     // A child transaction rolls back alone when `fn` throws, yet commits in the same batch
     // (and fsync) as other writes; the promise settles once the write is durable.
     const result = await this.#env.childTransaction(() => {
-      const r = fn()
+      changes = []
+      const r = fn(apply)
       version = this.#bump()
       return r
     }) as R
-    if (result !== undefined) {
-      const event: ChangeEvent = { entity, op, id: result.id, version }
+    for (const c of changes) {
+      const event: ChangeEvent = { entity: c.entity, op: c.op, id: c.id, version }
       for (const l of this.#listeners) l(event)
     }
     return result
+  }
+
+  // Each write is a step: its checks that need no data run when it is made (so they throw
+  // before any transaction), the rest in whichever transaction applies it.
+
+  #insert (entity: string, input: unknown, opts: WriteOptions): Step<Entity> {
+    const info = this.info(entity)
+    const expiry = this.#expiry(info, opts)
+    return {
+      entity,
+      op: 'create',
+      run: () => {
+        const value = this.#prepare(info, input)
+        const now = nowSeconds()
+        const id = typeof value.id === 'string' ? value.id : randomUUID()
+        value.id = id
+        value.created_at ??= now
+        if (info.hasUpdatedAt) value.updated_at ??= now
+        const clash = this.#rows.get([entity, id])
+        if (clash !== undefined) {
+          if (!this.#expired(clash)) throw Errors.primaryKeyViolation({ id: value.id })
+          this.#remove(info, clash)
+        }
+        this.#checkUnique(info, value as Entity, undefined)
+        return this.#put(info, { v: ordered(value), x: expiry })
+      },
+    }
+  }
+
+  #upsert (entity: string, pk: PrimaryKey, input: unknown, opts: WriteOptions): Step<Entity> {
+    const info = this.info(entity)
+    const expiry = this.#expiry(info, opts)
+    return {
+      entity,
+      op: 'update',
+      run: () => {
+        const existing = this.#findRow(info, pk)
+        // The key in the URL wins over the body, as in Kong.
+        const body = isRecord(input) ? { ...input, ...pk } : input
+        const value = this.#prepare(info, body)
+        const now = nowSeconds()
+        const id = existing?.v.id ?? (typeof value.id === 'string' ? value.id : randomUUID())
+        value.id = id
+        value.created_at ??= now
+        if (info.hasUpdatedAt) value.updated_at = now
+        if (existing !== undefined) this.#remove(info, existing)
+        else {
+          const stale = this.#rows.get([entity, id])
+          if (stale !== undefined) this.#remove(info, stale)
+        }
+        this.#checkUnique(info, value as Entity, id)
+        return this.#put(info, { v: ordered(value), x: expiry })
+      },
+    }
+  }
+
+  #update (entity: string, pk: PrimaryKey, patch: unknown, opts: WriteOptions): Step<Entity> {
+    const info = this.info(entity)
+    const expiry = opts.ttl === undefined ? undefined : this.#expiry(info, opts)
+    return {
+      entity,
+      op: 'update',
+      run: () => {
+        const existing = this.#findRow(info, pk)
+        if (existing === undefined) throw Errors.notFound(pk)
+        if (!isRecord(patch)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
+        const merged = merge(existing.v, patch, info)
+        const value = this.#prepare(info, merged)
+        value.id = existing.v.id
+        if (info.hasUpdatedAt) value.updated_at = Math.max(nowSeconds(), Number(existing.v.updated_at ?? 0))
+        this.#remove(info, existing)
+        this.#checkUnique(info, value as Entity, existing.v.id)
+        return this.#put(info, { v: ordered(value), x: opts.ttl === undefined ? existing.x : expiry })
+      },
+    }
+  }
+
+  #delete (entity: string, pk: PrimaryKey): Step<Entity | undefined> {
+    const info = this.info(entity)
+    return {
+      entity,
+      op: 'delete',
+      run: () => {
+        const row = this.#findRow(info, pk)
+        if (row === undefined) return undefined
+        this.#cascade(info, row)
+        return this.#output(row)
+      },
+    }
   }
 
   #bump (): number {

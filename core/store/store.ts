@@ -2,7 +2,7 @@
 // CRUD events) over storage strategies chosen by name (kong/db/strategies/: postgres, off),
 // and its hybrid-mode data planes serve requests from a local LMDB copy whatever the
 // control plane stores in. Tollgate splits the same way, as two interfaces:
-//   EntityStore   writes: async and validated (the Admin API)
+//   EntityStore   writes: async, validated, transactional (Admin API, declarative import)
 //   ConfigReader  reads for the request path: synchronous, from a local copy (router,
 //                 plugin iterator, entity cache and so kong.db; the Admin API lists with it)
 // LmdbStore implements both over one environment. A Postgres store (#19) would write to
@@ -82,6 +82,17 @@ export interface ConfigReader {
 }
 
 /**
+ * The writes of one `EntityStore.transaction`. They are synchronous: they run inside the
+ * transaction and return what `EntityStore`'s methods of the same names resolve to.
+ */
+export interface EntityWriter {
+  insert(entity: string, input: unknown, opts?: WriteOptions): Entity
+  upsert(entity: string, pk: PrimaryKey, input: unknown, opts?: WriteOptions): Entity
+  update(entity: string, pk: PrimaryKey, patch: unknown, opts?: WriteOptions): Entity
+  delete(entity: string, pk: PrimaryKey): Entity | undefined
+}
+
+/**
  * Validated writes with Kong's DAO semantics. Each write is atomic (a rejected one leaves
  * nothing behind), moves the config version once and, if it changed a row, announces one
  * ChangeEvent through the ConfigReader's `onChange`.
@@ -110,6 +121,12 @@ export interface EntityStore {
   update(entity: string, pk: PrimaryKey, patch: unknown, opts?: WriteOptions): Promise<Entity>
   /** Deletes a row and, where Kong cascades, what references it. Resolves to the deleted row. */
   delete(entity: string, pk: PrimaryKey): Promise<Entity | undefined>
+  /**
+   * Runs several writes as one: all are committed or, if `fn` throws, none. The version
+   * moves once, and the change events of all writes follow the commit, with that version.
+   * `fn` must be synchronous (it runs inside the transaction) and write only through `tx`.
+   */
+  transaction<R>(fn: (tx: EntityWriter) => R): Promise<R>
   /** Deletes expired rows; resolves to how many. */
   purgeExpired(): Promise<number>
   close(): Promise<void>
