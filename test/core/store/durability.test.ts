@@ -1,3 +1,6 @@
+// LMDB's own promises, beyond the shared suite (suite/): committed writes survive kill -9 of
+// the writing process and a clean restart, indexes included.
+
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -1,12 +1,11 @@
-import t from 'tap'
-import { rejectsDb } from '../../helpers/assert.js'
-import { tempStore } from '../../helpers/store.js'
-import { testCredentials, testPlugins } from '../../helpers/entities.js'
+import { rejectsDb } from '../../../helpers/assert.js'
+import { testCredentials, testPlugins } from '../../../helpers/entities.js'
+import { storeCase } from './cases.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-t.test('services: create with defaults, read, update, upsert, delete', async (t) => {
-  const store = tempStore(t)
+storeCase('services: create with defaults, read, update, upsert, delete', async (t, make) => {
+  const store = await make(t)
   const v0 = store.version()
   const s = await store.insert('services', { name: 'example_service', url: 'http://127.0.0.1:9000/anything' })
   t.match(s.id, UUID)
@@ -36,16 +35,16 @@ t.test('services: create with defaults, read, update, upsert, delete', async (t)
   t.equal(store.find('services', { name: 'example_service' }), undefined, 'the unique index entry went too')
 })
 
-t.test('service url shorthand follows Kong', async (t) => {
-  const store = tempStore(t)
+storeCase('service url shorthand follows Kong', async (t, make) => {
+  const store = await make(t)
   t.match(await store.insert('services', { url: 'https://service.test/' }), { protocol: 'https', host: 'service.test', port: 443, path: '/' })
   t.match(await store.insert('services', { url: 'http://example.test:443' }), { protocol: 'http', port: 443, path: null })
   t.match(await store.insert('services', { url: 'https://example2.test:80/' }), { protocol: 'https', port: 80, path: '/' })
   await rejectsDb(t, store.insert('services', { url: 'invalid url' }), 2, '2 schema violations (host: required field missing; path: should start with: /)')
 })
 
-t.test('schema violations carry Kong messages and fields', async (t) => {
-  const store = tempStore(t)
+storeCase('schema violations carry Kong messages and fields', async (t, make) => {
+  const store = await make(t)
   let e = await rejectsDb(t, store.insert('services', {}), 2, 'schema violation (host: required field missing)')
   t.same(e.toJSON(), { code: 2, name: 'schema violation', message: 'schema violation (host: required field missing)', fields: { host: 'required field missing' } })
   await rejectsDb(t, store.insert('services', { host: 'x', connect_timeout: 'a', port: 99999 }), 2,
@@ -75,8 +74,8 @@ t.test('schema violations carry Kong messages and fields', async (t) => {
   t.equal(store.version(), 0, 'rejected writes do not move the version')
 })
 
-t.test('routes and consumers round-trip with every field', async (t) => {
-  const store = tempStore(t)
+storeCase('routes and consumers round-trip with every field', async (t, make) => {
+  const store = await make(t)
   const svc = await store.insert('services', { name: 's1', host: 'upstream.test' })
   const r = await store.insert('routes', {
     name: 'r1', paths: ['/mock', '~/v\\d+/items'], hosts: ['*.example.com'], methods: ['GET', 'GET', 'POST'],
@@ -94,8 +93,8 @@ t.test('routes and consumers round-trip with every field', async (t) => {
   t.equal(store.find('consumers', { custom_id: 'c-1' }), undefined)
 })
 
-t.test('plugins: config checked against the plugin schema, defaults filled, deep PATCH', async (t) => {
-  const store = tempStore(t, { plugins: testPlugins })
+storeCase('plugins: config checked against the plugin schema, defaults filled, deep PATCH', async (t, make) => {
+  const store = await make(t, { plugins: testPlugins })
   const p = await store.insert('plugins', { name: 'test-auth', config: { key_names: ['key'] } })
   t.match(p, { name: 'test-auth', enabled: true, protocols: ['grpc', 'grpcs', 'http', 'https'], route: null, service: null, consumer: null,
     config: { key_names: ['key'], hide_credentials: false, limits: { second: 10, minute: 100 } } })
@@ -112,8 +111,8 @@ t.test('plugins: config checked against the plugin schema, defaults filled, deep
   t.same(store.get('plugins', p.id), u, 'a failed PATCH leaves the entity untouched')
 })
 
-t.test('plugin-owned entities: registered, unique endpoint key, required reference', async (t) => {
-  const store = tempStore(t, { entities: [testCredentials] })
+storeCase('plugin-owned entities: registered, unique endpoint key, required reference', async (t, make) => {
+  const store = await make(t, { entities: [testCredentials] })
   const c = await store.insert('consumers', { username: 'bob' })
   const k = await store.insert('test_credentials', { key: 'secret', consumer: { username: 'bob' } })
   t.same(k.consumer, { id: c.id })

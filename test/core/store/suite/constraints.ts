@@ -1,10 +1,9 @@
-import t from 'tap'
-import { rejectsDb } from '../../helpers/assert.js'
-import { testCredentials, testPlugins } from '../../helpers/entities.js'
-import { tempStore } from '../../helpers/store.js'
+import { rejectsDb } from '../../../helpers/assert.js'
+import { testCredentials, testPlugins } from '../../../helpers/entities.js'
+import { storeCase } from './cases.js'
 
-t.test('unique violations are 409-class errors and write nothing', async (t) => {
-  const store = tempStore(t)
+storeCase('unique violations are 409-class errors and write nothing', async (t, make) => {
+  const store = await make(t)
   await store.insert('consumers', { username: 'bob', custom_id: 'c1' })
   const v = store.version()
   let e = await rejectsDb(t, store.insert('consumers', { username: 'bob' }), 5, `UNIQUE violation detected on '{username="bob"}'`)
@@ -21,20 +20,20 @@ t.test('unique violations are 409-class errors and write nothing', async (t) => 
   t.ok(store.find('consumers', { username: 'carol' }), 'and its index entry')
 })
 
-t.test('primary key and long unique values', async (t) => {
-  const store = tempStore(t)
+storeCase('primary key and long unique values', async (t, make) => {
+  const store = await make(t)
   const id = '6f7b3a2e-0c1d-4e5f-8a9b-0c1d2e3f4a5b'
   await store.insert('consumers', { id, username: 'a' })
   const e = await rejectsDb(t, store.insert('consumers', { id: id.toUpperCase(), username: 'b' }), 3)
   t.equal(e.message, `primary key violation on key '{id="${id}"}'`)
   const long = 'u'.repeat(5000)
   await store.insert('consumers', { username: long })
-  t.ok(store.find('consumers', { username: long }), 'values past the LMDB key limit are indexed by digest')
+  t.ok(store.find('consumers', { username: long }), 'values too long for an index key are still indexed (LMDB: by digest)')
   await rejectsDb(t, store.insert('consumers', { username: long }), 5)
 })
 
-t.test('composite uniqueness of plugins', async (t) => {
-  const store = tempStore(t, { plugins: testPlugins })
+storeCase('composite uniqueness of plugins', async (t, make) => {
+  const store = await make(t, { plugins: testPlugins })
   const svc = await store.insert('services', { host: 'x.test' })
   const route = await store.insert('routes', { paths: ['/'], service: { id: svc.id } })
   await store.insert('plugins', { name: 'test-auth', route: { id: route.id } })
@@ -46,8 +45,8 @@ t.test('composite uniqueness of plugins', async (t) => {
   await rejectsDb(t, store.insert('plugins', { name: 'test-auth' }), 5)
 })
 
-t.test('foreign keys: must exist, resolvable by unique field, errors in Kong form', async (t) => {
-  const store = tempStore(t)
+storeCase('foreign keys: must exist, resolvable by unique field, errors in Kong form', async (t, make) => {
+  const store = await make(t)
   const missing = '00000000-0000-4000-8000-000000000000'
   let e = await rejectsDb(t, store.insert('routes', { paths: ['/'], service: { id: missing } }), 4,
     `the foreign key '{id="${missing}"}' does not reference an existing 'services' entity.`)
@@ -58,8 +57,8 @@ t.test('foreign keys: must exist, resolvable by unique field, errors in Kong for
   t.equal(store.list('routes').data.length, 0)
 })
 
-t.test('deletes: routes block a service delete; plugins and credentials cascade', async (t) => {
-  const store = tempStore(t, { plugins: testPlugins, entities: [testCredentials] })
+storeCase('deletes: routes block a service delete; plugins and credentials cascade', async (t, make) => {
+  const store = await make(t, { plugins: testPlugins, entities: [testCredentials] })
   const svc = await store.insert('services', { name: 's', host: 'x.test' })
   const route = await store.insert('routes', { paths: ['/'], service: { id: svc.id } })
   const onService = await store.insert('plugins', { name: 'test-auth', service: { id: svc.id } })
@@ -85,8 +84,8 @@ t.test('deletes: routes block a service delete; plugins and credentials cascade'
   t.pass('the key is free again')
 })
 
-t.test('change events carry the committed version', async (t) => {
-  const store = tempStore(t)
+storeCase('change events carry the committed version', async (t, make) => {
+  const store = await make(t)
   const events: unknown[] = []
   store.onChange((e) => events.push(e))
   const c = await store.insert('consumers', { username: 'x' })
@@ -98,8 +97,8 @@ t.test('change events carry the committed version', async (t) => {
   ])
 })
 
-t.test("plugin protocols must overlap their route's, or some route of their service", async (t) => {
-  const store = tempStore(t, { plugins: testPlugins })
+storeCase("plugin protocols must overlap their route's, or some route of their service", async (t, make) => {
+  const store = await make(t, { plugins: testPlugins })
   const svc = await store.insert('services', { host: 'x.test' })
   const route = await store.insert('routes', { paths: ['/'], protocols: ['https'], service: { id: svc.id } })
   await rejectsDb(t, store.insert('plugins', { name: 'test-auth', route: { id: route.id }, protocols: ['http'] }), 2,

@@ -1,12 +1,11 @@
-import t from 'tap'
-import { rejectsDb } from '../../helpers/assert.js'
-import { testCredentials } from '../../helpers/entities.js'
-import { tempStore } from '../../helpers/store.js'
+import { rejectsDb } from '../../../helpers/assert.js'
+import { testCredentials } from '../../../helpers/entities.js'
+import { storeCase } from './cases.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-t.test('pagination walks every row once while rows are inserted', async (t) => {
-  const store = tempStore(t)
+storeCase('pagination walks every row once while rows are inserted', async (t, make) => {
+  const store = await make(t)
   for (let i = 0; i < 250; i++) await store.insert('consumers', { username: `u${i}` })
   const seen = new Set<string>()
   let offset: string | undefined
@@ -29,8 +28,8 @@ t.test('pagination walks every row once while rows are inserted', async (t) => {
   t.same(ids, [...ids].sort(), 'ordered by primary key')
 })
 
-t.test('size and offset validation', async (t) => {
-  const store = tempStore(t)
+storeCase('size and offset validation', async (t, make) => {
+  const store = await make(t)
   await store.insert('consumers', { username: 'a' })
   t.same(store.list('consumers'), { data: [store.find('consumers', { username: 'a' })] }, 'the last page has no offset')
   for (const size of [0, 1001, 1.5]) {
@@ -41,8 +40,8 @@ t.test('size and offset validation', async (t) => {
   t.throws(() => store.list('consumers', { offset: 'aGVsbG8=' }), { code: 7 })
 })
 
-t.test('tags filter with AND and OR, across pages', async (t) => {
-  const store = tempStore(t)
+storeCase('tags filter with AND and OR, across pages', async (t, make) => {
+  const store = await make(t)
   for (let i = 0; i < 30; i++) {
     const tags = [i % 2 === 0 ? 'even' : 'odd', ...(i % 3 === 0 ? ['three'] : []), 'all']
     await store.insert('services', { name: `s${i}`, host: 'x.test', tags })
@@ -68,8 +67,8 @@ t.test('tags filter with AND and OR, across pages', async (t) => {
   t.ok(walk(['odd'], 'and').includes('s0'))
 })
 
-t.test('ttl: expired rows are invisible, purged, and free their unique keys', async (t) => {
-  const store = tempStore(t, { entities: [testCredentials] })
+storeCase('ttl: expired rows are invisible, purged, and free their unique keys', async (t, make) => {
+  const store = await make(t, { entities: [testCredentials] })
   const c = await store.insert('consumers', { username: 'bob' })
   const k = await store.insert('test_credentials', { key: 'short', consumer: { id: c.id } }, { ttl: 1 })
   t.ok((k.ttl as number) <= 1 && (k.ttl as number) >= 0, 'the remaining ttl is shown')

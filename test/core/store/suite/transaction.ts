@@ -1,8 +1,7 @@
-import t from 'tap'
-import type { ConfigReader, EntityStore, EntityWriter } from '../../../core/store/index.js'
-import { rejectsDb } from '../../helpers/assert.js'
-import { testCredentials, testPlugins } from '../../helpers/entities.js'
-import { tempStore } from '../../helpers/store.js'
+import type { ConfigReader, EntityStore, EntityWriter } from '../../../../core/store/index.js'
+import { rejectsDb } from '../../../helpers/assert.js'
+import { testCredentials, testPlugins } from '../../../helpers/entities.js'
+import { storeCase } from './cases.js'
 
 /** Everything a reader can see: every row, tag and child list, and the version. */
 function contents (store: EntityStore & ConfigReader): unknown {
@@ -20,8 +19,8 @@ function contents (store: EntityStore & ConfigReader): unknown {
   return { version: store.version(), rows, children, tags: store.listTags({ size: 1000 }).data }
 }
 
-t.test('a transaction commits its writes together: one version, events after the commit', async (t) => {
-  const store = tempStore(t, { plugins: testPlugins, entities: [testCredentials] })
+storeCase('a transaction commits its writes together: one version, events after the commit', async (t, make) => {
+  const store = await make(t, { plugins: testPlugins, entities: [testCredentials] })
   const old = await store.insert('consumers', { username: 'old' })
   const events: unknown[] = []
   store.onChange((e) => events.push(e))
@@ -60,8 +59,8 @@ t.test('a transaction commits its writes together: one version, events after the
   ], 'one event per write that changed a row, in order, all with the new version')
 })
 
-t.test('a transaction that throws leaves the store exactly as it was', async (t) => {
-  const store = tempStore(t, { plugins: testPlugins, entities: [testCredentials] })
+storeCase('a transaction that throws leaves the store exactly as it was', async (t, make) => {
+  const store = await make(t, { plugins: testPlugins, entities: [testCredentials] })
   const svc = await store.insert('services', { name: 's', host: 'x.test', tags: ['a'] })
   const route = await store.insert('routes', { paths: ['/'], service: { id: svc.id }, tags: ['a'] })
   await store.insert('plugins', { name: 'test-auth', route: { id: route.id } })
@@ -92,8 +91,8 @@ t.test('a transaction that throws leaves the store exactly as it was', async (t)
   t.ok(await store.insert('services', { name: 'new', host: 'y.test' }), 'the rolled-back name is free')
 })
 
-t.test('a transaction runs synchronously, through its own writer only', async (t) => {
-  const store = tempStore(t)
+storeCase('a transaction runs synchronously, through its own writer only', async (t, make) => {
+  const store = await make(t)
   const v = store.version()
   const err = await store.transaction(async (tx) => {
     tx.insert('consumers', { username: 'before-await' })
