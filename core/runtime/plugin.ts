@@ -3,7 +3,7 @@
 
 import type { Static, TObject } from 'typebox'
 import type { EntityDef } from '../store/entity.js'
-import type { Kong } from '../pdk/index.js'
+import type { Kong } from '../pdk/types.js'
 import { SDK_VERSION } from '../meta.js'
 import { Phase, type PhaseName } from './phases.js'
 

@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto'
-import type { EntityDef } from '../../core/store/entity.js'
-import { Type, autoId, foreign, tags, timestamp } from '../../core/store/schema.js'
+import { Type, autoId, foreign, tags, timestamp, type EntityDef } from '@tollgate/sdk'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 

@@ -2,9 +2,7 @@
 // behaviour notes §1.4). Internal steps return a failure instead of answering; only the
 // phase entry point turns it into kong.response.error.
 
-import { lowerName, type Kong } from '../../core/pdk/index.js'
-import type { Consumer } from '../../core/store/index.js'
-import type { Entity } from '../../core/store/store.js'
+import type { Consumer, Entity, Kong } from '@tollgate/sdk'
 import type { KeyAuthConfig } from './schema.js'
 
 const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
@@ -35,8 +33,18 @@ function unauthorized (conf: KeyAuthConfig, message: string): Failure {
   return { status: 401, message, headers: { 'WWW-Authenticate': conf.realm == null ? 'Key' : `Key realm="${conf.realm}"` } }
 }
 
-function lookupHeader (headers: Readonly<Record<string, string | string[]>>, name: string): string | string[] | undefined {
-  const key = lowerName(name)
+// key_names lower-cased once per config, not per request: a new string per lookup (and
+// its string-table lookup as a property key) was a measurable part of the request path.
+const lowerNames = new WeakMap<readonly string[], string[]>()
+
+function lowered (names: readonly string[]): string[] {
+  let lower = lowerNames.get(names)
+  if (lower === undefined) lowerNames.set(names, lower = names.map((n) => n.toLowerCase()))
+  return lower
+}
+
+/** The header's value(s), every one: a repeated key is refused, which kong.request.getHeader (first value only) would hide. */
+function lookupHeader (headers: Readonly<Record<string, string | string[]>>, key: string): string | string[] | undefined {
   // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
   return headers[key] ?? (key.includes('_') ? headers[key.replaceAll('_', '-')] : undefined)
 }
@@ -56,9 +64,11 @@ function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined
     return body
   }
 
-  for (const name of conf.key_names) {
+  const lowerKeyNames = conf.key_in_header ? lowered(conf.key_names) : conf.key_names
+  for (let i = 0; i < conf.key_names.length; i++) {
+    const name = conf.key_names[i] as string
     let v: unknown
-    if (conf.key_in_header) v = lookupHeader(headers, name)
+    if (conf.key_in_header) v = lookupHeader(headers, lowerKeyNames[i] as string)
     if (v === undefined && conf.key_in_query) v = kong.request.getQuery()[name]
     if (v === undefined && conf.key_in_body) v = parsedBody()[name]
     if (Array.isArray(v)) return unauthorized(conf, ERR_DUPLICATE_API_KEY)

@@ -1,5 +1,4 @@
-import type { Static } from 'typebox'
-import { Type, nullable, type FieldCheck } from '../../core/store/schema.js'
+import { Type, nullable, type FieldCheck, type Static } from '@tollgate/sdk'
 
 /** Kong's header-name check for key_names (typedefs.header_name). */
 function checkHeaderName (name: string): string | undefined {

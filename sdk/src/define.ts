@@ -1,9 +1,12 @@
 import type { TObject } from 'typebox'
 import type { PluginDescriptor } from '../../core/runtime/plugin.js'
 
-import { SDK_VERSION } from '../../core/meta.js'
+import { SDK_VERSION, VERSION } from '../../core/meta.js'
 
-export { SDK_VERSION }
+/** The gateway's own version: what bundled plugins, released with it, carry. */
+const TOLLGATE_VERSION = VERSION
+
+export { SDK_VERSION, TOLLGATE_VERSION }
 
 /**
  * Declares a plugin. `conf` in every handler is typed from `schema`, with no casts:

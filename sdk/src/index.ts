@@ -1,12 +1,17 @@
-// @tollgate/sdk: everything a plugin author imports.
+// @tollgate/sdk: everything a plugin author imports, bundled plugins included. Types are
+// interfaces (core/pdk/types.ts), not the classes that implement them, so the gateway's
+// insides can change without changing what plugins compile against.
 export { Type } from 'typebox'
 export type { Static, TObject, TSchema } from 'typebox'
-export { definePlugin, SDK_VERSION } from './define.js'
+export { definePlugin, SDK_VERSION, TOLLGATE_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
 export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
 export type { PluginDescriptor, Handler } from '../../core/runtime/plugin.js'
 export type {
-  Kong, KongRequest, KongResponse, KongClient, KongServiceRequest, KongServiceResponse, KongLog, KongDb,
-} from '../../core/pdk/index.js'
+  Kong, KongRequest, KongResponse, KongClient, KongServiceRequest, KongServiceResponse, KongLog, KongDb, PdkHeaders, PdkQuery,
+} from '../../core/pdk/types.js'
 export type { Headers } from '../../core/runtime/context.js'
-export type { Consumer, Route, Service } from '../../core/store/index.js'
+export type { Consumer, Route, Service, Entity } from '../../core/store/index.js'
+// Entities a plugin owns (Kong's daos.lua): their schema builders, with Kong's field kinds.
+export type { EntityDef } from '../../core/store/entity.js'
+export { autoId, foreign, nullable, oneOf, set, tags, timestamp, uuid, type FieldCheck } from '../../core/store/schema.js'

@@ -1,0 +1,139 @@
+// The PDK as plugins see it: interfaces only, the contract @tollgate/sdk publishes. The
+// classes beside this file implement them; plugins (bundled ones too) type against these,
+// so the implementation can change without changing what plugin authors compile against.
+// fastify keeps its public surface apart from lib/ the same way (types/*.d.ts). Each
+// method's allowed phases are in its implementation's doc comment and checked on every
+// call (Kong's pdk/private/phases.lua).
+
+import type { Consumer, Route, Service } from '../store/index.js'
+import type { Entity } from '../store/store.js'
+
+export type { Entity }
+
+/** Header values by lower-case name; a repeated header is an array. */
+export type PdkHeaders = Record<string, string | string[]>
+
+/** A parsed query: repeated names become arrays, a bare name is `true`. */
+export type PdkQuery = Record<string, string | true | (string | true)[]>
+
+/** kong.request: the client's request as it arrived. */
+export interface KongRequest {
+  getScheme(): string
+  getHost(): string
+  getPort(): number
+  getForwardedScheme(): string
+  getForwardedHost(): string
+  getForwardedPort(): number
+  getForwardedPath(): string
+  getForwardedPrefix(): string | undefined
+  getHttpVersion(): number
+  getMethod(): string
+  getPath(): string
+  getRawPath(): string
+  getPathWithQuery(): string
+  getRawQuery(): string
+  getQueryArg(name: string): string | true | undefined
+  getQuery(): PdkQuery
+  getHeader(name: string): string | undefined
+  getHeaders(): PdkHeaders
+  getRawBody(): Buffer
+  /** [body, error, mime], as Kong's get_body. */
+  getBody(mime?: string): [Record<string, unknown> | unknown[] | undefined, string | undefined, string | undefined]
+  getStartTime(): number
+  getUriCaptures(): { unnamed: string[], named: Record<string, string> }
+}
+
+/** kong.response: the response the client will get. */
+export interface KongResponse {
+  getStatus(): number
+  getHeader(name: string): string | undefined
+  getHeaders(): PdkHeaders
+  /** 'service' when proxied, 'exit' when a plugin answered, 'error' after an error. */
+  getSource(): string
+  setStatus(status: number): void
+  setHeader(name: string, value: unknown): void
+  addHeader(name: string, value: unknown): void
+  clearHeader(name: string): void
+  setHeaders(headers: Record<string, unknown>): void
+  getRawBody(): Buffer | undefined
+  setRawBody(body: string | Buffer): void
+  /** Answers the request instead of proxying it; use as `return kong.response.exit(...)`. */
+  exit(status: number, body?: unknown, headers?: Record<string, unknown>): void
+  /** Answers with Kong's error format (JSON, text, HTML or XML by Accept). */
+  error(status: number, message?: string, headers?: Record<string, unknown>): void
+}
+
+/** kong.client: who is calling. */
+export interface KongClient {
+  getIp(): string
+  getForwardedIp(): string
+  getPort(): number
+  getForwardedPort(): number
+  getProtocol(): string
+  getConsumer(): Consumer | undefined
+  getCredential(): Entity | undefined
+  authenticate(consumer: Consumer | undefined | null, credential?: Entity | null): void
+  loadConsumer(idOrUsername: string, byUsername?: boolean): Consumer | undefined
+}
+
+/** kong.service.request: the request the upstream will get. */
+export interface KongServiceRequest {
+  setScheme(scheme: 'http' | 'https'): void
+  setPath(path: string): void
+  setRawQuery(query: string): void
+  setQuery(args: PdkQuery): void
+  clearQueryArg(name: string): void
+  setMethod(method: string): void
+  setHeader(name: string, value: unknown): void
+  addHeader(name: string, value: unknown): void
+  clearHeader(name: string): void
+  setHeaders(headers: Record<string, unknown>): void
+  setRawBody(body: string | Buffer): void
+  setBody(body: Record<string, unknown> | unknown[], mime?: string): void
+}
+
+/** kong.service.response: the upstream's answer as it arrived. */
+export interface KongServiceResponse {
+  getStatus(): number | undefined
+  getHeaders(): PdkHeaders
+  getHeader(name: string): string | undefined
+  getRawBody(): Buffer | undefined
+}
+
+/** kong.log: a line at a level, tagged with the plugin and request id. */
+export interface KongLog {
+  (...args: unknown[]): void
+  debug(...args: unknown[]): void
+  info(...args: unknown[]): void
+  notice(...args: unknown[]): void
+  warn(...args: unknown[]): void
+  err(...args: unknown[]): void
+  crit(...args: unknown[]): void
+  alert(...args: unknown[]): void
+  emerg(...args: unknown[]): void
+  /** Adds a field to what serialize() returns (dotted keys reach nested fields). */
+  setSerializeValue(key: string, value: unknown): void
+  /** The request summary loggers send (kong.log.serialize). */
+  serialize(): Record<string, unknown>
+}
+
+/** kong.db: stored entities, read from the node's local copy and cached until the next write. */
+export interface KongDb {
+  /** An entity by id, or undefined (expired rows included in undefined). */
+  get(entity: string, id: string): Entity | undefined
+  /** An entity by a unique field, e.g. `find('keyauth_credentials', { key })`. */
+  find(entity: string, key: Record<string, string>): Entity | undefined
+}
+
+/** The `kong` object a plugin handler gets: one per plugin per request. */
+export interface Kong {
+  readonly request: KongRequest
+  readonly response: KongResponse
+  readonly client: KongClient
+  readonly service: { request: KongServiceRequest, response: KongServiceResponse }
+  readonly log: KongLog
+  readonly ctx: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
+  readonly router: { getRoute: () => Route | undefined, getService: () => Service | undefined }
+  readonly db: KongDb
+  readonly node: { getId: () => string }
+}
