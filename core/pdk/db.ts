@@ -1,0 +1,23 @@
+// kong.db: Tollgate's read access to stored entities. Kong's plugins reach kong.db's DAOs
+// behind kong.cache; Tollgate has the two reads its plugins need, cached the same way.
+
+import type { RequestContext } from '../runtime/context.js'
+import type { EntityCache } from '../runtime/entity-cache.js'
+import { ALL } from '../runtime/phases.js'
+import type { Entity } from '../store/store.js'
+import { check } from './private/checks.js'
+
+export interface KongDb {
+  /** An entity by id, or undefined (expired rows included in undefined). */
+  get(entity: string, id: string): Entity | undefined
+  /** An entity by a unique field, e.g. `find('keyauth_credentials', { key })`. */
+  find(entity: string, key: Record<string, string>): Entity | undefined
+}
+
+export class KongDbView implements KongDb {
+  readonly #ctx: RequestContext
+  readonly #db: EntityCache
+  constructor (ctx: RequestContext, db: EntityCache) { this.#ctx = ctx; this.#db = db }
+  get (entity: string, id: string): Entity | undefined { check(this.#ctx, ALL, 'kong.db.get'); return this.#db.get(entity, id) }
+  find (entity: string, key: Record<string, string>): Entity | undefined { check(this.#ctx, ALL, 'kong.db.find'); return this.#db.find(entity, key) }
+}

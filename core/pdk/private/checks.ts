@@ -1,0 +1,50 @@
+// The checks every PDK namespace makes on its arguments and on the phase it is called
+// in, gathered as Kong gathers them in kong/pdk/private/checks.lua: a namespace module
+// holds what its functions do, this one how they refuse.
+
+import type { RequestContext } from '../../runtime/context.js'
+import { PhaseError } from '../../runtime/phases.js'
+
+/** Throws Kong's phase error unless the current phase is one of `allowed`. */
+export function check (ctx: RequestContext, allowed: number, fn: string): void {
+  if ((ctx.phase & allowed) === 0) throw new PhaseError(fn, ctx.phase, allowed)
+}
+
+export function first (v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+export function argString (name: string, value: unknown, fn: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${fn}: ${name} must be a string`)
+  return value
+}
+
+// Plugins pass header names as literals ('X-Consumer-ID') on every request. toLowerCase
+// makes a new string each time, and a new string used as a property key is first looked
+// up in V8's string table; remembering the lower-case, internalized form skips both.
+const LOWER = new Map<string, string>()
+const LOWER_MAX = 1024
+
+/** `name` in lower case, the same string object for the same input. */
+export function lowerName (name: string): string {
+  let lower = LOWER.get(name)
+  if (lower === undefined) {
+    // A property key is internalized; reading it back gives the table's copy.
+    lower = Object.keys({ [name.toLowerCase()]: 0 })[0] as string
+    if (LOWER.size >= LOWER_MAX) LOWER.clear()
+    LOWER.set(name, lower)
+  }
+  return lower
+}
+
+export function headerName (name: unknown, fn: string): string {
+  if (typeof name !== 'string') throw new TypeError(`${fn}: name must be a string`)
+  return lowerName(name)
+}
+
+export function headerValue (value: unknown, fn: string): string | string[] {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[]
+  throw new TypeError(`${fn}: invalid header value (a string, number, boolean or array of strings)`)
+}
