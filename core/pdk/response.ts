@@ -2,28 +2,8 @@
 
 import type { Headers, RequestContext } from '../runtime/context.js'
 import { BEFORE_HEADERS, Phase, RESPONSE } from '../runtime/phases.js'
-import { errorBody, negotiate } from '../proxy/errors.js'
-import { mediaType } from './body.js'
+import { bodyTypeFor, errorBody, errorMessage, negotiate } from '../http/errors.js'
 import { check, first, headerName, headerValue, lowerName } from './private/checks.js'
-
-/** Kong's default messages for kong.response.error. */
-const ERROR_MESSAGES: Record<number, string> = {
-  400: 'Bad request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not found',
-  405: 'Method not allowed',
-  409: 'Conflict',
-  413: 'Payload too large',
-  415: 'Unsupported media type',
-  426: 'Upgrade required',
-  429: 'Too many requests',
-  500: 'An unexpected error occurred',
-  501: 'Not implemented',
-  502: 'An invalid response was received from the upstream server',
-  503: 'The upstream server is currently unavailable',
-  504: 'The upstream server is timing out',
-}
 
 export class KongResponse {
   readonly #ctx: RequestContext
@@ -128,17 +108,8 @@ export class KongResponse {
     check(this.#ctx, BEFORE_HEADERS, 'kong.response.error')
     if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError('kong.response.error: code must be an integer between 400 and 599')
     const explicit = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1]
-    const type = explicit !== undefined ? (mediaType(String(explicit)) === 'application/json' ? 'json' : negotiateFrom(String(explicit))) : negotiate(this.#ctx.req, false)
-    const msg = message ?? ERROR_MESSAGES[status] ?? `The upstream server responded with ${status}`
-    const { body, contentType } = errorBody(type, msg, this.#ctx.id)
+    const type = explicit !== undefined ? bodyTypeFor(String(explicit)) : negotiate(this.#ctx.req, false)
+    const { body, contentType } = errorBody(type, message ?? errorMessage(status), this.#ctx.id)
     this.exit(status, body, { ...headers, 'content-type': explicit ?? contentType })
   }
-}
-
-function negotiateFrom (contentType: string): 'json' | 'text' | 'html' | 'xml' {
-  const m = mediaType(contentType) ?? ''
-  if (m === 'text/plain') return 'text'
-  if (m === 'text/html') return 'html'
-  if (m.endsWith('xml')) return 'xml'
-  return 'json'
 }

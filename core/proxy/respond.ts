@@ -7,7 +7,7 @@ import { KEYS, type KongHeader } from '../config/keys.js'
 import { SERVER_TOKEN } from '../meta.js'
 import type { Headers, RequestContext } from '../runtime/context.js'
 import { errorExit } from '../runtime/exit.js'
-import { STATUS_MESSAGES } from './errors.js'
+import { STATUS_MESSAGES } from '../http/errors.js'
 import { HOP_BY_HOP, connectionTokens, viaToken } from './upstream-request.js'
 
 /** Which of Kong's own headers to add (kong.conf `headers` and `headers_upstream`). */

@@ -8,7 +8,7 @@ import type { Headers, RequestContext, UpstreamRequest } from '../runtime/contex
 import { errorExit } from '../runtime/exit.js'
 import type { RouteStep } from '../runtime/phase-runner.js'
 import type { Service } from '../store/index.js'
-import { STATUS_MESSAGES } from './errors.js'
+import { STATUS_MESSAGES } from '../http/errors.js'
 
 // RFC 9110 7.6.1 hop-by-hop fields, plus the non-standard ones nginx also drops.
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',

@@ -1,4 +1,4 @@
-import { errorBody, negotiate } from '../proxy/errors.js'
+import { errorBody, negotiate } from '../http/errors.js'
 import type { Headers, RequestContext } from './context.js'
 
 /**

@@ -1,5 +1,7 @@
-// Responses Tollgate makes itself, in Kong's formats (kong/tools/http.lua, error_handlers.lua):
-// the body type follows the client's Accept header, falling back as Kong does.
+// Error responses in Kong's formats, and the content negotiation that picks one. Both the
+// PDK (kong.response.error) and the proxy (its own error pages) answer with these, so they
+// sit below both, as Kong keeps them in kong/tools/http.lua, required by pdk/response.lua
+// and error_handlers.lua alike.
 
 import type { IncomingMessage } from 'node:http'
 
@@ -12,21 +14,50 @@ const MIME: Record<BodyType, string> = {
   xml: 'application/xml; charset=utf-8',
 }
 
-/** Kong's messages for errors produced below the plugin layer. */
-export const STATUS_MESSAGES: Record<number, string> = {
+// Kong words a status the same wherever it answers with it; what differs is which
+// statuses each producer names, so the wording is kept once and each keeps its own list.
+const WORDING: Record<number, string> = {
   400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not found',
   405: 'Method not allowed',
   408: 'Request timeout',
+  409: 'Conflict',
   411: 'Length required',
   412: 'Precondition failed',
   413: 'Payload too large',
   414: 'URI too long',
+  415: 'Unsupported media type',
   417: 'Expectation failed',
+  426: 'Upgrade required',
+  429: 'Too many requests',
   500: 'An unexpected error occurred',
+  501: 'Not implemented',
   502: 'An invalid response was received from the upstream server',
   503: 'The upstream server is currently unavailable',
   504: 'The upstream server is timing out',
+}
+
+function messagesFor (statuses: number[]): Readonly<Record<number, string>> {
+  return Object.fromEntries(statuses.map((s) => [s, WORDING[s] as string]))
+}
+
+/**
+ * The error pages Tollgate answers below the plugin layer (a bad request line, TRACE, a
+ * failed upstream): Kong's nginx-level errors, the BODIES of kong/error_handlers.lua.
+ */
+export const STATUS_MESSAGES = messagesFor([400, 404, 405, 408, 411, 412, 413, 414, 417, 500, 502, 503, 504])
+
+/**
+ * kong.response.error's default message when a plugin gives none: Kong's
+ * HTTP_ERROR_MESSAGES in kong/pdk/response.lua, as far as Tollgate has taken them.
+ */
+const ERROR_MESSAGES = messagesFor([400, 401, 403, 404, 405, 409, 413, 415, 426, 429, 500, 501, 502, 503, 504])
+
+/** kong.response.error's message for `status`, Kong's fallback for a status it does not name. */
+export function errorMessage (status: number): string {
+  return ERROR_MESSAGES[status] ?? `The upstream server responded with ${status}`
 }
 
 function typeOf (mime: string): BodyType | undefined {
@@ -64,6 +95,18 @@ export function negotiate (req: IncomingMessage, nginxLevel: boolean): BodyType 
   if (!nginxLevel) return 'json'
   const ct = req.headers['content-type']
   return (ct === undefined ? undefined : typeOf(ct.split(';')[0] ?? '')) ?? 'text'
+}
+
+/**
+ * The body type for an error whose Content-Type a plugin set itself, as Kong's
+ * get_error_template picks the template by that type; JSON for anything else.
+ */
+export function bodyTypeFor (contentType: string): BodyType {
+  const m = (contentType.split(';')[0] as string).trim().toLowerCase()
+  if (m === 'text/plain') return 'text'
+  if (m === 'text/html') return 'html'
+  if (m.endsWith('xml')) return 'xml'
+  return 'json'
 }
 
 function escapeXml (s: string): string {
