@@ -3,14 +3,22 @@
 
 import type { RequestContext } from '../runtime/context.js'
 import type { EntityCache } from '../runtime/entity-cache.js'
-import { ALL } from '../runtime/phases.js'
 import type { Entity } from '../store/store.js'
 import { check } from './private/checks.js'
+import { PHASES } from './private/phases.js'
+
+const P = PHASES.db
 
 export interface KongDb {
-  /** An entity by id, or undefined (expired rows included in undefined). */
+  /**
+   * An entity by id, or undefined (expired rows included in undefined).
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
   get(entity: string, id: string): Entity | undefined
-  /** An entity by a unique field, e.g. `find('keyauth_credentials', { key })`. */
+  /**
+   * An entity by a unique field, e.g. `find('keyauth_credentials', { key })`.
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
   find(entity: string, key: Record<string, string>): Entity | undefined
 }
 
@@ -18,6 +26,6 @@ export class KongDbView implements KongDb {
   readonly #ctx: RequestContext
   readonly #db: EntityCache
   constructor (ctx: RequestContext, db: EntityCache) { this.#ctx = ctx; this.#db = db }
-  get (entity: string, id: string): Entity | undefined { check(this.#ctx, ALL, 'kong.db.get'); return this.#db.get(entity, id) }
-  find (entity: string, key: Record<string, string>): Entity | undefined { check(this.#ctx, ALL, 'kong.db.find'); return this.#db.find(entity, key) }
+  get (entity: string, id: string): Entity | undefined { check(this.#ctx, P.get); return this.#db.get(entity, id) }
+  find (entity: string, key: Record<string, string>): Entity | undefined { check(this.#ctx, P.find); return this.#db.find(entity, key) }
 }

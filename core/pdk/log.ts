@@ -4,22 +4,47 @@
 import { format } from 'node:util'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
-import { ALL, Phase } from '../runtime/phases.js'
 import { check } from './private/checks.js'
+import { PHASES } from './private/phases.js'
 
+const P = PHASES.log
+
+/**
+ * A log line at a level, the arguments joined as util.format does. The lines are never
+ * phase-checked (Kong allows them in every phase, init_worker included): a log line must
+ * not be what fails a request.
+ */
 export interface KongLog {
+  /**
+   * Kong's kong.log(...): notice level, which Tollgate's logger writes as info.
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
   (...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   debug(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   info(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   notice(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   warn(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   err(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   crit(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   alert(...args: unknown[]): void
+  /** @phases rewrite, access, header_filter, body_filter, log */
   emerg(...args: unknown[]): void
-  /** Adds a field to what serialize() returns (dotted keys reach nested fields). */
+  /**
+   * Adds a field to what serialize() returns (dotted keys reach nested fields).
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
   setSerializeValue(key: string, value: unknown): void
-  /** The request summary loggers send (kong.log.serialize). @phases log */
+  /**
+   * The request summary loggers send.
+   * @phases log
+   */
   serialize(): Record<string, unknown>
 }
 
@@ -37,11 +62,11 @@ export function makeLog (ctx: RequestContext, logger: Logger, plugin: string): K
   log.alert = line('fatal')
   log.emerg = line('fatal')
   log.setSerializeValue = (key: string, value: unknown) => {
-    check(ctx, ALL, 'kong.log.setSerializeValue')
+    check(ctx, P.setSerializeValue)
     ctx.serializeExtra[key] = value
   }
   log.serialize = () => {
-    check(ctx, Phase.log, 'kong.log.serialize')
+    check(ctx, P.serialize)
     return serialize(ctx)
   }
   return log

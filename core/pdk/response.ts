@@ -1,60 +1,74 @@
 // kong.response: the response the client will get (Kong's kong/pdk/response.lua).
 
 import type { Headers, RequestContext } from '../runtime/context.js'
-import { BEFORE_HEADERS, Phase, RESPONSE } from '../runtime/phases.js'
+import { Phase } from '../runtime/phases.js'
 import { bodyTypeFor, errorBody, errorMessage, negotiate } from '../http/errors.js'
 import { check, first, headerName, headerValue, lowerName } from './private/checks.js'
+import { PHASES, type PhaseRule } from './private/phases.js'
+
+const P = PHASES.response
 
 export class KongResponse {
   readonly #ctx: RequestContext
   constructor (ctx: RequestContext) { this.#ctx = ctx }
 
-  getStatus (): number { check(this.#ctx, RESPONSE, 'kong.response.getStatus'); return this.#ctx.status }
+  /** @phases header_filter, body_filter, log */
+  getStatus (): number { check(this.#ctx, P.getStatus); return this.#ctx.status }
+  /** @phases header_filter, body_filter, log */
   getHeader (name: string): string | undefined {
-    check(this.#ctx, RESPONSE, 'kong.response.getHeader')
-    return first(this.#ctx.responseHeaders[headerName(name, 'kong.response.getHeader')])
+    check(this.#ctx, P.getHeader)
+    return first(this.#ctx.responseHeaders[headerName(name, P.getHeader.fn)])
   }
 
-  getHeaders (): Headers { check(this.#ctx, RESPONSE, 'kong.response.getHeaders'); return { ...this.#ctx.responseHeaders } }
-  /** 'service' when proxied, 'exit' when a plugin answered, 'error' after an error. */
-  getSource (): string { check(this.#ctx, RESPONSE, 'kong.response.getSource'); return this.#ctx.source }
+  /** @phases header_filter, body_filter, log */
+  getHeaders (): Headers { check(this.#ctx, P.getHeaders); return { ...this.#ctx.responseHeaders } }
+  /**
+   * 'service' when proxied, 'exit' when a plugin answered, 'error' after an error.
+   * @phases header_filter, body_filter, log
+   */
+  getSource (): string { check(this.#ctx, P.getSource); return this.#ctx.source }
 
-  #headersOpen (fn: string): void {
-    check(this.#ctx, BEFORE_HEADERS, fn)
-    if (this.#ctx.res.headersSent) throw new Error(`${fn}: headers have already been sent`)
+  #headersOpen (rule: PhaseRule): void {
+    check(this.#ctx, rule)
+    if (this.#ctx.res.headersSent) throw new Error(`${rule.fn}: headers have already been sent`)
   }
 
+  /** @phases rewrite, access, header_filter */
   setStatus (status: number): void {
-    this.#headersOpen('kong.response.setStatus')
+    this.#headersOpen(P.setStatus)
     if (!Number.isInteger(status) || status < 100 || status > 599) throw new TypeError('kong.response.setStatus: code must be an integer between 100 and 599')
     this.#ctx.status = status
     if (this.#ctx.exit !== undefined) this.#ctx.exit.status = status
   }
 
+  /** @phases rewrite, access, header_filter */
   setHeader (name: string, value: unknown): void {
-    this.#headersOpen('kong.response.setHeader')
+    this.#headersOpen(P.setHeader)
     const headers = this.#target()
-    headers[headerName(name, 'kong.response.setHeader')] = headerValue(value, 'kong.response.setHeader')
+    headers[headerName(name, P.setHeader.fn)] = headerValue(value, P.setHeader.fn)
   }
 
+  /** @phases rewrite, access, header_filter */
   addHeader (name: string, value: unknown): void {
-    this.#headersOpen('kong.response.addHeader')
+    this.#headersOpen(P.addHeader)
     const headers = this.#target()
-    const key = headerName(name, 'kong.response.addHeader')
-    const v = headerValue(value, 'kong.response.addHeader')
+    const key = headerName(name, P.addHeader.fn)
+    const v = headerValue(value, P.addHeader.fn)
     const prev = headers[key]
     headers[key] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
   }
 
+  /** @phases rewrite, access, header_filter */
   clearHeader (name: string): void {
-    this.#headersOpen('kong.response.clearHeader')
+    this.#headersOpen(P.clearHeader)
     const headers = this.#target()
-    const key = headerName(name, 'kong.response.clearHeader')
+    const key = headerName(name, P.clearHeader.fn)
     if (headers[key] !== undefined) delete headers[key]
   }
 
+  /** @phases rewrite, access, header_filter */
   setHeaders (headers: Record<string, unknown>): void {
-    this.#headersOpen('kong.response.setHeaders')
+    this.#headersOpen(P.setHeaders)
     for (const [k, v] of Object.entries(headers)) this.setHeader(k, v)
   }
 
@@ -67,14 +81,18 @@ export class KongResponse {
     return ctx.responseHeaders
   }
 
-  /** @phases body_filter, log — the whole body; body_filter plugins make Tollgate buffer it. */
+  /**
+   * The whole body; a body_filter plugin makes Tollgate buffer it.
+   * @phases body_filter, log
+   */
   getRawBody (): Buffer | undefined {
-    check(this.#ctx, Phase.body_filter | Phase.log, 'kong.response.getRawBody')
+    check(this.#ctx, P.getRawBody)
     return this.#ctx.responseBody
   }
 
+  /** @phases body_filter */
   setRawBody (body: string | Buffer): void {
-    check(this.#ctx, Phase.body_filter, 'kong.response.setRawBody')
+    check(this.#ctx, P.setRawBody)
     if (typeof body !== 'string' && !Buffer.isBuffer(body)) throw new TypeError('kong.response.setRawBody: body must be a string or a Buffer')
     this.#ctx.responseBody = Buffer.from(body)
     this.#ctx.responseBodyReplaced = true
@@ -83,14 +101,15 @@ export class KongResponse {
   /**
    * Answers the request instead of proxying it. In access, the remaining access handlers
    * are skipped; later phases still run. Use as `return kong.response.exit(...)`.
-   * @phases rewrite, access, header_filter (without a body)
+   * In header_filter only without a body, as in Kong.
+   * @phases rewrite, access, header_filter
    */
   exit (status: number, body?: unknown, headers?: Record<string, unknown>): void {
-    check(this.#ctx, BEFORE_HEADERS, 'kong.response.exit')
+    check(this.#ctx, P.exit)
     if (!Number.isInteger(status) || status < 100 || status > 599) throw new TypeError('kong.response.exit: code must be an integer between 100 and 599')
     if (this.#ctx.phase === Phase.header_filter && body !== undefined) throw new Error('kong.response.exit: a body cannot be set in header_filter')
     const out: Headers = {}
-    for (const [k, v] of Object.entries(headers ?? {})) out[lowerName(k)] = headerValue(v, 'kong.response.exit')
+    for (const [k, v] of Object.entries(headers ?? {})) out[lowerName(k)] = headerValue(v, P.exit.fn)
     let raw: Buffer | string | undefined
     if (body === undefined || body === null) raw = undefined
     else if (typeof body === 'string' || Buffer.isBuffer(body)) raw = body
@@ -103,9 +122,12 @@ export class KongResponse {
     this.#ctx.status = status
   }
 
-  /** Answers with Kong's error format (JSON, text, HTML or XML by Accept). */
+  /**
+   * Answers with Kong's error format (JSON, text, HTML or XML by Accept).
+   * @phases rewrite, access, header_filter
+   */
   error (status: number, message?: string, headers?: Record<string, unknown>): void {
-    check(this.#ctx, BEFORE_HEADERS, 'kong.response.error')
+    check(this.#ctx, P.error)
     if (!Number.isInteger(status) || status < 400 || status > 599) throw new TypeError('kong.response.error: code must be an integer between 400 and 599')
     const explicit = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1]
     const type = explicit !== undefined ? bodyTypeFor(String(explicit)) : negotiate(this.#ctx.req, false)

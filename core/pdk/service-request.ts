@@ -2,9 +2,11 @@
 
 import { encodeUpstreamPath } from '../router/index.js'
 import { encodeQuery, setUpstreamHeader, queryEntries, type HeaderOp, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
-import { REWRITE_ACCESS } from '../runtime/phases.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType } from './body.js'
 import { argString, check, first, headerName, headerValue } from './private/checks.js'
+import { PHASES, type PhaseRule } from './private/phases.js'
+
+const P = PHASES.serviceRequest
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH', 'TRACE', 'CONNECT'])
 
@@ -12,30 +14,36 @@ export class KongServiceRequest {
   readonly #ctx: RequestContext
   constructor (ctx: RequestContext) { this.#ctx = ctx }
 
-  #up (fn: string, allowed = REWRITE_ACCESS) {
-    check(this.#ctx, allowed, fn)
+  #up (rule: PhaseRule) {
+    check(this.#ctx, rule)
     const up = this.#ctx.upstream
-    if (up === undefined) throw new Error(`${fn}: there is no upstream request (no route matched yet)`)
+    if (up === undefined) throw new Error(`${rule.fn}: there is no upstream request (no route matched yet)`)
     return up
   }
 
+  /** @phases rewrite, access */
   setScheme (scheme: 'http' | 'https'): void {
     if (scheme !== 'http' && scheme !== 'https') throw new TypeError("kong.service.request.setScheme: scheme must be 'http' or 'https'")
-    this.#up('kong.service.request.setScheme').scheme = scheme
+    this.#up(P.setScheme).scheme = scheme
   }
 
+  /** @phases rewrite, access */
   setPath (path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError("kong.service.request.setPath: path must start with '/'")
-    this.#up('kong.service.request.setPath').path = encodeUpstreamPath(path)
+    this.#up(P.setPath).path = encodeUpstreamPath(path)
   }
 
+  /** @phases rewrite, access */
   setRawQuery (query: string): void {
-    this.#up('kong.service.request.setRawQuery').query = argString('query', query, 'kong.service.request.setRawQuery')
+    this.#up(P.setRawQuery).query = argString('query', query, P.setRawQuery.fn)
   }
 
-  /** Replaces the query; names are sorted, values url-encoded, as Kong does. */
+  /**
+   * Replaces the query; names are sorted, values url-encoded, as Kong does.
+   * @phases rewrite, access
+   */
   setQuery (args: Record<string, string | true | (string | true)[]>): void {
-    const up = this.#up('kong.service.request.setQuery')
+    const up = this.#up(P.setQuery)
     const entries: [string, string | true][] = []
     for (const k of Object.keys(args).sort()) {
       const v = args[k] as string | true | (string | true)[]
@@ -44,33 +52,40 @@ export class KongServiceRequest {
     up.query = encodeQuery(entries)
   }
 
-  /** Removes every occurrence of a query argument; the others keep their order. */
+  /**
+   * Removes every occurrence of a query argument; the others keep their order.
+   * @phases rewrite, access
+   */
   clearQueryArg (name: string): void {
-    const up = this.#up('kong.service.request.clearQueryArg')
+    const up = this.#up(P.clearQueryArg)
     if (up.query === undefined) return
     const entries = queryEntries(up.query)
     if (!entries.some(([k]) => k === name)) return
     up.query = encodeQuery(entries.filter(([k]) => k !== name))
   }
 
+  /** @phases rewrite, access */
   setMethod (method: string): void {
     if (typeof method !== 'string' || !HTTP_METHODS.has(method)) throw new TypeError(`kong.service.request.setMethod: invalid method: ${String(method)}`)
-    this.#up('kong.service.request.setMethod').method = method
+    this.#up(P.setMethod).method = method
   }
 
+  /** @phases rewrite, access */
   setHeader (name: string, value: unknown): void {
-    const up = this.#up('kong.service.request.setHeader')
-    this.#header(up, 'set', headerName(name, 'kong.service.request.setHeader'), headerValue(value, 'kong.service.request.setHeader'))
+    const up = this.#up(P.setHeader)
+    this.#header(up, 'set', headerName(name, P.setHeader.fn), headerValue(value, P.setHeader.fn))
   }
 
+  /** @phases rewrite, access */
   addHeader (name: string, value: unknown): void {
-    const up = this.#up('kong.service.request.addHeader')
-    this.#header(up, 'add', headerName(name, 'kong.service.request.addHeader'), headerValue(value, 'kong.service.request.addHeader'))
+    const up = this.#up(P.addHeader)
+    this.#header(up, 'add', headerName(name, P.addHeader.fn), headerValue(value, P.addHeader.fn))
   }
 
+  /** @phases rewrite, access */
   clearHeader (name: string): void {
-    const up = this.#up('kong.service.request.clearHeader')
-    this.#header(up, 'del', headerName(name, 'kong.service.request.clearHeader'))
+    const up = this.#up(P.clearHeader)
+    this.#header(up, 'del', headerName(name, P.clearHeader.fn))
   }
 
   /** Every upstream header change goes through here, and into the context's log when it keeps one. */
@@ -80,19 +95,24 @@ export class KongServiceRequest {
     this.#ctx.upstreamHeaderOps?.push((value === undefined ? [op, name] : [op, name, value]) as HeaderOp)
   }
 
+  /** @phases rewrite, access */
   setHeaders (headers: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(headers)) this.setHeader(k, v)
   }
 
+  /** @phases rewrite, access */
   setRawBody (body: string | Buffer): void {
-    const up = this.#up('kong.service.request.setRawBody')
+    const up = this.#up(P.setRawBody)
     if (typeof body !== 'string' && !Buffer.isBuffer(body)) throw new TypeError('kong.service.request.setRawBody: body must be a string or a Buffer')
     up.body = Buffer.from(body)
   }
 
-  /** Encodes `body` as `mime` (or the request's Content-Type) and sets it, with its Content-Type. */
+  /**
+   * Encodes `body` as `mime` (or the request's Content-Type) and sets it, with its Content-Type.
+   * @phases rewrite, access
+   */
   setBody (body: Record<string, unknown> | unknown[], mime?: string): void {
-    const up = this.#up('kong.service.request.setBody')
+    const up = this.#up(P.setBody)
     const current = first(up.headers['content-type'])
     const type = mime ?? mediaType(current)
     if (type === undefined) throw new Error('kong.service.request.setBody: missing content type')

@@ -1,21 +1,27 @@
 // kong.service.response: the upstream's response as it arrived (Kong's kong/pdk/service/response.lua).
 
 import type { Headers, RequestContext } from '../runtime/context.js'
-import { Phase, RESPONSE } from '../runtime/phases.js'
 import { check, first, headerName } from './private/checks.js'
+import { PHASES } from './private/phases.js'
+
+const P = PHASES.serviceResponse
 
 export class KongServiceResponse {
   readonly #ctx: RequestContext
   constructor (ctx: RequestContext) { this.#ctx = ctx }
-  getStatus (): number | undefined { check(this.#ctx, RESPONSE, 'kong.service.response.getStatus'); return this.#ctx.serviceStatus }
-  getHeaders (): Headers { check(this.#ctx, RESPONSE, 'kong.service.response.getHeaders'); return { ...this.#ctx.serviceHeaders } }
+  /** @phases header_filter, body_filter, log */
+  getStatus (): number | undefined { check(this.#ctx, P.getStatus); return this.#ctx.serviceStatus }
+  /** @phases header_filter, body_filter, log */
+  getHeaders (): Headers { check(this.#ctx, P.getHeaders); return { ...this.#ctx.serviceHeaders } }
+  /** @phases header_filter, body_filter, log */
   getHeader (name: string): string | undefined {
-    check(this.#ctx, RESPONSE, 'kong.service.response.getHeader')
-    return first(this.#ctx.serviceHeaders?.[headerName(name, 'kong.service.response.getHeader')])
+    check(this.#ctx, P.getHeader)
+    return first(this.#ctx.serviceHeaders?.[headerName(name, P.getHeader.fn)])
   }
 
+  /** @phases body_filter, log */
   getRawBody (): Buffer | undefined {
-    check(this.#ctx, Phase.body_filter | Phase.log, 'kong.service.response.getRawBody')
+    check(this.#ctx, P.getRawBody)
     return this.#ctx.source === 'service' ? this.#ctx.responseBody : undefined
   }
 }

@@ -4,10 +4,11 @@
 
 import type { RequestContext } from '../../runtime/context.js'
 import { PhaseError } from '../../runtime/phases.js'
+import type { PhaseRule } from './phases.js'
 
-/** Throws Kong's phase error unless the current phase is one of `allowed`. */
-export function check (ctx: RequestContext, allowed: number, fn: string): void {
-  if ((ctx.phase & allowed) === 0) throw new PhaseError(fn, ctx.phase, allowed)
+/** Throws Kong's phase error unless the current phase is one `rule` allows (see phases.ts). */
+export function check (ctx: RequestContext, rule: PhaseRule): void {
+  if ((ctx.phase & rule.mask) === 0) throw new PhaseError(rule.fn, ctx.phase, rule.mask)
 }
 
 export function first (v: string | string[] | undefined): string | undefined {
