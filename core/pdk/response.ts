@@ -83,7 +83,7 @@ export class KongResponse {
 
   /**
    * The whole body; a body_filter plugin makes Tollgate buffer it.
-   * @phases body_filter, log
+   * @phases body_filter
    */
   getRawBody (): Buffer | undefined {
     check(this.#ctx, P.getRawBody)

@@ -97,6 +97,8 @@ export class KongServiceRequest {
 
   /** @phases rewrite, access */
   setHeaders (headers: Record<string, unknown>): void {
+    // Checked here too, as Kong's set_headers is: an empty table is still a call in the wrong phase.
+    check(this.#ctx, P.setHeaders)
     for (const [k, v] of Object.entries(headers)) this.setHeader(k, v)
   }
 

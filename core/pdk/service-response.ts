@@ -19,7 +19,11 @@ export class KongServiceResponse {
     return first(this.#ctx.serviceHeaders?.[headerName(name, P.getHeader.fn)])
   }
 
-  /** @phases body_filter, log */
+  /**
+   * The upstream's whole body, once a body_filter plugin has made Tollgate buffer it:
+   * undefined in header_filter, and when the response did not come from the service.
+   * @phases header_filter, body_filter, log
+   */
   getRawBody (): Buffer | undefined {
     check(this.#ctx, P.getRawBody)
     return this.#ctx.source === 'service' ? this.#ctx.responseBody : undefined

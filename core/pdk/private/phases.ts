@@ -58,7 +58,8 @@ export const PHASES = {
     addHeader: BEFORE_HEADERS,
     clearHeader: BEFORE_HEADERS,
     setHeaders: BEFORE_HEADERS,
-    getRawBody: Phase.body_filter | Phase.log,
+    // Not in log, as in Kong: the body is the body_filter phase's to see and change.
+    getRawBody: Phase.body_filter,
     setRawBody: Phase.body_filter,
     // In header_filter only without a body (the function checks that itself).
     exit: BEFORE_HEADERS,
@@ -93,7 +94,8 @@ export const PHASES = {
     getStatus: RESPONSE,
     getHeaders: RESPONSE,
     getHeader: RESPONSE,
-    getRawBody: Phase.body_filter | Phase.log,
+    // Kong's docs give header_filter too, though no body has arrived by then.
+    getRawBody: RESPONSE,
   }),
   // The log lines are not checked at all: Kong allows them in every phase, init_worker
   // included, and a log line must never be what fails a request.

@@ -126,7 +126,7 @@ t.test('every PDK behaviour gives the same result in-process, isolated and in th
   t.match(inProcess.get('response-headers'), { headers: { 'x-from-access': 'a', 'x-multi-resp': ['1', '2'], 'x-status-seen': '200' }, body: /\|filtered$/ })
   t.same(JSON.parse(JSON.parse(inProcess.get('body')?.body ?? '{}').headers['x-body'] as string), { body: { f: '1', g: '2' }, err: null, mime: 'application/x-www-form-urlencoded', raw: 'f=1&g=2' })
   t.equal(JSON.parse(inProcess.get('consumer')?.body ?? '{}').headers['x-consumer'], 'ada')
-  t.equal(JSON.parse(inProcess.get('phase-error')?.body ?? '{}').headers['x-error'], 'kong.response.getRawBody cannot be called in access phase (only in: body_filter, log)')
+  t.equal(JSON.parse(inProcess.get('phase-error')?.body ?? '{}').headers['x-error'], 'kong.response.getRawBody cannot be called in access phase (only in: body_filter)')
   t.equal(inProcess.get('noop')?.headers['x-header-filter'], 'ran')
   t.equal(inProcess.get('skip')?.headers['x-header-filter'], undefined, 'skipWhen kept headerFilter from running')
   t.equal(inProcess.get('skip')?.status, 200)

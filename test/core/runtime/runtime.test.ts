@@ -152,7 +152,7 @@ t.test('short-circuits, errors and the phases that still run', async (t) => {
 
   r = await get(`${gw.proxy}/misuse`)
   const m = JSON.parse(r.text.replace('<<tail>>', '')) as Echo
-  t.equal(m.headers['x-phase-error'], 'kong.response.getRawBody cannot be called in access phase (only in: body_filter, log)')
+  t.equal(m.headers['x-phase-error'], 'kong.response.getRawBody cannot be called in access phase (only in: body_filter)')
   t.equal(m.headers['x-arg-error'], 'kong.client.authenticate: either credential or consumer must be provided')
   t.equal(r.headers['x-hf-phase-error'], 'kong.service.request.setHeader cannot be called in header_filter phase (only in: rewrite, access)')
 
