@@ -20,6 +20,13 @@ export interface KongDb {
    * @phases rewrite, access, header_filter, body_filter, log
    */
   find(entity: string, key: Record<string, string>): Entity | undefined
+  /**
+   * Every row of `entity` whose foreign key `field` points at `id`, e.g. all of a
+   * consumer's credentials: `listFor('keyauth_credentials', 'consumer', consumer.id)`.
+   * Read-only; cached until the next write, like get and find.
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
+  listFor(entity: string, field: string, id: string): readonly Entity[]
 }
 
 export class KongDbView implements KongDb {
@@ -28,4 +35,5 @@ export class KongDbView implements KongDb {
   constructor (ctx: RequestContext, db: EntityCache) { this.#ctx = ctx; this.#db = db }
   get (entity: string, id: string): Entity | undefined { check(this.#ctx, P.get); return this.#db.get(entity, id) }
   find (entity: string, key: Record<string, string>): Entity | undefined { check(this.#ctx, P.find); return this.#db.find(entity, key) }
+  listFor (entity: string, field: string, id: string): readonly Entity[] { check(this.#ctx, P.listFor); return this.#db.listFor(entity, field, id) }
 }

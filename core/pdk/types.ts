@@ -123,6 +123,8 @@ export interface KongDb {
   get(entity: string, id: string): Entity | undefined
   /** An entity by a unique field, e.g. `find('keyauth_credentials', { key })`. */
   find(entity: string, key: Record<string, string>): Entity | undefined
+  /** Every row of `entity` whose foreign key `field` points at `id`, e.g. a consumer's credentials. */
+  listFor(entity: string, field: string, id: string): readonly Entity[]
 }
 
 /** The `kong` object a plugin handler gets: one per plugin per request. */

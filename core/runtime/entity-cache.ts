@@ -6,6 +6,8 @@
 import type { ConfigReader, Entity } from '../store/store.js'
 
 const MAX_ENTRIES = 100_000
+/** Rows per store page while listFor reads a whole list. */
+const LIST_PAGE = 1000
 
 interface Slot { entity: Entity | undefined, expires: number }
 
@@ -18,6 +20,8 @@ export class EntityCache {
   // joined string: joining made, flattened and hashed a new string on every lookup, where
   // these hash only the value (an entity's id string keeps its hash once computed).
   readonly #slots = new Map<string, Map<string, Map<string, Slot>>>()
+  // entity -> foreign field -> referenced id -> the rows (listFor).
+  readonly #lists = new Map<string, Map<string, Map<string, { rows: readonly Entity[], expires: number }>>>()
   #size = 0
 
   constructor (store: ConfigReader) {
@@ -41,9 +45,39 @@ export class EntityCache {
     return slot !== undefined && fresh(slot) ? slot.entity : this.#load(entity, field, value, this.#store.find(entity, key))
   }
 
+  /**
+   * Every row of `entity` whose foreign key `field` points at `id` (e.g. a consumer's
+   * credentials), in id order; Kong's plugins read these through DAO methods such as
+   * acls:each_for_consumer behind kong.cache. The list is cached whole; it expires with
+   * the first of its rows that does.
+   */
+  listFor (entity: string, field: string, id: string): readonly Entity[] {
+    const slot = this.#lists.get(entity)?.get(field)?.get(id)
+    if (slot !== undefined && (slot.expires === Number.POSITIVE_INFINITY || slot.expires > Date.now())) return slot.rows
+    const rows: Entity[] = []
+    let offset: string | undefined
+    do {
+      const page = this.#store.listFor(entity, field, id, { size: LIST_PAGE, offset })
+      rows.push(...page.data)
+      offset = page.offset
+    } while (offset !== undefined)
+    let expires = Number.POSITIVE_INFINITY
+    for (const row of rows) if (typeof row.ttl === 'number') expires = Math.min(expires, Date.now() + row.ttl * 1000)
+    if (this.#size >= MAX_ENTRIES) this.clear()
+    let byField = this.#lists.get(entity)
+    if (byField === undefined) this.#lists.set(entity, byField = new Map())
+    let byId = byField.get(field)
+    if (byId === undefined) byField.set(field, byId = new Map())
+    if (!byId.has(id)) this.#size++
+    const list = Object.freeze(rows)
+    byId.set(id, { rows: list, expires })
+    return list
+  }
+
   /** Drops everything, for writes made by another process. */
   clear (): void {
     this.#slots.clear()
+    this.#lists.clear()
     this.#size = 0
   }
 

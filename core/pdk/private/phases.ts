@@ -120,6 +120,7 @@ export const PHASES = {
   db: rules('kong.db', {
     get: ALL,
     find: ALL,
+    listFor: ALL,
   }),
   // Not checked either: the node's id is known before any request is.
   node: rules('kong.node', {

@@ -167,6 +167,7 @@ const DOCUMENTED: Record<string, { phases: PhaseName[], source: string }> = {
 const TOLLGATE_ONLY: Record<string, PhaseName[]> = {
   'kong.db.get': ALL_FIVE,
   'kong.db.find': ALL_FIVE,
+  'kong.db.listFor': ALL_FIVE,
 }
 
 /** Kong functions Tollgate does not have (yet). */
@@ -240,6 +241,7 @@ const ARGS: Record<string, unknown[]> = {
   'kong.log.setSerializeValue': ['valname', 'valvalue'],
   'kong.db.get': ['consumers', consumer.id],
   'kong.db.find': ['consumers', { username: 'bob' }],
+  'kong.db.listFor': ['keyauth_credentials', 'consumer', consumer.id],
 }
 
 /**
@@ -253,7 +255,7 @@ const FAILS_ANYWAY: Record<string, { phase: PhaseName, message: RegExp }> = {
 
 const noop = (): void => {}
 const logger = { debug: noop, info: noop, warn: noop, error: noop, fatal: noop } as unknown as Logger
-const db = { get: () => undefined, find: () => undefined } as unknown as EntityCache
+const db = { get: () => undefined, find: () => undefined, listFor: () => [] } as unknown as EntityCache
 const env: PdkEnv = { db, log: logger, nodeId: 'node-1' }
 
 /** A request as far into its life as `phase`: routed, with a body, and answered from header_filter on. */
