@@ -69,6 +69,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const isolation = config.isolated_plugins.length > 0
     ? new IsolationPool({
       plugins: config.plugins,
+      isolated: config.isolated_plugins,
       cwd: process.cwd(),
       storePath: join(config.prefix, 'tollgate.mdb'),
       nodeId: store.nodeId(),
@@ -83,7 +84,12 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId() })
   const isolated = new Set(config.isolated_plugins)
   const runnerFor = (p: AnyPlugin): PluginRunner => isolation !== undefined && isolated.has(p.name) ? isolation : inProcess
-  const livePlugins = new LivePlugins(store, plugins, runnerFor)
+  // Isolated plugins are configured in their worker threads (isolation/worker.ts), where their handlers run.
+  const livePlugins = new LivePlugins(store, plugins, runnerFor, { log, here: (p) => runnerFor(p) === inProcess })
+  // Built now, like the router, and configured before the first request: Kong runs
+  // configure from init_worker, before the worker serves.
+  livePlugins.get()
+  await livePlugins.configured()
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody, log })
   const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, upstreams, log })

@@ -16,11 +16,13 @@ import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import type { PluginRunner } from '../runtime/plugin-runner.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
-import type { Batch, BatchResult, LateOutcome, WorkerData } from './worker.js'
+import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog } from './worker.js'
 
 export interface IsolationOptions {
   /** Module names or paths of the isolated plugins, as in the plugins setting. */
   plugins: string[]
+  /** Names of the isolated plugins: their configure hooks run in the workers. */
+  isolated?: string[]
   cwd: string
   storePath: string
   nodeId: string
@@ -101,7 +103,7 @@ export class IsolationPool implements PluginRunner {
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, cwd: opts.cwd, storePath: opts.storePath, nodeId: opts.nodeId }
+    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, nodeId: opts.nodeId }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
     this.#threads = threads
     this.#pool = new Piscina({
@@ -123,7 +125,14 @@ export class IsolationPool implements PluginRunner {
     })
     // A worker that dies (process.exit, memory limit) is replaced by piscina; say so.
     this.#pool.on('error', (err: Error) => opts.log.error({ err }, 'isolated plugin worker failed'))
-    this.#pool.on('message', (m: LateOutcome) => this.#late(m))
+    this.#pool.on('message', (m: LateOutcome | WorkerLog) => {
+      if ('tollgateLog' in m) {
+        const { level, plugin, message, stack } = m.tollgateLog
+        opts.log[level]({ err: { message, stack }, plugin, phase: 'configure' }, `plugin ${plugin} failed in configure (isolated)`)
+        return
+      }
+      this.#late(m)
+    })
     this.#pool.on('workerDestroy', (worker: { id: number }) => {
       // While a replacement loads, batches queued behind it get extra time: the timeout
       // is meant for plugin code, not for a thread starting up. piscina replaces a thread

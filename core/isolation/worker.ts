@@ -15,6 +15,7 @@ import { loadPlugins } from '../runtime/loader.js'
 import type { AnyPlugin, HandlerName } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import { LmdbStore, type ConfigReader } from '../store/index.js'
+import { Configurer, configsFromEntities } from '../runtime/configure.js'
 import { captureLogger } from './capture-log.js'
 import { mutationsOf, rebuild, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
 
@@ -25,6 +26,8 @@ export interface WorkerData {
   /** The store's LMDB file, opened here for kong.db reads. */
   storePath: string
   nodeId: string
+  /** Names of the isolated plugins: the ones this thread configures (the others are loaded for their schemas only). */
+  isolated: string[]
 }
 
 export interface Batch {
@@ -43,6 +46,11 @@ export interface BatchResult {
   outcomes: Wire
 }
 
+/** A log line from outside any request (a configure hook failing), posted on parentPort. */
+export interface WorkerLog {
+  tollgateLog: { level: 'error', plugin: string, message: string, stack: string | undefined }
+}
+
 /** A late answer, posted on the worker's parentPort (piscina relays it as a 'message'). */
 export interface LateOutcome {
   tollgateBatch: number
@@ -54,10 +62,21 @@ export interface LateOutcome {
 const data = workerData as WorkerData
 let seenVersion = -1
 
-async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache }> {
+async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache, configurer: Configurer }> {
   const registry = await loadPlugins(data.plugins, data.cwd)
   const store = new LmdbStore({ path: data.storePath, plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
-  return { registry, store, cache: new EntityCache(store) }
+  const isolated = new Set(data.isolated)
+  // The isolated plugins' configure runs here, in every thread, because their state lives
+  // where their handlers run; the host configures only the plugins it runs itself.
+  const configurer = new Configurer(registry.all().filter((p) => isolated.has(p.name)), (plugin, err) => {
+    parentPort?.postMessage({ tollgateLog: { level: 'error', plugin, message: message(err), stack: err instanceof Error ? err.stack : undefined } } satisfies WorkerLog)
+  })
+  if (configurer.any) {
+    // The version read with the configs: the first batch at that version does not configure again.
+    seenVersion = store.version()
+    await configurer.run(configsFromEntities(store.each('plugins')))
+  }
+  return { registry, store, cache: new EntityCache(store), configurer }
 }
 
 // Started as the thread starts, so a plugin's first phase does not pay for loading.
@@ -85,12 +104,15 @@ function encode (outcomes: Array<Outcome | null>): Wire {
 }
 
 export default async function run (batch: Batch): Promise<BatchResult> {
-  const { registry, store, cache } = await ready
+  const { registry, store, cache, configurer } = await ready
   if (batch.warmup === true) return { threadId, outcomes: writeOutcomes([]) }
   if (batch.version !== seenVersion) {
     store.refresh()
     cache.clear()
     seenVersion = batch.version
+    // Not awaited: as in the host, requests do not wait on an async hook (a synchronous
+    // one has run before this batch's handlers).
+    if (configurer.any) void configurer.run(configsFromEntities(store.each('plugins')))
   }
   const tasks = readBatch(batch.tasks)
   const outcomes: Array<Outcome | null> = new Array(tasks.length).fill(null)

@@ -13,6 +13,22 @@ export type HandlerName = typeof HANDLERS[number]
 /** A phase handler: sync or async; the runner awaits only when a promise comes back. */
 export type Handler<C> = (kong: Kong, conf: C) => void | Promise<void>
 
+/**
+ * One enabled config of a plugin as its `configure` hook gets it, with the scope it applies
+ * to (null where unset). Kong writes the scope onto the config table itself (route_id,
+ * service_id, consumer_id, __plugin_id); Tollgate passes it beside the config instead, so
+ * `config` stays exactly the schema's type (no names a schema could also declare) and the
+ * hook never gets, or changes, the object the request path runs with.
+ */
+export interface ConfiguredPlugin<C> {
+  /** The plugin entity's id. */
+  id: string
+  route: string | null
+  service: string | null
+  consumer: string | null
+  config: C
+}
+
 export interface PluginDescriptor<S extends TObject = TObject> {
   name: string
   version: string
@@ -40,6 +56,50 @@ export interface PluginDescriptor<S extends TObject = TObject> {
   entities?: EntityDef[]
   /** Semver range of the SDK the plugin was written for. */
   sdk?: string
+  /**
+   * Kong's `configure` phase (runloop/plugins_iterator.lua): called with all enabled configs
+   * of this plugin (an empty list when there are none) at start and each time the plugin
+   * configuration is rebuilt after a change, in every process (and, for an isolated plugin,
+   * every worker thread) that runs its handlers. For plugins that keep state across
+   * requests (counters, caches, metric families). A throw or rejection is logged; the
+   * gateway goes on. Calls for one plugin do not overlap: the next waits for a promise.
+   */
+  configure?: (configs: ConfiguredPlugin<Static<S>>[]) => void | Promise<void>
+  /** Admin API endpoints the plugin serves (Kong: a plugin's api.lua). */
+  admin?: AdminRoute[]
+}
+
+/** An Admin API method a plugin route may serve (HEAD and OPTIONS are answered for it). */
+export type AdminMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+/** An Admin API request as a plugin route sees it: the body is decoded (JSON or form). */
+export interface AdminRequest {
+  /** Path parameters by name (`:consumer` in the path is `params.consumer`). */
+  params: Record<string, string>
+  /** Query arguments; a repeated one is an array. */
+  query: Record<string, string | string[]>
+  body: unknown
+  /** Request headers, names lower-case. */
+  headers: Record<string, string | string[] | undefined>
+}
+
+/**
+ * What a plugin route answers: status (default 200), body (an object or array is sent as
+ * JSON, a string as text, a Buffer as bytes, undefined as no body) and extra headers.
+ */
+export interface AdminAnswer {
+  status?: number
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+export interface AdminRoute {
+  method: AdminMethod
+  /** fastify path syntax, e.g. '/rate-limiting/usage/:consumer'; may not be a path the core API or another plugin serves. */
+  path: string
+  /** For the OpenAPI document. */
+  summary?: string
+  handler: (req: AdminRequest) => AdminAnswer | Promise<AdminAnswer>
 }
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -62,6 +122,26 @@ export function skips (plugin: AnyPlugin, conf: Record<string, unknown>, handler
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
+const ADMIN_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] satisfies AdminMethod[]
+
+function adminProblems (admin: unknown): string[] {
+  if (!Array.isArray(admin)) return ["'admin' must be a list of { method, path, handler } routes"]
+  const problems: string[] = []
+  const seen = new Set<string>()
+  admin.forEach((r: unknown, i) => {
+    const at = `'admin[${i}]'`
+    if (typeof r !== 'object' || r === null) { problems.push(`${at} must be a { method, path, handler } object`); return }
+    const { method, path, handler, summary } = r as Record<string, unknown>
+    if (typeof method !== 'string' || !ADMIN_METHODS.includes(method)) problems.push(`${at}.method must be one of ${ADMIN_METHODS.join(', ')}`)
+    if (typeof path !== 'string' || !path.startsWith('/') || path.length < 2) problems.push(`${at}.path must be a path starting with '/', such as '/my-plugin/:id'`)
+    if (typeof handler !== 'function') problems.push(`${at}.handler must be a function`)
+    if (summary !== undefined && typeof summary !== 'string') problems.push(`${at}.summary must be a string`)
+    const route = `${String(method)} ${String(path)}`
+    if (seen.has(route)) problems.push(`'admin' lists ${route} twice`)
+    seen.add(route)
+  })
+  return problems
+}
 
 /** Semver ranges of the common forms: `*`, `x.y.z`, `^x.y.z`, `~x.y.z`, `>=x.y.z`. */
 export function satisfies (version: string, range: string): boolean {
@@ -108,7 +188,11 @@ export function descriptorProblems (p: unknown): string[] {
   const schema = d.schema as Record<string, unknown> | undefined
   if (typeof schema !== 'object' || schema === null || schema.type !== 'object') problems.push("'schema' must be a typebox Type.Object(...) schema")
   for (const h of HANDLERS) if (d[h] !== undefined && typeof d[h] !== 'function') problems.push(`'${h}' must be a function`)
-  if (!HANDLERS.some((h) => typeof d[h] === 'function')) problems.push(`it implements no phase (${HANDLERS.join(', ')})`)
+  if (!HANDLERS.some((h) => typeof d[h] === 'function') && typeof d.configure !== 'function' && d.admin === undefined) {
+    problems.push(`it implements no phase (${HANDLERS.join(', ')}), no configure and no admin routes`)
+  }
+  if (d.configure !== undefined && typeof d.configure !== 'function') problems.push("'configure' must be a function")
+  if (d.admin !== undefined) problems.push(...adminProblems(d.admin))
   if (d.skipWhen !== undefined) {
     if (typeof d.skipWhen !== 'object' || d.skipWhen === null) problems.push("'skipWhen' must be an object of handler names to functions")
     else {

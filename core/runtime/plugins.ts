@@ -2,7 +2,9 @@
 // version. Plugins run in priority order (descending; ties by name descending, as Kong);
 // for each, one config is chosen by Kong's 8-level precedence (runloop/plugins_iterator.lua).
 
+import type { Logger } from '../log.js'
 import type { ConfigReader } from '../store/index.js'
+import { Configurer, configsFromSet } from './configure.js'
 import { HANDLER_BIT, HANDLERS, skips, type AnyPlugin, type HandlerName } from './plugin.js'
 import type { PluginRunner, RunnerFor } from './plugin-runner.js'
 import type { PluginRegistry } from './registry.js'
@@ -135,32 +137,65 @@ export interface Plan {
   consumerAware: boolean
 }
 
-/** Keeps a PluginSet for the store's current version, like LiveRouter does for routes. */
+/** Who runs configure hooks, and where their failures go (see LivePlugins). */
+export interface ConfigureOptions {
+  log: Logger
+  /** Whether this thread runs the plugin's handlers (an isolated plugin is configured in its workers instead). */
+  here: (plugin: AnyPlugin) => boolean
+}
+
+/**
+ * Keeps a PluginSet for the store's current version, like LiveRouter does for routes.
+ * With `configure`, each new set calls the plugins' configure hooks (configure.ts).
+ */
 export class LivePlugins {
   readonly #store: ConfigReader
   readonly #registry: PluginRegistry
   readonly #runnerFor: RunnerFor
+  readonly #configurer: Configurer | undefined
   #set: PluginSet | undefined
   #dirty = true
+  #configured: Promise<void> = Promise.resolve()
+  #eager: NodeJS.Immediate | undefined
 
-  constructor (store: ConfigReader, registry: PluginRegistry, runnerFor: RunnerFor) {
+  constructor (store: ConfigReader, registry: PluginRegistry, runnerFor: RunnerFor, configure?: ConfigureOptions) {
     this.#store = store
     this.#registry = registry
     this.#runnerFor = runnerFor
+    if (configure !== undefined) {
+      const c = new Configurer(registry.all().filter(configure.here), (plugin, err) => {
+        configure.log.error({ err, plugin, phase: 'configure' }, `plugin ${plugin} failed in configure`)
+      })
+      if (c.any) this.#configurer = c
+    }
     // Any write may touch plugins: deleting a route, service or consumer cascades to them.
-    store.onChange(() => { this.#dirty = true })
+    store.onChange(() => { this.invalidate() })
   }
 
   get (): PluginSet {
     if (this.#dirty || this.#set === undefined) {
       this.#set = new PluginSet(this.#registry, this.#store.each('plugins'), this.#runnerFor)
       this.#dirty = false
+      if (this.#configurer !== undefined) this.#configured = this.#configurer.run(configsFromSet(this.#set))
     }
     return this.#set
+  }
+
+  /** Settles when the configure hooks of the latest set have (at once when none are pending). */
+  configured (): Promise<void> {
+    return this.#configured
   }
 
   /** Marks the set stale, for writes made by another process. */
   invalidate (): void {
     this.#dirty = true
+    // Without configure hooks the set waits for the next request. With them it is rebuilt
+    // soon after the change even with no traffic, as Kong's background rebuild timer does
+    // (worker_consistency = eventual): a metrics plugin's families, say, follow the
+    // configuration, not the next request. Changes made in one turn share one rebuild.
+    if (this.#configurer !== undefined && this.#eager === undefined) {
+      this.#eager = setImmediate(() => { this.#eager = undefined; if (this.#dirty) this.get() })
+      this.#eager.unref()
+    }
   }
 }

@@ -4,7 +4,7 @@ import type { Test } from 'tap'
 import { request } from 'undici'
 import { loadConfig, type Config } from '../../core/config/index.js'
 import { startGateway, type Gateway, type StartOptions } from '../../core/gateway.js'
-import { createLogger } from '../../core/log.js'
+import { createLogger, type Logger } from '../../core/log.js'
 import { tempDir } from './store.js'
 
 export interface TestGateway {
@@ -16,9 +16,9 @@ export interface TestGateway {
 }
 
 /** The whole gateway in this process, on 127.0.0.1 ports of its choosing, with a temp prefix. */
-export async function startTestGateway (t: Test, opts: StartOptions & { config?: Partial<Record<keyof Config, string>> } = {}): Promise<TestGateway> {
+export async function startTestGateway (t: Test, opts: StartOptions & { config?: Partial<Record<keyof Config, string>>, log?: Logger } = {}): Promise<TestGateway> {
   const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', ...opts.config } })
-  const gateway = await startGateway(config, createLogger('error'), opts)
+  const gateway = await startGateway(config, opts.log ?? createLogger('error'), opts)
   t.teardown(() => gateway.stop())
   const admin = `http://127.0.0.1:${(gateway.admin[0] as AddressInfo).port}`
   return {
@@ -62,4 +62,20 @@ export function echo (req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-upstream': 'yes', server: 'echo-upstream' })
     res.end(body)
   })
+}
+
+/** Resolves once `cond` holds, checking every few ms; fails after `timeoutMs` with `what`. */
+export async function until (cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** A logger whose JSON lines are kept in `lines`, for tests that check what was logged. */
+export function memoryLogger (): { log: Logger, lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = []
+  const log = createLogger('error', { write (chunk: string) { lines.push(JSON.parse(chunk)) } })
+  return { log, lines }
 }
