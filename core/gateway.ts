@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createAdminServer } from './admin/server.js'
+import { configChanged } from './events.js'
 import { preparePrefix, type Config } from './config/index.js'
 import { listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
@@ -65,7 +66,9 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   // The config version as this process last saw it, for isolation workers to know when
   // their cached entities are stale: read from LMDB on change, not per batch.
   let version = store.version()
-  store.onChange((e) => { version = e.version })
+  const published = configChanged()
+  published(version)
+  store.onChange((e) => { version = e.version; published(version) })
   const isolation = config.isolated_plugins.length > 0
     ? new IsolationPool({
       plugins: config.plugins,
@@ -112,7 +115,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear() },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); published(version) },
     stop,
   }
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http'
 import { PassThrough, type Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
+import { upstreamErrored, watchRequest } from '../events.js'
 import type { Logger } from '../log.js'
 import type { RequestContext, Headers } from '../runtime/context.js'
 import { exitAsResponse } from '../runtime/exit.js'
@@ -104,6 +105,7 @@ export class Pipeline {
         onResponseError (_c, err) {
           if (socket.destroyed) return
           upstreamFailed(ctx, err)
+          upstreamErrored(ctx, err)
           self.#respondExit(ctx, collected, false).catch(() => {})
         },
       })
@@ -134,6 +136,7 @@ export class Pipeline {
   }
 
   #logAfter (ctx: RequestContext, collected: Collected[]): void {
+    watchRequest(ctx)
     if (!anyRuns(collected, 'log')) return
     ctx.res.once('close', () => {
       // Off the response path: the client has its answer before loggers run.
@@ -255,6 +258,7 @@ export class Pipeline {
         if (!req.complete) res.shouldKeepAlive = false
         self.#log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
         upstreamFailed(ctx, err)
+        upstreamErrored(ctx, err)
         self.#respondExit(ctx, collected, false).catch(() => {})
       },
     })
