@@ -19,17 +19,33 @@ export interface OperationDoc {
   response?: { entity: string, list?: boolean } | 'empty' | 'object'
   status?: number
   tags?: string[]
+  /** Who serves it, when not Tollgate itself: `plugin 'name'`. */
+  owner?: string
 }
+
+const CORE = "Tollgate's Admin API"
 
 export class RouteTable {
   readonly #app: FastifyInstance
   readonly routes = new Map<string, Map<Method, OperationDoc>>()
+  /** Who serves each path, by its shape (parameter names dropped: /a/:x and /a/:y are one path to the router). */
+  readonly #owners = new Map<string, { owner: string, url: string }>()
 
   constructor (app: FastifyInstance) {
     this.#app = app
   }
 
+  /**
+   * Adds a route. A path belongs to whoever added it first: another owner (a plugin, or
+   * core when a plugin came first) may not add any method to it, so that 405 and the
+   * `Allow` list of a path describe one owner's endpoint.
+   */
   add (method: Method, url: string, doc: OperationDoc, handler: Handler): void {
+    const owner = doc.owner ?? CORE
+    const shape = url.replace(/:[^/]+/g, ':')
+    const held = this.#owners.get(shape)
+    if (held !== undefined && held.owner !== owner) throw new Error(`${owner} cannot serve ${method} ${url}: ${held.owner} serves ${held.url}`)
+    if (held === undefined) this.#owners.set(shape, { owner, url })
     let methods = this.routes.get(url)
     if (methods === undefined) this.routes.set(url, methods = new Map())
     if (methods.has(method)) throw new Error(`${method} ${url} is registered twice`)

@@ -15,6 +15,7 @@ import { kForm, registerEntityRoutes, registerTagRoutes } from './entities.js'
 import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
+import { registerPluginRoutes } from './plugin-routes.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
 
@@ -204,6 +205,8 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     openapi ??= buildOpenApi(table, store, plugins)
     return openapi
   })
+
+  registerPluginRoutes(table, plugins, deps.log)
 
   table.finish()
   return app
