@@ -48,6 +48,32 @@ const WORKER = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/core/isolation/worker.js', import.meta.url).href
   : new URL('./worker.js', import.meta.url).href
 
+/**
+ * The process's node options for the worker threads, less tsx's loader: what they run is
+ * compiled (above), and tsx half-applied in a thread resolved @tollgate/sdk through
+ * tsconfig's paths to the TypeScript sources, so one thread mixed two builds of core (and
+ * coverage tools saw two different transforms of each file under one name). Only module
+ * loading and source-map options are passed: a thread refuses process-wide ones
+ * (--expose-gc...), which inheriting had silently dropped.
+ */
+function workerExecArgv (): string[] {
+  const out: string[] = []
+  const args = process.execArgv
+  const isTsx = (spec: string): boolean => /(^|[/\\])tsx([/\\]|$)/.test(spec)
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    if ((a === '--import' || a === '--require') && i + 1 < args.length) {
+      const spec = args[++i] as string
+      if (!isTsx(spec)) out.push(a, spec)
+    } else if (a.startsWith('--import=') || a.startsWith('--require=')) {
+      if (!isTsx(a.slice(a.indexOf('=') + 1))) out.push(a)
+    } else if (a === '--enable-source-maps' || a.startsWith('--conditions=')) {
+      out.push(a)
+    }
+  }
+  return out
+}
+
 /** How long a replacement worker may take to load before its queue counts against timeouts. */
 const COLD_START_MS = 10_000
 
@@ -109,6 +135,7 @@ export class IsolationPool implements PluginRunner {
     this.#pool = new Piscina({
       filename: WORKER,
       workerData,
+      execArgv: workerExecArgv(),
       // A fixed set of threads, all loaded at start: the timeout measures plugin code,
       // not a thread being created and loading modules.
       minThreads: threads,
