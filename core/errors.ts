@@ -119,9 +119,6 @@ export const Errors = {
       : `${all.length} schema violations (${all.join('; ')})`
     return new DbError(ErrorCodes.SCHEMA_VIOLATION, message, fields)
   },
-  invalidPrimaryKey (pk: Record<string, unknown>, fields: FieldErrors): DbError {
-    return new DbError(ErrorCodes.INVALID_PRIMARY_KEY, `invalid primary key: '${luaTable(pk)}'`, fields)
-  },
   primaryKeyViolation (pk: Record<string, unknown>): DbError {
     return new DbError(ErrorCodes.PRIMARY_KEY_VIOLATION, `primary key violation on key '${luaTable(pk)}'`, pk as FieldErrors)
   },

@@ -45,9 +45,6 @@ export class Pipeline {
     this.#log = deps.log
   }
 
-  /** Whether responses carry X-Kong-Request-Id (the upgrade path writes its own heads). */
-  get sendsRequestId (): boolean { return this.#h.requestId }
-
   /** A plain HTTP request: the phases before proxying, then the upstream or the exit. */
   handle (ctx: RequestContext): void | Promise<void> {
     const collected = this.#phases.request(ctx)

@@ -166,7 +166,6 @@ export class Router {
   readonly #byHost = new Map<string, Bucket>()
   readonly #wildcard = new Bucket()
   readonly #anyHost = new Bucket()
-  readonly #hasHeaderRules: boolean
   readonly size: number
 
   /**
@@ -175,7 +174,6 @@ export class Router {
    */
   constructor (routes: Iterable<Route>, services: Map<string, Service>) {
     const all: Sortable[] = []
-    let headerRules = false
     for (const route of routes) {
       if (!route.protocols.some((p) => p === 'http' || p === 'https')) continue
       const service = route.service === null ? null : services.get(route.service.id) ?? null
@@ -189,7 +187,6 @@ export class Router {
           patterns: values.filter((v) => v.startsWith('~*')).map((v) => new RegExp(v.slice(2))),
         }))
         : undefined
-      if (headers !== undefined) headerRules = true
       const paths = nonEmpty(route.paths) ? route.paths as string[] : [undefined]
       for (const path of paths) {
         const m: Matcher = {
@@ -221,13 +218,7 @@ export class Router {
         this.#wildcard.add(m)
       }
     }
-    this.#hasHeaderRules = headerRules
     this.size = all.length
-  }
-
-  /** Whether any route matches on headers (callers may cache by method, host and path otherwise). */
-  get matchesHeaders (): boolean {
-    return this.#hasHeaderRules
   }
 
   match (req: RouteRequest): RouteMatch | undefined {
