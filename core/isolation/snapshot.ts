@@ -1,8 +1,8 @@
 // A request as plain data, and back. An isolated plugin runs in a worker thread against a
 // RequestContext rebuilt from a snapshot (what the PDK can read); afterwards what the
 // handler changed travels back as one ordered list of mutations that the host applies.
-// The SDK's test kit builds its contexts the same way, so a plugin tested there sees the
-// same PDK as in the gateway, isolated or not.
+// The request itself is rebuilt as runtime/data-request.ts's DataRequest, which the SDK's
+// test kit uses too.
 //
 // On the wire a batch is one JSON text plus its binary bodies. JSON rather than the
 // structured clone of the objects themselves: V8 parses JSON several times faster than it
@@ -12,12 +12,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import { Phase } from '../runtime/phases.js'
-import { DataRequest, DetachedResponse } from '../runtime/data-request.js'
+import { DataRequest, DetachedResponse, type RequestData } from '../runtime/data-request.js'
 import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/store.js'
 
-export interface Snapshot {
+/** A request's state as data: its request line, headers and addresses (RequestData), and what the phases so far made of it. */
+export interface Snapshot extends RequestData {
   id: string
   phase: number
   startedAt: number
@@ -25,13 +26,6 @@ export interface Snapshot {
   elapsed?: number
   upstreamStartedAt?: number
   upstreamRespondedAt?: number
-  method: string
-  url: string
-  httpVersion: string
-  rawHeaders: string[]
-  clientIp: string
-  clientPort: number
-  localPort: number
   normalizedPath: string
   match: RouteMatch | undefined
   consumer: Consumer | undefined
@@ -268,7 +262,7 @@ interface Baseline { upstream: UpstreamRequest | undefined, responseHeaders: Hea
 /** A context rebuilt from a snapshot, with what mutationsOf compares it against. */
 export interface Rebuilt { ctx: RequestContext, base: Baseline }
 
-/** Rebuilds a RequestContext from a snapshot, for the test kit (full upstream headers). */
+/** Rebuilds a RequestContext from a snapshot with its full upstream headers (tests and micro-benchmarks). */
 export function contextFromSnapshot (s: Snapshot, plugin: string): RequestContext {
   return build(s, plugin, false).ctx
 }

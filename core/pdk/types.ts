@@ -5,10 +5,16 @@
 // method's allowed phases are in its implementation's doc comment and checked on every
 // call (Kong's pdk/private/phases.lua).
 
-import type { Consumer, Route, Service } from '../store/index.js'
+import type { Consumer } from '../store/index.js'
 import type { Entity } from '../store/store.js'
+import type { KongDb } from './db.js'
+import type { KongLog } from './log.js'
+import type { KongNode } from './node.js'
+import type { KongRouter } from './router.js'
 
-export type { Entity }
+// The namespaces made of closures declare their interfaces beside their code, documented
+// there; the classes' interfaces are here.
+export type { Entity, KongDb, KongLog, KongNode, KongRouter }
 
 /** Header values by lower-case name; a repeated header is an array. */
 export type PdkHeaders = Record<string, string | string[]>
@@ -100,33 +106,6 @@ export interface KongServiceResponse {
   getRawBody(): Buffer | undefined
 }
 
-/** kong.log: a line at a level, tagged with the plugin and request id. */
-export interface KongLog {
-  (...args: unknown[]): void
-  debug(...args: unknown[]): void
-  info(...args: unknown[]): void
-  notice(...args: unknown[]): void
-  warn(...args: unknown[]): void
-  err(...args: unknown[]): void
-  crit(...args: unknown[]): void
-  alert(...args: unknown[]): void
-  emerg(...args: unknown[]): void
-  /** Adds a field to what serialize() returns (dotted keys reach nested fields). */
-  setSerializeValue(key: string, value: unknown): void
-  /** The request summary loggers send (kong.log.serialize). */
-  serialize(): Record<string, unknown>
-}
-
-/** kong.db: stored entities, read from the node's local copy and cached until the next write. */
-export interface KongDb {
-  /** An entity by id, or undefined (expired rows included in undefined). */
-  get(entity: string, id: string): Entity | undefined
-  /** An entity by a unique field, e.g. `find('keyauth_credentials', { key })`. */
-  find(entity: string, key: Record<string, string>): Entity | undefined
-  /** Every row of `entity` whose foreign key `field` points at `id`, e.g. a consumer's credentials. */
-  listFor(entity: string, field: string, id: string): readonly Entity[]
-}
-
 /** The `kong` object a plugin handler gets: one per plugin per request. */
 export interface Kong {
   readonly request: KongRequest
@@ -135,7 +114,7 @@ export interface Kong {
   readonly service: { request: KongServiceRequest, response: KongServiceResponse }
   readonly log: KongLog
   readonly ctx: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
-  readonly router: { getRoute: () => Route | undefined, getService: () => Service | undefined }
+  readonly router: KongRouter
   readonly db: KongDb
-  readonly node: { getId: () => string }
+  readonly node: KongNode
 }
