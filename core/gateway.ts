@@ -15,7 +15,7 @@ import { createProxyServer, newProxyStats, type ProxyServer, type ProxyStats } f
 import { Pipeline, readBody } from './proxy/pipeline.js'
 import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
-import { Upstreams } from './proxy/upstreams.js'
+import { UpstreamPools } from './proxy/upstream-pools.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
@@ -59,7 +59,7 @@ export interface ProxyPart {
 /** The proxy listeners of one process, over `store`. */
 export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger): Promise<ProxyPart> {
   const stats = newProxyStats()
-  const upstreams = new Upstreams()
+  const pools = new UpstreamPools()
   const router = new LiveRouter(store)
   router.get() // compile now, so the first request does not pay for it
   const cache = new EntityCache(store)
@@ -95,12 +95,12 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   await livePlugins.configured()
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody, log })
-  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, upstreams, log })
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, log })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
-    await Promise.all([upstreams.close(), isolation?.close()])
+    await Promise.all([pools.close(), isolation?.close()])
   }
   try {
     for (const l of config.proxy_listen) {

@@ -34,7 +34,7 @@ export interface IsolationOptions {
   version: () => number
 }
 
-/** An isolated plugin's failure; the pipeline turns it into Kong's 500. */
+/** An isolated plugin's failure; the phase runner answers it as it answers any handler's (Kong's 500 before the response exists). */
 export class IsolatedPluginError extends Error {
   constructor (readonly plugin: string, message: string) {
     super(`plugin ${plugin} (isolated): ${message}`)

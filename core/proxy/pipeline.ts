@@ -14,7 +14,7 @@ import { isThenable, type PhaseRunner } from '../runtime/phase-runner.js'
 import { anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { WRITE_TIMEOUT, addDebugHeaders, proxiedLatency, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
-import type { Upstreams } from './upstreams.js'
+import type { UpstreamPools } from './upstream-pools.js'
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
 /** How much of a body Tollgate holds for body_filter plugins, or for plugins that read the request body. */
@@ -26,7 +26,7 @@ export interface PipelineDeps {
   headers: HeaderFlags
   /** Kong's allow_debug_header. */
   debugHeader?: boolean
-  upstreams: Upstreams
+  pools: UpstreamPools
   log: Logger
 }
 
@@ -34,14 +34,14 @@ export class Pipeline {
   readonly #phases: PhaseRunner
   readonly #h: HeaderFlags
   readonly #debug: boolean
-  readonly #upstreams: Upstreams
+  readonly #pools: UpstreamPools
   readonly #log: Logger
 
   constructor (deps: PipelineDeps) {
     this.#phases = deps.phases
     this.#h = deps.headers
     this.#debug = deps.debugHeader === true
-    this.#upstreams = deps.upstreams
+    this.#pools = deps.pools
     this.#log = deps.log
   }
 
@@ -66,7 +66,7 @@ export class Pipeline {
       const self = this
       ctx.upstreamStarted = performance.now()
       // undici writes Connection and Upgrade itself from the `upgrade` option.
-      this.#upstreams.pool(service).dispatch({
+      this.#pools.pool(service).dispatch({
         method: 'GET',
         path: up.query === undefined ? up.path : `${up.path}?${up.query}`,
         headers: up.headers,
@@ -182,7 +182,7 @@ export class Pipeline {
     }
     const self = this
     const path = up.query === undefined ? up.path : `${up.path}?${up.query}`
-    this.#upstreams.pool(service).dispatch({
+    this.#pools.pool(service).dispatch({
       method: up.method as Dispatcher.HttpMethod,
       path,
       headers: up.headers,

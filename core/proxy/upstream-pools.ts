@@ -6,7 +6,7 @@ import type { Service } from '../store/index.js'
 
 const KEEP_ALIVE_MS = 60_000
 
-export class Upstreams {
+export class UpstreamPools {
   readonly #pools = new Map<string, Pool>()
   /** By service object: services are cached entities, the same object request after request. */
   #byService = new WeakMap<Service, Pool>()

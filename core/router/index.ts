@@ -21,7 +21,7 @@ export class LiveRouter {
     store.onChange(() => { this.#dirty = true })
   }
 
-  /** The current router; rebuilt when this process saw a write or `check` found a new version. */
+  /** The current router; rebuilt after a write this process saw, or after invalidate() (another process wrote). */
   get (): Router {
     if (this.#dirty || this.#router === undefined) this.#rebuild()
     return this.#router as Router
