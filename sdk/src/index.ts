@@ -6,7 +6,12 @@ export type { Static, TObject, TSchema } from 'typebox'
 export { definePlugin, SDK_VERSION, TOLLGATE_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
 export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
-export type { PluginDescriptor, Handler } from '../../core/runtime/plugin.js'
+export type {
+  PluginDescriptor, Handler, ConfiguredPlugin, AdminRoute, AdminRequest, AdminAnswer, AdminMethod,
+} from '../../core/runtime/plugin.js'
+// What the gateway publishes on node:diagnostics_channel, for metrics and logging plugins.
+export { channels } from '../../core/events.js'
+export type { RequestEnd, UpstreamError, ConfigChange, Named } from '../../core/events.js'
 export type {
   Kong, KongRequest, KongResponse, KongClient, KongServiceRequest, KongServiceResponse, KongLog, KongDb, PdkHeaders, PdkQuery,
 } from '../../core/pdk/types.js'

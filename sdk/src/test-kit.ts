@@ -155,8 +155,13 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     let error: string | undefined
     const log = kitLogger(logs, (message) => { error ??= message })
     const flags = headerFlags()
+    const runner = new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID })
+    const plugins = new LivePlugins(store, registry, () => runner, { log, here: () => true })
+    // As the gateway does before it serves: the plugin's configure hook, with its config.
+    plugins.get()
+    await plugins.configured()
     const phases = new PhaseRunner({
-      plugins: new LivePlugins(store, registry, () => new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID })),
+      plugins,
       routing: new Routing(new LiveRouter(store), flags.upstreamRequestId),
       readBody: async () => body ?? Buffer.alloc(0),
       log,

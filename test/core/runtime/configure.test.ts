@@ -132,3 +132,20 @@ t.test('descriptorProblems checks configure; a plugin with only configure is val
   t.same(descriptorProblems({ ...base, access: () => {}, configure: 'yes' }), ["'configure' must be a function"])
   t.same(descriptorProblems(base), ['it implements no phase (rewrite, access, headerFilter, bodyFilter, log), no configure and no admin routes'])
 })
+
+t.test("the SDK's test kit calls configure too, before the request, with the config it was given", async (t) => {
+  const { definePlugin, runPlugin, Type: T } = await import('@tollgate/sdk')
+  const got: unknown[] = []
+  const counting = definePlugin({
+    name: 'counting',
+    version: '1.0.0',
+    priority: 10,
+    schema: T.Object({ limit: T.Integer({ default: 3 }) }),
+    configure (configs) { got.push(...configs.map((c) => ({ route: c.route, limit: c.config.limit }))) },
+    access (kong) { kong.service.request.setHeader('x-configured', String(got.length)) },
+  })
+  const r = await runPlugin(counting, { config: { limit: 7 }, scope: 'route' })
+  t.same(got, [{ route: '00000000-0000-4000-8000-000000000001', limit: 7 }])
+  t.equal(r.upstream?.headers['x-configured'], '1', 'configured before access ran')
+  t.equal(r.error, undefined)
+})
