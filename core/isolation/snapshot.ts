@@ -275,13 +275,27 @@ export function rebuild (s: Snapshot, plugin: string): Rebuilt {
   return build(s, plugin, true)
 }
 
+/**
+ * A worker's context: it is not sent the upstream headers (they would be most of a
+ * snapshot), so it records their changes, in order, for the host to replay on the real ones.
+ */
+class RecordingContext extends RequestContext {
+  readonly headerOps: HeaderOp[] = []
+
+  override changeUpstreamHeader (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
+    super.changeUpstreamHeader(up, op, name, value)
+    this.headerOps.push((value === undefined ? [op, name] : [op, name, value]) as HeaderOp)
+  }
+}
+
 function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   const shared = JSON.stringify(s.shared)
   const pluginCtx = JSON.stringify(s.pluginCtx)
   const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
   const base: Baseline = { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) }
-  const ctx = new RequestContext(new DataRequest(s) as unknown as IncomingMessage, new DetachedResponse(s.responseSize) as unknown as ServerResponse, s.id)
   const up = s.upstream
+  const Context = logHeaders && up !== undefined ? RecordingContext : RequestContext
+  const ctx = new Context(new DataRequest(s) as unknown as IncomingMessage, new DetachedResponse(s.responseSize) as unknown as ServerResponse, s.id)
   // Handlers change the context's copies; mutationsOf compares them with the snapshot's.
   ctx.phase = s.phase
   ctx.match = s.match
@@ -290,7 +304,6 @@ function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   ctx.consumer = s.consumer
   ctx.credential = s.credential
   ctx.upstream = up === undefined ? undefined : { ...up, headers: copyHeaders(up.headers), body: up.body === undefined ? undefined : Buffer.from(up.body) }
-  if (logHeaders && up !== undefined) ctx.upstreamHeaderOps = []
   ctx.body = s.body === undefined ? undefined : Buffer.from(s.body)
   ctx.exit = s.exit === undefined ? undefined : structuredClone(s.exit)
   ctx.source = s.source
@@ -349,7 +362,7 @@ function upstreamChange (before: UpstreamRequest, after: UpstreamRequest, ops: H
 export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: string): Mutation[] {
   const out: Mutation[] = []
   if (base.upstream !== undefined && ctx.upstream !== undefined) {
-    const change = upstreamChange(base.upstream, ctx.upstream, ctx.upstreamHeaderOps ?? [])
+    const change = upstreamChange(base.upstream, ctx.upstream, ctx instanceof RecordingContext ? ctx.headerOps : [])
     if (change !== undefined) out.push({ op: 'upstream', value: change })
   }
   if (ctx.consumer?.id !== before.consumer?.id || ctx.credential?.id !== before.credential?.id) {

@@ -1,7 +1,7 @@
 // kong.service.request: what will be sent upstream (Kong's kong/pdk/service/request.lua).
 
 import { encodeUpstreamPath } from '../router/index.js'
-import { encodeQuery, setUpstreamHeader, queryEntries, type HeaderOp, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
+import { encodeQuery, queryEntries, type HeaderOp, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType } from './body.js'
 import { argString, check, first, headerName, headerValue } from './private/checks.js'
 import { PHASES, type PhaseRule } from './private/phases.js'
@@ -88,11 +88,9 @@ export class KongServiceRequest {
     this.#header(up, 'del', headerName(name, P.clearHeader.fn))
   }
 
-  /** Every upstream header change goes through here, and into the context's log when it keeps one. */
+  /** Every upstream header change goes through the context (an isolation worker's records it). */
   #header (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
-    setUpstreamHeader(up.headers, op, name, value)
-    // The log exists only in isolation workers; in-process this costs one check.
-    this.#ctx.upstreamHeaderOps?.push((value === undefined ? [op, name] : [op, name, value]) as HeaderOp)
+    this.#ctx.changeUpstreamHeader(up, op, name, value)
   }
 
   /** @phases rewrite, access */

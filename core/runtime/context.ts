@@ -37,7 +37,7 @@ export function setUpstreamHeader (headers: Headers, kind: HeaderOp[0], name: st
   headers[name] = kind === 'set' || prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
 }
 
-/** Replays one logged header change (see upstreamHeaderOps). */
+/** Replays one recorded header change (see changeUpstreamHeader). */
 export function applyHeaderOp (headers: Headers, op: HeaderOp): void {
   setUpstreamHeader(headers, op[0], op[1], op[2])
 }
@@ -107,11 +107,6 @@ export class RequestContext {
   responseBodyReplaced = false
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
-  /**
-   * Kept only in an isolation worker: the upstream header changes in order, which the host
-   * replays on the real headers (the worker is not sent them: they are most of a snapshot).
-   */
-  upstreamHeaderOps: HeaderOp[] | undefined
   // Made on first use: most requests never touch them, and each is an allocation.
   #shared: Record<string, unknown> | undefined
   #pluginCtx: Map<string, Record<string, unknown>> | undefined
@@ -135,6 +130,15 @@ export class RequestContext {
     this.clientIp = peer.ip
     this.clientPort = peer.port
     this.localPort = peer.localPort
+  }
+
+  /**
+   * Changes a header of the upstream request, as kong.service.request's set, add and clear
+   * do. One method for every change, so that an isolation worker's context (a subclass in
+   * isolation/snapshot.ts) can also record it for the host to replay.
+   */
+  changeUpstreamHeader (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
+    setUpstreamHeader(up.headers, op, name, value)
   }
 
   /** kong.ctx.shared. */
