@@ -3,7 +3,7 @@
 // then typed against the entity schema, since a form carries only strings.
 
 import type { TSchema } from 'typebox'
-import { enumValues, unwrap } from '../store/schema.js'
+import { enumValues, setOwn, unwrap } from '../store/schema.js'
 
 /** Splits `a.b[c][]` into ['a', 'b', 'c', '']. */
 function segments (key: string): string[] {
@@ -12,10 +12,22 @@ function segments (key: string): string[] {
   return out
 }
 
+/**
+ * A node's own member, never an inherited one: a form key such as `__proto__[x]` or
+ * `constructor[prototype][x]` is a field name like any other (Kong's Lua tables have no
+ * prototypes), which the schema then refuses as unknown. Reading through the prototype
+ * would let the form write into Object.prototype for the whole process.
+ */
+function own (node: Record<string, unknown> | unknown[], key: string | number): unknown {
+  return Object.hasOwn(node, key) ? (node as Record<string | number, unknown>)[key] : undefined
+}
+
 /** Builds a nested structure from form entries, before any typing. */
 export function decodeForm (entries: Iterable<[string, string]>): Record<string, unknown> {
   const root: Record<string, unknown> = {}
   for (const [key, value] of entries) {
+    // A multipart part may have no name at all: it names no field.
+    if (typeof key !== 'string') continue
     const path = segments(key)
     if (path.length === 0) continue
     let node: Record<string, unknown> | unknown[] = root
@@ -26,20 +38,23 @@ export function decodeForm (entries: Iterable<[string, string]>): Record<string,
       const wantsArray = next === '' || (next !== undefined && /^\d+$/.test(next))
       if (Array.isArray(node)) {
         const idx = seg === '' ? node.length : Math.max(0, Number(seg) - 1) // Kong indexes from 1
-        if (last) { node[idx] = value; break }
-        node[idx] ??= wantsArray ? [] : {}
-        node = node[idx] as Record<string, unknown> | unknown[]
+        // Not an index (`a[]x`, `a[1].b[c]`...): a named member of the list, as for a record.
+        const at: string | number = Number.isNaN(idx) ? seg : idx
+        if (last) { setOwn(node, at, value); break }
+        const cur = own(node, at)
+        if (cur === undefined || cur === null || typeof cur !== 'object') setOwn(node, at, wantsArray ? [] : {})
+        node = own(node, at) as Record<string, unknown> | unknown[]
         continue
       }
       if (last) {
-        const prev = node[seg]
+        const prev = own(node, seg)
         // A repeated key becomes an array: hosts=a&hosts=b
-        node[seg] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
+        setOwn(node, seg, prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value])
         break
       }
-      const cur = node[seg]
-      if (cur === undefined || typeof cur !== 'object') node[seg] = wantsArray ? [] : {}
-      node = node[seg] as Record<string, unknown> | unknown[]
+      const cur = own(node, seg)
+      if (cur === undefined || cur === null || typeof cur !== 'object') setOwn(node, seg, wantsArray ? [] : {})
+      node = own(node, seg) as Record<string, unknown> | unknown[]
     }
   }
   return root
@@ -77,8 +92,8 @@ export function inferTypes (schema: TSchema, value: unknown): unknown {
       const pattern = inner.patternProperties as Record<string, TSchema> | undefined
       const out: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(obj)) {
-        const s = props?.[k] ?? (pattern === undefined ? undefined : Object.values(pattern)[0])
-        out[k] = s === undefined ? v : inferTypes(s, v)
+        const s = (props !== undefined && Object.hasOwn(props, k) ? props[k] : undefined) ?? (pattern === undefined ? undefined : Object.values(pattern)[0])
+        setOwn(out, k, s === undefined ? v : inferTypes(s, v))
       }
       return out
     }

@@ -80,15 +80,28 @@ function registerBodyParsers (app: FastifyInstance): void {
     }
     let failed = false
     const fail = (err: Error): void => { if (!failed) { failed = true; payload.unpipe(bb); payload.resume(); done(err, undefined) } }
-    bb.on('field', (name: string, value: string) => { fields.push([name, value]) })
+    // A part without a name (Content-Disposition: form-data alone) names no field: skipped.
+    bb.on('field', (name: string | undefined, value: string) => { if (typeof name === 'string') fields.push([name, value]) })
     // Kong reads a file part as the field's value.
-    bb.on('file', (name: string, file: NodeJS.ReadableStream) => {
+    bb.on('file', (name: string | undefined, file: NodeJS.ReadableStream) => {
       const chunks: Buffer[] = []
       file.on('data', (c: Buffer) => chunks.push(c))
-      file.on('end', () => fields.push([name, Buffer.concat(chunks).toString('utf8')]))
+      file.on('end', () => { if (typeof name === 'string') fields.push([name, Buffer.concat(chunks).toString('utf8')]) })
     })
     bb.on('error', (err: Error) => fail(new HttpError(400, `Cannot parse multipart body: ${err.message}`)))
-    bb.on('finish', () => { if (!failed) done(tooMany(fields.length), decodeForm(fields)) })
+    // Busboy calls these from its own stream callbacks: a throw here would escape every
+    // handler and end the process, so any failure is this request's 400.
+    bb.on('finish', () => {
+      if (failed) return
+      let form: Record<string, unknown>
+      try {
+        form = decodeForm(fields)
+      } catch (err) {
+        fail(new HttpError(400, `Cannot parse multipart body: ${(err as Error).message}`))
+        return
+      }
+      done(tooMany(fields.length), form)
+    })
     payload.on('error', fail)
     payload.pipe(bb)
   })

@@ -17,7 +17,7 @@ import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import type { TObject } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityInfo } from './entity.js'
-import { isUuid, unwrap, validateRecord } from './schema.js'
+import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
 import type { ChangeEvent, ConfigReader, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
@@ -677,10 +677,11 @@ function merge (current: Record<string, unknown>, patch: Record<string, unknown>
   delete out.ttl
   const foreign = new Set(info?.foreign.map((f) => f.field))
   for (const [k, v] of Object.entries(patch)) {
-    const cur = out[k]
-    out[k] = isRecord(v) && isRecord(cur) && !foreign.has(k) && !(info !== undefined && isMapField(info, k))
+    // The patch's keys are input: own members only, and `__proto__` stays a field name.
+    const cur = Object.hasOwn(out, k) ? out[k] : undefined
+    setOwn(out, k, isRecord(v) && isRecord(cur) && !foreign.has(k) && !(info !== undefined && isMapField(info, k))
       ? merge(cur, v)
-      : v
+      : v)
   }
   return out
 }

@@ -260,8 +260,9 @@ function checkMap (schema: S, value: Record<string, unknown>, opts: ValidateOpti
   const errors: FieldErrors = {}
   for (const [k, v] of Object.entries(value)) {
     const r = checkValue(valueSchema as S, v, opts)
-    if (r.error !== undefined) errors[k] = r.error
-    else out[k] = r.value
+    // A map's keys come from input: `__proto__` is a key like any other.
+    if (r.error !== undefined) setOwn(errors, k, r.error)
+    else setOwn(out, k, r.value)
   }
   if (Object.keys(errors).length > 0) return { value, error: errors }
   if (typeof schema.check === 'function') {
@@ -271,13 +272,24 @@ function checkMap (schema: S, value: Record<string, unknown>, opts: ValidateOpti
   return { value: out, error: undefined }
 }
 
+/**
+ * Sets an own member, `__proto__` included: input names fields, and `obj['__proto__'] = v`
+ * would change obj's prototype (or, for a string, do nothing) instead of naming a field.
+ */
+export function setOwn (obj: object, key: string | number, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+  else (obj as Record<string | number, unknown>)[key] = value
+}
+
 function checkObject (schema: S, value: Record<string, unknown>, opts: ValidateOptions): Result {
   const props = (schema.properties ?? {}) as Record<string, S>
   const required = new Set((schema.required ?? []) as string[])
   const out: Record<string, unknown> = {}
   const errors: FieldErrors = {}
   for (const key of Object.keys(value)) {
-    if (!(key in props)) errors[key] = 'unknown field'
+    // Own fields only: `constructor` or `__proto__` in the input are unknown fields, not
+    // members every object inherits.
+    if (!Object.hasOwn(props, key)) setOwn(errors, key, 'unknown field')
   }
   for (const [key, fieldSchema] of Object.entries(props)) {
     const has = Object.hasOwn(value, key) && value[key] !== undefined
