@@ -65,7 +65,14 @@ function registerBodyParsers (app: FastifyInstance): void {
     if (ignoresBody(req)) { done(null, undefined); return }
     markForm(req)
     const params = [...new URLSearchParams(body as string)]
-    done(tooMany(params.length), decodeForm(params))
+    let form: Record<string, unknown>
+    try {
+      form = decodeForm(params)
+    } catch (err) {
+      done(new HttpError(400, `Cannot parse form body: ${(err as Error).message}`), undefined)
+      return
+    }
+    done(tooMany(params.length), form)
   })
   app.addContentTypeParser('multipart/form-data', (req, payload, done) => {
     if (ignoresBody(req)) { payload.resume(); payload.once('end', () => done(null, undefined)); return }

@@ -70,10 +70,22 @@ function runningPid (config: Config): number | undefined {
 
 const addr = (a: { address: string, port: number }): string => a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
 
+/**
+ * The last line of defence: a throw or rejection that escaped every request's own handling
+ * (a plugin's timer callback, say) is logged at fatal and the process goes on serving,
+ * as nginx's other requests do when one goes wrong. Every known path contains its failures
+ * before this; a line from here is a bug to report.
+ */
+function lastLineOfDefence (log: ReturnType<typeof createLogger>): void {
+  process.on('uncaughtException', (err) => { log.fatal({ err }, 'uncaught exception, contained: this is a bug, please report it') })
+  process.on('unhandledRejection', (err) => { log.fatal({ err }, 'unhandled rejection, contained: this is a bug, please report it') })
+}
+
 async function start (args: string[]): Promise<void> {
   const values = options(args)
   const config = loadConfig({ conf: values.conf, overrides: { prefix: values.prefix } })
   const log = createLogger(config.log_level)
+  lastLineOfDefence(log)
   if (cluster.isWorker) {
     await runWorker(config, log)
     return

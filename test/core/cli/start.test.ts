@@ -83,3 +83,27 @@ t.test('boot errors: one line on stderr and exit 1, nothing started', async (t) 
   t.equal(r.code, 0)
   t.equal(r.stdout, '0.1.0\n')
 })
+
+t.test('a throw that escapes every handler is logged at fatal; the gateway goes on', async (t) => {
+  const { fileURLToPath } = await import('node:url')
+  const plugin = fileURLToPath(new URL('../../../dist/test/fixtures/plugins/timer-thrower.js', import.meta.url))
+  const gw = await startGateway(t, ['--prefix', tempDir(t)], { TOLLGATE_PLUGINS: `bundled,${plugin}` })
+  const post = async (path: string, body: unknown): Promise<void> => {
+    const r = await request(`${gw.admin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    await r.body.dump()
+  }
+  await post('/services', { name: 's', url: 'http://127.0.0.1:9' })
+  await post('/services/s/routes', { paths: ['/t'] })
+  await post('/plugins', { name: 'timer-thrower' })
+  for (const how of ['timer', 'promise']) {
+    const r = await request(`${gw.proxy}/t`, { headers: { 'x-throw': how } })
+    await r.body.dump()
+    const line = how === 'timer' ? 'uncaught exception, contained' : 'unhandled rejection, contained'
+    while (!gw.output().includes(line)) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.match(gw.output(), new RegExp(`"level":60.*${line}`), `${how}: logged at fatal`)
+  }
+  const after = await request(`${gw.admin}/`)
+  await after.body.dump()
+  t.equal(after.statusCode, 200, 'still serving')
+  t.equal(gw.child.exitCode, null)
+})
