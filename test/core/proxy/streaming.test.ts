@@ -2,7 +2,7 @@ import { connect, createServer as createNetServer } from 'node:net'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
-import { echo, startTestGateway, startUpstream } from '../../helpers/gateway.js'
+import { echo, startTestGateway, startUpstream, until } from '../../helpers/gateway.js'
 
 const MB = 1024 * 1024
 const CHUNK = Buffer.alloc(64 * 1024, 'x')
@@ -223,7 +223,7 @@ for (const quiet of [false, true]) {
     s.write('GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
     let got = ''
     s.on('data', (d: Buffer) => { got += d.toString() })
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await until(() => got.includes('\r\n\r\n'), 'the 101 head', 30_000)
     t.match(got, /^HTTP\/1.1 101 /)
     t.match(got, /x-seen-path: \/chat\r\n/i, 'the upgrade request took the route path rules')
     t.match(got, /x-seen-real-ip: 127\.0\.0\.1\r\n/i, "the client's address went upstream with the upgrade")
@@ -236,7 +236,7 @@ for (const quiet of [false, true]) {
       t.match(got, new RegExp(`x-kong-request-id: ${id ?? '-'}\r\n`, 'i'), 'the same one on the 101')
     }
     s.write('hello')
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await until(() => got.endsWith('echo:hello'), 'the echo', 30_000)
     t.match(got, /echo:hello$/, 'bytes flow both ways after the upgrade')
   })
 }
