@@ -13,7 +13,7 @@ import { exitAsResponse } from '../runtime/exit.js'
 import { isThenable, type PhaseRunner } from '../runtime/phase-runner.js'
 import { anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
-import { WRITE_TIMEOUT, addDebugHeaders, proxiedLatency, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
+import { WRITE_TIMEOUT, addDebugHeaders, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
 import type { UpstreamPools } from './upstream-pools.js'
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
@@ -174,12 +174,6 @@ export class Pipeline {
     res.on('close', onClose)
     if (retriesLeft === service.retries) this.#logAfter(ctx, collected)
     const h = this.#h
-    const headOut = (): Headers => {
-      const out = ctx.responseHeaders
-      proxiedLatency(ctx, out, h)
-      if (h.requestId) out['x-kong-request-id'] = ctx.id
-      return out
-    }
     const self = this
     const path = up.query === undefined ? up.path : `${up.path}?${up.query}`
     this.#pools.pool(service).dispatch({
@@ -199,7 +193,7 @@ export class Pipeline {
         if (self.#debug && req.headers['kong-debug'] === '1') addDebugHeaders(ctx, ctx.responseHeaders)
         const writeHead = (): void => {
           if (buffering) return // the head waits for body_filter, which may change the length
-          res.writeHead(ctx.status, headOut())
+          res.writeHead(ctx.status, proxiedResponseHead(ctx, h))
         }
         if (!hasHeaderFilter) { writeHead(); return }
         const r = self.#phases.headerFilter(ctx, collected)
@@ -230,11 +224,8 @@ export class Pipeline {
         ctx.responseBody = Buffer.concat(chunks)
         const send = (): void => {
           if (res.destroyed) return
-          const out = headOut()
-          delete out['transfer-encoding']
           const bodyOut = ctx.responseBody ?? Buffer.alloc(0)
-          if (req.method !== 'HEAD') out['content-length'] = String(bodyOut.length)
-          res.writeHead(ctx.status, out)
+          res.writeHead(ctx.status, proxiedResponseHead(ctx, h, true, req.method === 'HEAD' ? undefined : bodyOut.length))
           res.end(req.method === 'HEAD' ? undefined : bodyOut)
         }
         const r = self.#phases.bodyFilter(ctx, collected)

@@ -67,6 +67,23 @@ export function proxiedLatency (ctx: RequestContext, out: Headers, h: HeaderFlag
   if (h.proxyLatency) out['x-kong-proxy-latency'] = String(Math.round((ctx.upstreamStarted as number) - ctx.started))
 }
 
+/**
+ * The head of a proxied response as it is written, after header_filter: Kong's latency and
+ * request-id headers join what header_filter left in ctx.responseHeaders. A `buffered`
+ * body (body_filter ran over all of it) is sent with `length` (undefined for HEAD), not
+ * the upstream's Transfer-Encoding.
+ */
+export function proxiedResponseHead (ctx: RequestContext, h: HeaderFlags, buffered = false, length?: number): Headers {
+  const out = ctx.responseHeaders
+  proxiedLatency(ctx, out, h)
+  if (h.requestId) out['x-kong-request-id'] = ctx.id
+  if (buffered) {
+    delete out['transfer-encoding']
+    if (length !== undefined) out['content-length'] = String(length)
+  }
+  return out
+}
+
 /** The head of a response Tollgate holds whole (an exit, an error): Kong's headers added after header_filter. */
 export function wholeResponseHead (ctx: RequestContext, body: Buffer | undefined, h: HeaderFlags, debugHeader: boolean): Headers {
   const headers: Headers = { ...ctx.responseHeaders }

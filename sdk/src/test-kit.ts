@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import type { TObject } from 'typebox'
 import type { Logger } from '../../core/log.js'
 import { serialize } from '../../core/pdk/index.js'
-import { headerFlags, proxiedLatency, upstreamResponse, wholeResponseHead } from '../../core/proxy/respond.js'
+import { headerFlags, proxiedResponseHead, upstreamResponse, wholeResponseHead } from '../../core/proxy/respond.js'
 import { Routing } from '../../core/proxy/upstream-request.js'
 import { LiveRouter } from '../../core/router/index.js'
 import { RequestContext, type Headers } from '../../core/runtime/context.js'
@@ -193,15 +193,10 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
       ctx.upstreamStarted = ctx.upstreamResponded = performance.now()
       upstreamResponse(ctx, up.status ?? 200, { 'content-type': 'application/json', ...up.headers }, flags)
       out = await phases.filterWhole(ctx, collected, Buffer.from(up.body ?? '{}'))
-      // The head as the proxy writes it (pipeline.ts): a body_filter makes it buffer the
-      // body, so the length is the filtered body's.
-      head = { ...ctx.responseHeaders }
-      proxiedLatency(ctx, head, flags)
-      head['x-kong-request-id'] = ctx.id
-      if (anyRuns(collected, 'bodyFilter')) {
-        delete head['transfer-encoding']
-        head['content-length'] = String(out?.length ?? 0)
-      }
+      // The head as the proxy writes it: a body_filter makes it buffer the body, so the
+      // length is the filtered body's.
+      const buffered = anyRuns(collected, 'bodyFilter')
+      head = proxiedResponseHead(ctx, flags, buffered, buffered ? out?.length ?? 0 : undefined)
     } else {
       out = await phases.filterWhole(ctx, collected, exitAsResponse(ctx))
       head = wholeResponseHead(ctx, out, flags, false)
