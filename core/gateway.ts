@@ -13,6 +13,7 @@ import { listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
 import { createProxyServer, newProxyStats, type ProxyServer, type ProxyStats } from './proxy/server.js'
 import { Pipeline, readBody } from './proxy/pipeline.js'
+import { clientLimits } from './proxy/client-limits.js'
 import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
@@ -94,8 +95,9 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   livePlugins.get()
   await livePlugins.configured()
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
-  const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody, log })
-  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, log })
+  const limits = clientLimits(config)
+  const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log })
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, log, limits })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
@@ -104,7 +106,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   }
   try {
     for (const l of config.proxy_listen) {
-      const p = createProxyServer({ pipeline, log, stats })
+      const p = createProxyServer({ pipeline, log, stats, limits })
       servers.push(p)
       addresses.push(await listen(p.server, l, 'proxy_listen'))
     }

@@ -39,6 +39,14 @@ export interface Config {
   headers: KongHeader[]
   /** Kong's own headers Tollgate adds to upstream requests (kong.conf `headers_upstream`). */
   headers_upstream: Array<'x-kong-request-id'>
+  /** Largest request body the proxy accepts, in bytes; 0 for no limit (nginx client_max_body_size). */
+  nginx_http_client_max_body_size: number
+  /** The request line must fit one buffer, the whole head all of them (nginx large_client_header_buffers). */
+  nginx_http_large_client_header_buffers: { number: number, size: number }
+  /** Milliseconds a client may take to send a request's head (nginx client_header_timeout). */
+  nginx_http_client_header_timeout: number
+  /** Milliseconds a client may pause between two reads of a request body (nginx client_body_timeout). */
+  nginx_http_client_body_timeout: number
 }
 
 /** The headers kong.conf's `headers` setting turns on and off, as Kong names them. */
@@ -143,6 +151,37 @@ const headerList = <T extends string>(allowed: Record<string, T[]>) => (raw: str
   return [...new Set(entries.flatMap((e) => allowed[e] ?? []))]
 }
 
+// nginx's value syntax, which Kong's nginx_http_* keys take: sizes as 8k / 10m / 1g or
+// bytes, times as 500ms / 60s / 1m / 1h or seconds.
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+const TIME_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+function parseSize (raw: string): number {
+  const m = /^(\d{1,12})([kmg]?)$/i.exec(raw.trim())
+  if (m === null) throw new BadValue('not a size')
+  const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] as string).toLowerCase()] as number)
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new BadValue('too large')
+  return bytes
+}
+
+const timeIn = (lo: number, hi: number) => (raw: string): number => {
+  const m = /^(\d{1,9})(ms|[smhd]?)$/i.exec(raw.trim())
+  if (m === null) throw new BadValue('not a time')
+  const ms = Number(m[1]) * (TIME_UNITS[(m[2] as string).toLowerCase()] as number)
+  if (ms < lo || ms > hi) throw new BadValue('out of range')
+  return ms
+}
+
+function parseHeaderBuffers (raw: string): { number: number, size: number } {
+  const m = /^(\d{1,3})\s+(\S+)$/.exec(raw.trim())
+  if (m === null) throw new BadValue('not a number and a size')
+  const number = Number(m[1])
+  const size = parseSize(m[2] as string)
+  // The upper bound keeps the whole head within what node's parser can be given.
+  if (number < 1 || size < 1024 || number * size > 1024 * 1024) throw new BadValue('out of range')
+  return { number, size }
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -221,6 +260,30 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: "'off' or X-Kong-Request-Id",
     parse: headerList({ 'x-kong-request-id': ['x-kong-request-id' as const] }),
     description: "Kong's own headers added to upstream requests",
+  },
+  nginx_http_client_max_body_size: {
+    default: '0',
+    expects: 'a size such as 0, 512k, 10m or 1g (0: no limit)',
+    parse: parseSize,
+    description: 'Largest request body proxied; a larger one is answered 413 before any plugin runs (Content-Length) or as soon as it is exceeded (chunked)',
+  },
+  nginx_http_large_client_header_buffers: {
+    default: '4 8k',
+    expects: "a number and a size, e.g. '4 8k' (at most 1m in all)",
+    parse: parseHeaderBuffers,
+    description: 'A request line longer than one buffer is answered 414; a request head larger than all of them 431',
+  },
+  nginx_http_client_header_timeout: {
+    default: '60s',
+    expects: 'a time from 100ms to 1h, such as 500ms, 60s or 1m',
+    parse: timeIn(100, 3_600_000),
+    description: 'A client that has not sent a whole request head in this time is answered 408 and disconnected',
+  },
+  nginx_http_client_body_timeout: {
+    default: '60s',
+    expects: 'a time from 100ms to 1h, such as 500ms, 60s or 1m',
+    parse: timeIn(100, 3_600_000),
+    description: 'A client that sends no request body bytes for this long is answered 408 (if no answer has started) and disconnected',
   },
   log_level: {
     default: 'notice',

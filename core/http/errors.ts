@@ -31,12 +31,14 @@ const WORDING: Record<number, string> = {
   415: 'Unsupported media type',
   417: 'Expectation failed',
   426: 'Upgrade required',
+  431: 'Request header fields too large',
   429: 'Too many requests',
   500: 'An unexpected error occurred',
   501: 'Not implemented',
   502: 'An invalid response was received from the upstream server',
   503: 'The upstream server is currently unavailable',
   504: 'The upstream server is timing out',
+  505: 'HTTP version not supported',
 }
 
 function messagesFor (statuses: number[]): Readonly<Record<number, string>> {
@@ -47,7 +49,19 @@ function messagesFor (statuses: number[]): Readonly<Record<number, string>> {
  * The error pages Tollgate answers below the plugin layer (a bad request line, TRACE, a
  * failed upstream): Kong's nginx-level errors, the BODIES of kong/error_handlers.lua.
  */
-export const STATUS_MESSAGES = messagesFor([400, 404, 405, 408, 411, 412, 413, 414, 417, 500, 502, 503, 504])
+export const STATUS_MESSAGES = messagesFor([400, 404, 405, 408, 411, 412, 413, 414, 417, 431, 500, 502, 503, 504, 505])
+
+/**
+ * The client is at fault (a body too large or too slow): the request fails with `status`
+ * and Kong's page for it, and the connection closes, its body unread.
+ */
+export class ClientError extends Error {
+  readonly status: number
+  constructor (status: number, message: string) {
+    super(message)
+    this.status = status
+  }
+}
 
 /**
  * kong.response.error's default message when a plugin gives none: Kong's

@@ -15,6 +15,10 @@ import { anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { WRITE_TIMEOUT, addDebugHeaders, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
 import type { UpstreamPools } from './upstream-pools.js'
+import { rawHead } from '../http/raw-head.js'
+import { DEFAULT_LIMITS, closeAfterAnswer, watchBody, type ClientLimits } from './client-limits.js'
+import { errorExit } from '../runtime/exit.js'
+import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
 /** How much of a body Tollgate holds for body_filter plugins, or for plugins that read the request body. */
@@ -28,6 +32,7 @@ export interface PipelineDeps {
   debugHeader?: boolean
   pools: UpstreamPools
   log: Logger
+  limits?: ClientLimits
 }
 
 export class Pipeline {
@@ -36,6 +41,7 @@ export class Pipeline {
   readonly #debug: boolean
   readonly #pools: UpstreamPools
   readonly #log: Logger
+  readonly #limits: ClientLimits
 
   constructor (deps: PipelineDeps) {
     this.#phases = deps.phases
@@ -43,6 +49,20 @@ export class Pipeline {
     this.#debug = deps.debugHeader === true
     this.#pools = deps.pools
     this.#log = deps.log
+    this.#limits = deps.limits ?? DEFAULT_LIMITS
+  }
+
+  /**
+   * A request refused before any plugin runs (client-limits.ts refusal): Kong's error page
+   * for `status`, and the connection closes without reading the body.
+   */
+  refuse (ctx: RequestContext, status: number): Promise<void> {
+    errorExit(ctx, status, STATUS_MESSAGES[status] as string, true)
+    ctx.res.shouldKeepAlive = false
+    // node would wait for a body it is not going to use (one never sent, after an
+    // Expect: 100-continue refused): the connection ends once the answer is out.
+    ctx.res.once('finish', () => { if (!ctx.req.complete) closeAfterAnswer(ctx.req.socket) })
+    return this.#respondExit(ctx, [])
   }
 
   /** A plain HTTP request: the phases before proxying, then the upstream or the exit. */
@@ -159,10 +179,13 @@ export class Pipeline {
     } else if (ctx.body !== undefined) {
       body = ctx.body
     } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
-      body = upload(req, service.write_timeout, (err) => controller?.abort(err))
+      // The body can fail before undici has started the request (a bad chunk in the same
+      // read as the head): the failure then waits for onRequestStart.
+      body = upload(req, service.write_timeout, this.#limits, (err) => { if (controller !== undefined) controller.abort(err); else early = err })
     }
     const replayable = body === null || Buffer.isBuffer(body)
     let controller: Dispatcher.DispatchController | undefined
+    let early: Error | undefined
     let responded = false
     const chunks: Buffer[] = []
     let size = 0
@@ -184,7 +207,10 @@ export class Pipeline {
       headersTimeout: service.read_timeout,
       bodyTimeout: service.read_timeout,
     }, {
-      onRequestStart (c) { controller = c },
+      onRequestStart (c) {
+        controller = c
+        if (early !== undefined) c.abort(early)
+      },
       onResponseStart (c, statusCode, upstreamHeaders) {
         if (statusCode < 200) return // 1xx: node answers 100-continue itself
         responded = true
@@ -234,7 +260,9 @@ export class Pipeline {
       },
       onResponseError (_c, err) {
         res.removeListener('close', onClose)
-        if (res.destroyed || req.destroyed) return
+        // The client is gone (its request may be destroyed while it is still there: a body
+        // over the limit ends the upload early).
+        if (res.destroyed || req.socket.destroyed) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
         if (!responded && retriesLeft > 0 && replayable && RETRYABLE.has(code)) {
           self.#forward(ctx, collected, retriesLeft - 1)
@@ -243,24 +271,16 @@ export class Pipeline {
         if (responded || res.headersSent) { res.destroy(err); return }
         // The rest of an unsent body is not read: the connection closes after the answer,
         // as nginx closes it.
-        if (!req.complete) res.shouldKeepAlive = false
-        self.#log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
+        if (!req.complete || err instanceof ClientError) res.shouldKeepAlive = false
         upstreamFailed(ctx, err)
-        upstreamErrored(ctx, err)
+        if (!(err instanceof ClientError)) {
+          self.#log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
+          upstreamErrored(ctx, err)
+        }
         self.#respondExit(ctx, collected, false).catch(() => {})
       },
     })
   }
-}
-
-/** An HTTP/1.1 response head as raw text, for a socket no ServerResponse owns. */
-export function rawHead (status: number, reason: string, headers: Headers): string {
-  const lines = [`HTTP/1.1 ${status} ${reason}`]
-  for (const name in headers) {
-    const value = headers[name] as string | string[]
-    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) lines.push(`${name}: ${v}`)
-  }
-  return `${lines.join('\r\n')}\r\n\r\n`
 }
 
 /**
@@ -270,8 +290,11 @@ export function rawHead (status: number, reason: string, headers: Headers): stri
  * full: paused for longer than the service's write_timeout, the upstream request fails as
  * a timeout (Kong: nginx's proxy_send_timeout, 504).
  */
-function upload (req: IncomingMessage, writeTimeoutMs: number, abort: (err: Error) => void): PassThrough {
+function upload (req: IncomingMessage, writeTimeoutMs: number, limits: ClientLimits, abort: (err: Error) => void): PassThrough {
   const pass = new PassThrough()
+  // Too large or too slow: the upstream request is cut short, so the upstream never sees
+  // a whole request, and the client is answered 413 or 408 (respond.ts upstreamFailed).
+  watchBody(req, limits, abort)
   let timer: NodeJS.Timeout | undefined
   const stop = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
   pass.on('pause', () => {
@@ -291,17 +314,23 @@ function upload (req: IncomingMessage, writeTimeoutMs: number, abort: (err: Erro
   return pass
 }
 
-/** Reads the whole client body (for plugins that read it), bounded. */
-export function readBody (ctx: RequestContext): Promise<Buffer> {
+/**
+ * Reads the whole client body (for plugins that read it), within client_max_body_size and
+ * client_body_timeout, and never more than MAX_BUFFERED_BODY: a ClientError (413, 408)
+ * otherwise.
+ */
+export function readBody (ctx: RequestContext, limits: ClientLimits = DEFAULT_LIMITS): Promise<Buffer> {
+  const max = limits.maxBodySize === 0 ? MAX_BUFFERED_BODY : Math.min(limits.maxBodySize, MAX_BUFFERED_BODY)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
-    let size = 0
-    ctx.req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BUFFERED_BODY) { ctx.req.destroy(); reject(new Error('request body too large to buffer')); return }
-      chunks.push(c)
+    const stop = watchBody(ctx.req, { ...limits, maxBodySize: max }, (err) => {
+      ctx.req.off('data', onData)
+      ctx.req.pause()
+      reject(err)
     })
-    ctx.req.once('end', () => resolve(Buffer.concat(chunks)))
-    ctx.req.once('error', reject)
+    const onData = (c: Buffer): void => { chunks.push(c) }
+    ctx.req.on('data', onData)
+    ctx.req.once('end', () => { stop(); resolve(Buffer.concat(chunks)) })
+    ctx.req.once('error', (err) => { stop(); reject(err) })
   })
 }

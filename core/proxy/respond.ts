@@ -7,7 +7,7 @@ import { KEYS, type KongHeader } from '../config/keys.js'
 import { SERVER_TOKEN } from '../meta.js'
 import type { Headers, RequestContext } from '../runtime/context.js'
 import { errorExit } from '../runtime/exit.js'
-import { STATUS_MESSAGES } from '../http/errors.js'
+import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 import { HOP_BY_HOP, connectionTokens, viaToken } from './upstream-request.js'
 
 /** Which of Kong's own headers to add (kong.conf `headers` and `headers_upstream`). */
@@ -124,7 +124,8 @@ export function upstreamFailed (ctx: RequestContext, err: unknown): void {
   const code = (err as NodeJS.ErrnoException).code ?? ''
   ctx.upstreamResponded = performance.now()
   ctx.responseHeaders = {}
-  if (TIMEOUTS.has(code)) errorExit(ctx, 504, STATUS_MESSAGES[504] as string, true)
+  if (err instanceof ClientError) errorExit(ctx, err.status, STATUS_MESSAGES[err.status] as string, true)
+  else if (TIMEOUTS.has(code)) errorExit(ctx, 504, STATUS_MESSAGES[504] as string, true)
   else if (DNS.has(code)) errorExit(ctx, 503, 'name resolution failed', false)
   else errorExit(ctx, 502, STATUS_MESSAGES[502] as string, true)
   ctx.source = 'error'

@@ -8,8 +8,10 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../log.js'
 import { RequestContext, peerOf, type Peer } from '../runtime/context.js'
-import { rawHead, type Pipeline } from './pipeline.js'
+import type { Pipeline } from './pipeline.js'
+import { rawHead } from '../http/raw-head.js'
 import { drain } from '../listen.js'
+import { DEFAULT_LIMITS, answerParseError, refusal, refuseConnect, serverOptions, toOriginForm, type ClientLimits } from './client-limits.js'
 
 export interface ProxyStats {
   connectionsAccepted: number
@@ -25,6 +27,7 @@ export interface ProxyDeps {
   pipeline: Pipeline
   log: Logger
   stats?: ProxyStats
+  limits?: ClientLimits
 }
 
 export interface ProxyServer {
@@ -55,7 +58,11 @@ function requestId (): string {
 
 export function createProxyServer (deps: ProxyDeps): ProxyServer {
   const stats = deps.stats ?? newProxyStats()
-  const server = createServer()
+  const limits = deps.limits ?? DEFAULT_LIMITS
+  const server = createServer(serverOptions(limits))
+  // node's default (2000) drops the headers past the count without a word; the head's
+  // size limit is the one that applies, as in nginx.
+  server.maxHeadersCount = 0
   const upgraded = new Set<Duplex>()
 
   const pipeline = deps.pipeline
@@ -63,17 +70,31 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   const peers = new WeakMap<Socket, Peer>()
 
   let draining = false
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, refused: number): void => {
     stats.totalRequests++
     if (draining) res.shouldKeepAlive = false
     const ctx = new RequestContext(req, res, requestId(), peers.get(req.socket))
     try {
-      const r = pipeline.handle(ctx)
+      const r = refused === 0 ? pipeline.handle(ctx) : pipeline.refuse(ctx, refused)
       if (r !== undefined) r.catch((err: unknown) => { fail(ctx, err) })
     } catch (err) {
       fail(ctx, err)
     }
+  }
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    onRequest(req, res, toOriginForm(req) ? refusal(req, limits) : 0)
   })
+  // Expect: 100-continue. node would invite the body before anything looked at the head;
+  // a refused request (a Content-Length over the limit) is answered without the invitation.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const refused = toOriginForm(req) ? refusal(req, limits) : 0
+    if (refused === 0) res.writeContinue()
+    onRequest(req, res, refused)
+  })
+  // What node's parser refused: a malformed or oversized head, a late one.
+  server.on('clientError', answerParseError(deps.log, limits, requestId))
+  // CONNECT: node would close the connection without a word; nginx answers 405.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => { refuseConnect(socket, requestId()) })
   function fail (ctx: RequestContext, err: unknown): void {
     deps.log.error({ err, request_id: ctx.id }, 'request failed')
     const res = ctx.res

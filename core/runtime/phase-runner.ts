@@ -13,6 +13,7 @@
 // Each phase stays synchronous until a handler returns a promise, then resumes where it
 // left off: most requests never make a promise here.
 
+import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 import type { Logger } from '../log.js'
 import type { RequestContext, UpstreamRequest } from './context.js'
 import { errorExit } from './exit.js'
@@ -159,6 +160,14 @@ export class PhaseRunner {
           if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && readsBody(lp.plugin, inst.config)) {
             return this.#readBody(ctx).then((body) => {
               ctx.body = body
+              return this.#collectFrom(ctx, plugins.plan(routeId, serviceId), collected, 0, routeId, serviceId)
+            }, (err: unknown) => {
+              // A body too large or too slow fails the request before access: Kong's page
+              // for the status, as nginx answers before Kong's access phase, and the
+              // connection closes with the rest of the body unread.
+              if (!(err instanceof ClientError)) throw err
+              errorExit(ctx, err.status, STATUS_MESSAGES[err.status] as string, true)
+              ctx.res.shouldKeepAlive = false
               return this.#collectFrom(ctx, plugins.plan(routeId, serviceId), collected, 0, routeId, serviceId)
             })
           }

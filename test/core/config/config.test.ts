@@ -22,6 +22,10 @@ t.test('embedded defaults', async (t) => {
     isolation_max_memory: 128,
     headers: ['server', 'via', 'x-kong-proxy-latency', 'x-kong-response-latency', 'x-kong-admin-latency', 'x-kong-upstream-latency', 'x-kong-request-id'],
     headers_upstream: ['x-kong-request-id'],
+    nginx_http_client_max_body_size: 0,
+    nginx_http_large_client_header_buffers: { number: 4, size: 8192 },
+    nginx_http_client_header_timeout: 60_000,
+    nginx_http_client_body_timeout: 60_000,
   })
 })
 
