@@ -3,7 +3,7 @@
 import type { Headers, RequestContext } from '../runtime/context.js'
 import { Phase } from '../runtime/phases.js'
 import { bodyTypeFor, errorBody, errorMessage, negotiate } from '../http/errors.js'
-import { check, first, headerName, headerValue, lowerName } from './private/checks.js'
+import { check, first, headerName, headerNameToSet, headerValue } from './private/checks.js'
 import { PHASES, type PhaseRule } from './private/phases.js'
 
 const P = PHASES.response
@@ -45,14 +45,14 @@ export class KongResponse {
   setHeader (name: string, value: unknown): void {
     this.#headersOpen(P.setHeader)
     const headers = this.#target()
-    headers[headerName(name, P.setHeader.fn)] = headerValue(value, P.setHeader.fn)
+    headers[headerNameToSet(name, P.setHeader.fn)] = headerValue(value, P.setHeader.fn)
   }
 
   /** @phases rewrite, access, header_filter */
   addHeader (name: string, value: unknown): void {
     this.#headersOpen(P.addHeader)
     const headers = this.#target()
-    const key = headerName(name, P.addHeader.fn)
+    const key = headerNameToSet(name, P.addHeader.fn)
     const v = headerValue(value, P.addHeader.fn)
     const prev = headers[key]
     headers[key] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])]
@@ -109,7 +109,7 @@ export class KongResponse {
     if (!Number.isInteger(status) || status < 100 || status > 599) throw new TypeError('kong.response.exit: code must be an integer between 100 and 599')
     if (this.#ctx.phase === Phase.header_filter && body !== undefined) throw new Error('kong.response.exit: a body cannot be set in header_filter')
     const out: Headers = {}
-    for (const [k, v] of Object.entries(headers ?? {})) out[lowerName(k)] = headerValue(v, P.exit.fn)
+    for (const [k, v] of Object.entries(headers ?? {})) out[headerNameToSet(k, P.exit.fn)] = headerValue(v, P.exit.fn)
     let raw: Buffer | string | undefined
     if (body === undefined || body === null) raw = undefined
     else if (typeof body === 'string' || Buffer.isBuffer(body)) raw = body

@@ -3,7 +3,7 @@
 import { encodeUpstreamPath } from '../router/index.js'
 import { encodeQuery, queryEntries, type HeaderOp, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType } from './body.js'
-import { argString, check, first, headerName, headerValue } from './private/checks.js'
+import { argString, check, first, headerName, headerNameToSet, headerValue } from './private/checks.js'
 import { PHASES, type PhaseRule } from './private/phases.js'
 
 const P = PHASES.serviceRequest
@@ -35,7 +35,10 @@ export class KongServiceRequest {
 
   /** @phases rewrite, access */
   setRawQuery (query: string): void {
-    this.#up(P.setRawQuery).query = argString('query', query, P.setRawQuery.fn)
+    const q = argString('query', query, P.setRawQuery.fn)
+    // Sent as it is: a space or a control character would break the request line.
+    if (/[\x00-\x20\x7f]/.test(q)) throw new TypeError(`${P.setRawQuery.fn}: invalid query ${JSON.stringify(q.slice(0, 60))} (spaces and control characters must be percent-encoded)`)
+    this.#up(P.setRawQuery).query = q
   }
 
   /**
@@ -73,13 +76,13 @@ export class KongServiceRequest {
   /** @phases rewrite, access */
   setHeader (name: string, value: unknown): void {
     const up = this.#up(P.setHeader)
-    this.#header(up, 'set', headerName(name, P.setHeader.fn), headerValue(value, P.setHeader.fn))
+    this.#header(up, 'set', headerNameToSet(name, P.setHeader.fn), headerValue(value, P.setHeader.fn))
   }
 
   /** @phases rewrite, access */
   addHeader (name: string, value: unknown): void {
     const up = this.#up(P.addHeader)
-    this.#header(up, 'add', headerName(name, P.addHeader.fn), headerValue(value, P.addHeader.fn))
+    this.#header(up, 'add', headerNameToSet(name, P.addHeader.fn), headerValue(value, P.addHeader.fn))
   }
 
   /** @phases rewrite, access */

@@ -43,9 +43,31 @@ export function headerName (name: unknown, fn: string): string {
   return lowerName(name)
 }
 
+// What can go on the wire (RFC 9110 5.1 and 5.5). node refuses anything else only when
+// it writes the head, far from the plugin's call and, for a response, after the answer
+// has begun; OpenResty escapes CR and LF instead. Refused here, the call throws in the
+// plugin's phase, which fails that request like any plugin error.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
+const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/
+
+/** A header name a plugin writes: lower case, and an HTTP token. */
+export function headerNameToSet (name: unknown, fn: string): string {
+  const lower = headerName(name, fn)
+  if (!TOKEN.test(lower)) throw new TypeError(`${fn}: invalid header name ${JSON.stringify(name)} (not an HTTP token)`)
+  return lower
+}
+
+function sendable (v: string, fn: string): string {
+  if (UNSENDABLE.test(v)) throw new TypeError(`${fn}: invalid header value ${JSON.stringify(v.slice(0, 60))} (control characters such as CR and LF cannot be sent)`)
+  return v
+}
+
 export function headerValue (value: unknown, fn: string): string | string[] {
-  if (typeof value === 'string') return value
+  if (typeof value === 'string') return sendable(value, fn)
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[]
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    for (const v of value) sendable(v, fn)
+    return value as string[]
+  }
   throw new TypeError(`${fn}: invalid header value (a string, number, boolean or array of strings)`)
 }
