@@ -64,10 +64,14 @@ export function echo (req: IncomingMessage, res: ServerResponse): void {
   })
 }
 
-/** Resolves once `cond` holds, checking every few ms; fails after `timeoutMs` with `what`. */
-export async function until (cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves once `cond` holds, checking every few ms; fails after `timeoutMs` with `what`.
+ * `cond` may be async (an HTTP call, say): each check then waits for the previous one.
+ * The deadline is generous on purpose: it only bounds a failure, and a loaded machine is slow.
+ */
+export async function until (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }

@@ -14,7 +14,7 @@ export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
 export interface Exit { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
 /** Runs `tollgate ...args` to completion (bounded by `timeoutMs`). */
-export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Exit> {
+export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -53,7 +53,7 @@ export function startGateway (t: Test, args: string[], env: Record<string, strin
     t.teardown(async () => {
       if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
     })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate did not start: ${stdout}${stderr}`)) }, 20_000)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate did not start: ${stdout}${stderr}`)) }, 60_000)
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString()
