@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 
@@ -73,5 +74,19 @@ export function startGateway (t: Test, args: string[], env: Record<string, strin
         return
       }
     })
+  })
+}
+
+/**
+ * Whether a fresh connection to `url` is refused: the listener there is closed (a gateway
+ * that began shutting down stops accepting before it drains). A connection that is
+ * accepted (or reset mid-way) counts as not refused; it is closed at once.
+ */
+export function refused (url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve) => {
+    const s = connect(Number(port), hostname)
+    s.once('connect', () => { s.destroy(); resolve(false) })
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
   })
 }
