@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs'
 import t from 'tap'
 import { request } from 'undici'
 import { tempDir } from '../../helpers/store.js'
-import { runCli, startGateway } from '../../helpers/process.js'
+import { refused, runCli, startGateway } from '../../helpers/process.js'
+import { until } from '../../helpers/gateway.js'
 
 t.test('start serves proxy and Admin API; SIGTERM stops it cleanly', async (t) => {
   const prefix = tempDir(t)
@@ -32,15 +33,24 @@ t.test('SIGTERM lets an in-flight request finish before exiting', async (t) => {
   await new Promise((resolve) => socket.once('connect', resolve))
   let answer = ''
   socket.on('data', (d: Buffer) => { answer += d.toString() })
+  socket.on('error', () => {})
+  const closedByGateway = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   socket.write('POST /status HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{"half":')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // A later request, on a connection opened after those bytes were sent, is answered only
+  // after the gateway accepted (and read) the first one: it is in flight now.
+  const later = await request(`${gw.admin}/status`, { reset: true })
+  await later.body.dump()
+  t.equal(later.statusCode, 200, 'a later request was answered')
   gw.child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The Admin API stops accepting once shutdown is under way; the half request holds it.
+  await until(() => refused(gw.admin), 'the Admin API to stop accepting connections')
   t.equal(gw.child.exitCode, null, 'still running while a request is in flight')
+  t.equal(answer, '', 'and that request not answered yet')
   socket.write('true}')
-  const t0 = Date.now()
+  // The connection stays open on this side: the gateway itself must close it to exit.
   const exit = await gw.exited
-  t.ok(Date.now() - t0 < 30_000, 'the idle keep-alive connection did not hold the exit back')
+  await closedByGateway
+  t.pass('the idle keep-alive connection did not hold the exit back')
   t.match(answer, /^HTTP\/1.1 405 /, 'the in-flight request got its answer')
   t.match(answer, /{"message":"Method not allowed"}/)
   t.equal(exit.code, 0)
@@ -99,7 +109,7 @@ t.test('a throw that escapes every handler is logged at fatal; the gateway goes 
     const r = await request(`${gw.proxy}/t`, { headers: { 'x-throw': how } })
     await r.body.dump()
     const line = how === 'timer' ? 'uncaught exception, contained' : 'unhandled rejection, contained'
-    while (!gw.output().includes(line)) await new Promise((resolve) => setTimeout(resolve, 20))
+    await until(() => gw.output().includes(line), line)
     t.match(gw.output(), new RegExp(`"level":60.*${line}`), `${how}: logged at fatal`)
   }
   const after = await request(`${gw.admin}/`)
