@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
-import { startTestGateway } from '../../helpers/gateway.js'
+import { startTestGateway, until } from '../../helpers/gateway.js'
 import { startMockUpstream, type Echo } from '../../helpers/mock-upstream.js'
 import { seen, testActor, testBasicAuth, testConf, testObserver } from '../../fixtures/plugins/test-plugins.js'
 
@@ -114,7 +114,8 @@ t.test('short-circuits, errors and the phases that still run', async (t) => {
   t.equal(r.headers['content-length'], String(Buffer.byteLength(r.text)), 'the length follows the filtered body')
   t.match(r.headers['x-kong-response-latency'], /^\d+$/)
   t.notOk('via' in r.headers)
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // The log phase runs once the response is sent, so it may trail the client's read.
+  await until(() => seen.some((s) => s.phase === 'log'), 'the log phase')
   t.match(seen.find((s) => s.phase === 'log'), { source: 'exit', serialized: { response: { status: 418 }, request: { method: 'GET' } } }, 'log ran')
 
   r = await get(`${gw.proxy}/exit-text`)
@@ -125,7 +126,7 @@ t.test('short-circuits, errors and the phases that still run', async (t) => {
   t.equal(r.status, 500)
   t.match(r.text, /^\{\n {2}"message":"An unexpected error occurred",\n {2}"request_id":"[0-9a-f]{32}"\n\}<<tail>>$/)
   t.equal(r.headers['x-observed'], 'error', 'header_filter ran after the error, source error')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => seen.some((s) => s.phase === 'log'), 'the log phase after the error')
   t.ok(seen.some((s) => s.phase === 'log' && s.source === 'error'), 'log ran after the error')
 
   r = await get(`${gw.proxy}/locked/x`, { accept: 'text/plain' })
