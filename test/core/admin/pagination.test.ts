@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startAdmin, type AdminClient } from '../../helpers/admin.js'
+import { until } from '../../helpers/gateway.js'
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -91,7 +92,9 @@ t.test("/tags and /tags/{tag}: every tag of every entity, paged, expired rows le
   const alice = (await api.call('POST', '/consumers', { json: { username: 'alice', tags: ['prod', 'with space', 'ünïcode'] } })).body
   await api.call('POST', '/consumers', { json: { username: 'untagged' } })
   const cred = (await api.call('POST', '/consumers/alice/test-cred', { json: { key: 'k1', tags: ['prod'] } })).body
-  const short = await api.call('POST', '/consumers/alice/test-cred', { json: { key: 'k2', tags: ['prod'], ttl: 1 } })
+  // A row with a ttl, long enough to outlive the listings below however slowly they run
+  // (a ttl of 1 can run out at the next whole second, a few ms away); cut to 1 s later.
+  const short = await api.call('POST', '/consumers/alice/test-cred', { json: { key: 'k2', tags: ['prod'], ttl: 100_000 } })
   t.equal(short.status, 201)
   const long = 'x'.repeat(600)
   await api.call('POST', '/consumers', { json: { username: 'bob', tags: [long] } })
@@ -130,8 +133,9 @@ t.test("/tags and /tags/{tag}: every tag of every entity, paged, expired rows le
   t.same((await api.call('GET', '/tags/with%20space')).body.data, [{ tag: 'with space', entity_name: 'consumers', entity_id: alice.id }])
   t.same((await api.call('GET', '/tags/nobody-has-this')).body, { data: [], next: null })
 
-  // The credential with ttl 1 expires; its tag goes with it.
-  await new Promise((resolve) => setTimeout(resolve, 2100))
+  // The credential expires; its tag goes with it.
+  t.equal((await api.call('PATCH', `/consumers/alice/test-cred/${short.body.id as string}`, { json: { ttl: 1 } })).status, 200)
+  await until(async () => (await api.call('GET', `/consumers/alice/test-cred/${short.body.id as string}`)).status === 404, 'the credential to expire')
   const later = await api.call('GET', '/tags/prod')
   t.notOk(later.body.data.some((r: { entity_id: string }) => r.entity_id === short.body.id), 'an expired row is not listed')
 
