@@ -1,6 +1,7 @@
 // Kong's spec/03-plugins/09-key-auth/01-api_spec.lua, against Tollgate's Admin API.
 import t from 'tap'
 import { startAdmin } from '../../helpers/admin.js'
+import { until } from '../../helpers/gateway.js'
 import { keyauthCredentials } from '../../../plugins/key-auth/entities.js'
 import { PluginRegistry } from '../../../core/runtime/registry.js'
 import { keyAuth } from '../../../plugins/key-auth/index.js'
@@ -25,8 +26,9 @@ t.test('credentials under a consumer', async (t) => {
   r = await api.call('POST', '/consumers/bob/key-auth', { json: { ttl: 1 } })
   t.equal(r.status, 201)
   const short = r.body
-  await new Promise((resolve) => setTimeout(resolve, 2100))
-  t.equal((await api.call('GET', `/consumers/bob/key-auth/${short.id as string}`)).status, 404, 'expired with its ttl')
+  const lookup = async (): Promise<number> => (await api.call('GET', `/consumers/bob/key-auth/${short.id as string}`)).status
+  await until(async () => await lookup() === 404, 'the credential to expire')
+  t.equal(await lookup(), 404, 'expired with its ttl')
 
   const cred = (await api.call('POST', '/consumers/bob/key-auth', { json: { key: 'fresh' }, form: undefined })).body
   t.equal((await api.call('GET', `/consumers/bob/key-auth/${cred.id as string}`)).body.id, cred.id)

@@ -3,7 +3,7 @@
 // differ, the docs win: an unknown key is 401 "Invalid authentication credentials".
 import t from 'tap'
 import { request } from 'undici'
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { startTestGateway, until, type TestGateway } from '../../helpers/gateway.js'
 import { startMockUpstream, type Echo } from '../../helpers/mock-upstream.js'
 
 interface Call { method?: string, headers?: Record<string, string>, body?: string | Record<string, unknown>, type?: 'form' | 'json' | 'multipart' }
@@ -254,9 +254,12 @@ t.test('changes take effect on the next request', async (t) => {
   t.equal(await status('kong'), 401, 'renaming the key')
   t.equal(await status('kong-updated'), 200)
 
-  await gw.admin$('POST', '/consumers/bob/key-auth', { key: 'brief', ttl: 1 })
+  // A ttl long enough for the first request however slow it is (a ttl of 1 can run out at
+  // the next whole second, a few ms away), then cut to 1 s.
+  const brief = await gw.admin$('POST', '/consumers/bob/key-auth', { key: 'brief', ttl: 100_000 })
   t.equal(await status('brief'), 200)
-  await new Promise((resolve) => setTimeout(resolve, 2100))
+  await gw.admin$('PATCH', `/consumers/bob/key-auth/${brief.id as string}`, { ttl: 1 })
+  await until(async () => await status('brief') === 401, 'the key to expire')
   t.equal(await status('brief'), 401, 'an expired key stops working')
 
   const plugin = (await gw.admin$('GET', '/plugins')).data[0]

@@ -1,8 +1,8 @@
 import { rejectsDb } from '../../../helpers/assert.js'
+import { until } from '../../../helpers/gateway.js'
 import { testCredentials } from '../../../helpers/entities.js'
 import { storeCase } from './cases.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 storeCase('pagination walks every row once while rows are inserted', async (t, make) => {
   const store = await make(t)
@@ -78,14 +78,14 @@ storeCase('ttl: expired rows are invisible, purged, and free their unique keys',
   const e = await rejectsDb(t, store.insert('test_credentials', { key: 'y', consumer: { id: c.id } }, { ttl: -1 }), 11,
     'invalid option (ttl: must be an integer between 0 and 100000000)')
   t.same(e.toJSON(), { code: 11, name: 'invalid options', message: 'invalid option (ttl: must be an integer between 0 and 100000000)', options: { ttl: 'must be an integer between 0 and 100000000' } })
-  await sleep(2100)
+  await until(() => store.get('test_credentials', k.id) === undefined, 'the row to expire')
   t.equal(store.get('test_credentials', k.id), undefined, 'expired: invisible by id')
   t.equal(store.find('test_credentials', { key: 'short' }), undefined, 'and by key')
   t.same(store.list('test_credentials').data.map((r) => r.id), [forever.id], 'and in lists')
   const again = await store.insert('test_credentials', { key: 'short', consumer: { id: c.id } })
   t.ok(again.id !== k.id, 'an expired row does not hold its unique key')
   const k2 = await store.insert('test_credentials', { key: 'short2', consumer: { id: c.id } }, { ttl: 1 })
-  await sleep(2100)
+  await until(() => store.get('test_credentials', k2.id) === undefined, 'the second row to expire')
   t.equal(await store.purgeExpired(), 1, 'the purge removes the expired row')
   t.same(store.listFor('test_credentials', 'consumer', c.id).data.map((r) => r.key).sort(), ['long', 'short'])
   t.equal(store.get('test_credentials', k2.id), undefined)
