@@ -2,13 +2,25 @@
 // names the plugin, the pool replaces the worker, and other requests keep being served.
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
+import { BroadcastChannel } from 'node:worker_threads'
 import t from 'tap'
 import { request } from 'undici'
+import { Type, definePlugin } from '@tollgate/sdk'
 import { loadConfig } from '../../../core/config/index.js'
 import { startGateway } from '../../../core/gateway.js'
 import { createLogger } from '../../../core/log.js'
-import { echo, startUpstream } from '../../helpers/gateway.js'
+import { echo, startUpstream, until } from '../../helpers/gateway.js'
 import { tempDir } from '../../helpers/store.js'
+
+/** What requests (by x-do) have begun their access phase: in process, before misbehave's. */
+const reached: string[] = []
+const spy = definePlugin({
+  name: 'reached',
+  version: '1.0.0',
+  priority: 1000,
+  schema: Type.Object({}, { additionalProperties: false }),
+  access (kong) { reached.push(kong.request.getHeader('x-do') ?? '') },
+})
 
 t.test('timeouts, throws, exits and memory blow-ups fail only their request', async (t) => {
   const lines: string[] = []
@@ -18,10 +30,12 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
     overrides: {
       prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0',
       plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))},${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/first.js', import.meta.url))}`,
-      isolated_plugins: 'misbehave', isolation_timeout: '1500', isolation_max_memory: '64', isolation_pool_size: '2',
+      // The timeout is what 'hang' and 'slow' wait for, and a bound on every other phase:
+      // generous for a loaded machine, short enough for the two cases that wait it out.
+      isolated_plugins: 'misbehave', isolation_timeout: '5000', isolation_max_memory: '64', isolation_pool_size: '2',
     },
   })
-  const gw = await startGateway(config, createLogger('error', sink))
+  const gw = await startGateway(config, createLogger('error', sink), { plugins: [spy] })
   t.teardown(() => gw.stop())
   const up = await startUpstream(t, echo)
   const admin = `http://127.0.0.1:${gw.admin[0]?.port as number}`
@@ -31,6 +45,7 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   await post('/services/s/routes', { paths: ['/'] })
   await post('/plugins', { name: 'misbehave' })
   await post('/plugins', { name: 'first' })
+  await post('/plugins', { name: 'reached' })
   const call = async (what: string) => {
     const res = await request(`${proxy}/x`, { headers: { 'x-do': what, accept: 'application/json' } })
     return { status: res.statusCode, body: await res.body.text() }
@@ -40,11 +55,16 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   t.equal(r.status, 200, 'an isolated plugin that behaves lets requests through')
   t.equal(JSON.parse(r.body).headers['x-misbehave'], 'fine', 'its change reached the upstream')
   // A handler awaiting I/O answers on its own, after its batch: batch-mates do not wait.
+  // The waiting one is held until the other has its answer (and says it is waiting).
+  const channel = new BroadcastChannel('misbehave-wait')
+  t.teardown(() => channel.close())
+  const holding = new Promise<void>((resolve) => { channel.onmessage = (event) => { if ((event as MessageEvent).data === 'waiting') resolve() } })
   const done: string[] = []
-  const [waited, quick] = await Promise.all([
-    call('wait').then((r) => { done.push('wait'); return r }),
-    call('nothing').then((r) => { done.push('nothing'); return r }),
-  ])
+  const slow = call('wait').then((r) => { done.push('wait'); return r })
+  const quick = await call('nothing').then((r) => { done.push('nothing'); return r })
+  await holding
+  channel.postMessage('go')
+  const waited = await slow
   t.equal(waited.status, 200)
   t.equal(JSON.parse(waited.body).headers['x-misbehave'], 'waited', 'a change made after an await reaches the upstream')
   t.equal(quick.status, 200)
@@ -63,7 +83,13 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
 
   for (const what of ['throw', 'unsendable', 'hang', 'slow', 'exit', 'oom']) {
     lines.length = 0
-    const [bad, good] = await Promise.all([call(what), (async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return call('nothing') })()])
+    reached.length = 0
+    // The request alongside is sent once the bad one is in its access phase: the batch that
+    // carries the bad one leaves for a worker in that event-loop turn, so the two never
+    // share a batch (a batch stuck in a thread, or in a thread that dies, fails whole).
+    const failing = call(what)
+    await until(() => reached.includes(what), `${what}: the request in its access phase`)
+    const [bad, good] = await Promise.all([failing, call('nothing')])
     t.equal(bad.status, 500, `${what}: 500`)
     t.match(JSON.parse(bad.body), { message: 'An unexpected error occurred' })
     t.equal(good.status, 200, `${what}: a request alongside is served`)
