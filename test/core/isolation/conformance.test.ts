@@ -86,6 +86,8 @@ async function gatewayWith (t: Test, isolated: boolean): Promise<TestGateway> {
     config: {
       plugins: `bundled,${fixture('conformance')},${fixture('first')}`,
       isolated_plugins: isolated ? 'conformance' : '',
+      // Nothing here tests the timeout: the 2 s default would only fail a slow machine.
+      isolation_timeout: '30000',
     },
   })
   const up = await startUpstream(t, echo)

@@ -109,7 +109,7 @@ t.test('async configure calls for one plugin do not overlap', async (t) => {
 
 t.test('an isolated plugin is configured in its worker threads, not in the gateway thread', async (t) => {
   const fixture = fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/configured.js', import.meta.url))
-  const gw = await startTestGateway(t, { config: { plugins: `bundled,${fixture}`, isolated_plugins: 'configured', isolation_pool_size: '2' } })
+  const gw = await startTestGateway(t, { config: { plugins: `bundled,${fixture}`, isolated_plugins: 'configured', isolation_pool_size: '2', isolation_timeout: '30000' } })
   const up = await startUpstream(t, echo)
   await gw.admin$('POST', '/services', { name: 's', url: up.url })
   await gw.admin$('POST', '/services/s/routes', { paths: ['/'] })
