@@ -104,9 +104,12 @@ export function parseErrorStatus (err: NodeJS.ErrnoException & { rawPacket?: Buf
     case 'HPE_HEADER_OVERFLOW': {
       // nginx: a request line that does not fit one buffer is 414; a head that does not fit
       // them all is 400 "Request Header Or Cookie Too Large", which is 431 in RFC 6585.
+      // The packet is the read that overflowed; when it holds the start of the request
+      // and no line end within one buffer, the request line is what is too long.
       const packet = err.rawPacket
-      const eol = packet === undefined ? -1 : packet.indexOf(10)
-      return packet !== undefined && (eol === -1 || eol > limits.lineSize) ? 414 : 431
+      if (packet === undefined || !/^[A-Za-z]+ /.test(packet.subarray(0, 24).toString('latin1'))) return 431
+      const eol = packet.indexOf(10)
+      return eol === -1 || eol > limits.lineSize ? 414 : 431
     }
     default: return 400
   }

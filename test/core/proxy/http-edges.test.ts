@@ -260,3 +260,15 @@ t.test('the limits are configuration keys with nginx syntax, checked at load', a
     t.throws(() => loadConfig({ env: { [`TOLLGATE_NGINX_HTTP_${key}`]: value } }), new RegExp(`invalid value for 'nginx_http_${key.toLowerCase()}'`), `${key}=${value} is refused`)
   }
 })
+
+t.test('an overflowing read is 414 only when it holds a request line too long for one buffer', async (t) => {
+  const { parseErrorStatus, DEFAULT_LIMITS } = await import('../../../core/proxy/client-limits.js')
+  const overflow = (packet?: string) => Object.assign(new Error('Header overflow'), { code: 'HPE_HEADER_OVERFLOW', rawPacket: packet === undefined ? undefined : Buffer.from(packet) })
+  t.equal(parseErrorStatus(overflow(`GET /${'a'.repeat(9000)}`), DEFAULT_LIMITS), 414, 'a line with no end in sight')
+  t.equal(parseErrorStatus(overflow(`GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: x\r\n`), DEFAULT_LIMITS), 414, 'a line ending past one buffer')
+  t.equal(parseErrorStatus(overflow(`GET / HTTP/1.1\r\nX-Big: ${'b'.repeat(40000)}`), DEFAULT_LIMITS), 431, 'a short line, a big header')
+  t.equal(parseErrorStatus(overflow('b'.repeat(40000)), DEFAULT_LIMITS), 431, 'a later read, in the middle of a header')
+  t.equal(parseErrorStatus(overflow(), DEFAULT_LIMITS), 431, 'no packet')
+  t.equal(parseErrorStatus(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), DEFAULT_LIMITS), 0, 'a reset: nobody to answer')
+  t.equal(parseErrorStatus(Object.assign(new Error('late'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), DEFAULT_LIMITS), 408)
+})
