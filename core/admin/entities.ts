@@ -136,7 +136,9 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
       return reply.code(204).send()
     })
 
-    for (const f of info.foreign) registerForeign(info, f)
+    // A reference to an entity the store does not have yet (services' client_certificate:
+    // see core/store/tls-pending.ts) gets no endpoints: there is nothing to reach.
+    for (const f of info.foreign) if (store.entities.some((e) => e.name === f.reference)) registerForeign(info, f)
   }
 
   function registerForeign (child: EntityInfo, f: ForeignField): void {

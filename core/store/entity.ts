@@ -51,9 +51,20 @@ export interface EntityDef {
 
 export interface ForeignField {
   field: string
+  /** May name an entity the store does not have yet (see tls-pending.ts): no row can match. */
   reference: string
   onDelete: 'cascade' | 'restrict'
   required: boolean
+}
+
+/**
+ * A list of ids naming rows of another entity, declared as `Type.Array(uuid({ reference }))`
+ * (services' `ca_certificates`). Kong stores these unchecked and fails when it uses them;
+ * Tollgate refuses an id that names no row when it is written.
+ */
+export interface IdListField {
+  field: string
+  reference: string
 }
 
 /** Facts derived once from a definition, so the store never re-walks schemas per write. */
@@ -61,6 +72,7 @@ export interface EntityInfo {
   def: EntityDef
   name: string
   foreign: ForeignField[]
+  idLists: IdListField[]
   unique: string[]
   hasUpdatedAt: boolean
   hasTags: boolean
@@ -68,9 +80,12 @@ export interface EntityInfo {
 
 export function describe (def: EntityDef): EntityInfo {
   const foreign: ForeignField[] = []
+  const idLists: IdListField[] = []
   const unique: string[] = []
   for (const [field, schema] of fieldsOf(def.schema)) {
     const { inner, nullable } = unwrap(schema)
+    const items = inner.type === 'array' ? inner.items as Record<string, unknown> | undefined : undefined
+    if (typeof items?.reference === 'string') idLists.push({ field, reference: items.reference })
     if (inner.kind === 'foreign') {
       foreign.push({
         field,
@@ -86,6 +101,7 @@ export function describe (def: EntityDef): EntityInfo {
     def,
     name: def.name,
     foreign,
+    idLists,
     unique,
     hasUpdatedAt: 'updated_at' in props,
     hasTags: 'tags' in props,

@@ -18,6 +18,7 @@ import type { TObject } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityInfo } from './entity.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
+import { PENDING_ENTITIES } from './tls-pending.js'
 import type { ChangeEvent, ConfigReader, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
@@ -97,8 +98,8 @@ export class LmdbStore implements EntityStore, ConfigReader {
       this.#entities.set(def.name, describe(def))
     }
     for (const info of this.#entities.values()) {
-      for (const f of info.foreign) {
-        if (!this.#entities.has(f.reference)) {
+      for (const f of [...info.foreign, ...info.idLists]) {
+        if (!this.#entities.has(f.reference) && !PENDING_ENTITIES.has(f.reference)) {
           throw new Error(`entity '${info.name}' field '${f.field}' references unknown entity '${f.reference}'`)
         }
       }
@@ -552,6 +553,9 @@ export class LmdbStore implements EntityStore, ConfigReader {
     if (resolve) this.#resolveForeign(info, value)
     const entityErrors = def.checks?.(value, resolve ? this.#readCtx : this.#ctx)
     if (entityErrors !== undefined) throw Errors.schemaViolation(entityErrors)
+    // Kong checks a reference by id in the database, after the schema and its entity
+    // checks: an https-only field on an http service is a schema violation first.
+    if (resolve) this.#checkReferences(info, value)
     return value
   }
 
@@ -571,25 +575,47 @@ export class LmdbStore implements EntityStore, ConfigReader {
     return { schema: { ...def.schema, properties: { ...def.schema.properties, [sub.field]: sub.schema } } as TObject }
   }
 
+  /** Turns each reference into `{ id }`: checks an id's form, looks up a unique field. */
   #resolveForeign (info: EntityInfo, value: Record<string, unknown>): void {
     for (const f of info.foreign) {
       const ref = value[f.field]
       if (ref === null || ref === undefined) continue
       if (!isRecord(ref)) throw Errors.schemaViolation({ [f.field]: 'expected a record' })
-      const parent = this.info(f.reference)
       let id: string | undefined
       if (ref.id !== undefined && ref.id !== null) {
         if (!isUuid(ref.id)) throw Errors.schemaViolation({ [f.field]: { id: 'expected a valid UUID' } })
         id = ref.id.toLowerCase()
-        if (this.#live(parent.name, id) === undefined) throw Errors.foreignKeyViolation(f.field, { id }, parent.name)
       } else {
-        const by = parent.unique.find((u) => typeof ref[u] === 'string' && ref[u] !== '')
-        if (by === undefined) throw Errors.schemaViolation({ [f.field]: { id: 'missing primary key' } })
+        // An entity still pending (tls-pending.ts) has no rows, so no unique field to find one by.
+        const parent = this.#entities.get(f.reference)
+        const by = parent?.unique.find((u) => typeof ref[u] === 'string' && ref[u] !== '')
+        if (parent === undefined || by === undefined) throw Errors.schemaViolation({ [f.field]: { id: 'missing primary key' } })
         const found = this.#findRow(parent, { [by]: ref[by] as string })
         if (found === undefined) throw Errors.foreignKeysUnresolved(f.field, by, { [by]: ref[by] }, parent.name)
         id = found.v.id
       }
       value[f.field] = { id }
+    }
+  }
+
+  /**
+   * Every id a value refers to must name a live row: Kong's foreign key violation. A
+   * reference to an entity Tollgate does not have yet (tls-pending.ts) never does.
+   */
+  #checkReferences (info: EntityInfo, value: Record<string, unknown>): void {
+    const exists = (entity: string, id: string): boolean => this.#entities.has(entity) && this.#live(entity, id) !== undefined
+    for (const f of info.foreign) {
+      const ref = value[f.field] as { id: string } | null | undefined
+      if (ref != null && !exists(f.reference, ref.id)) throw Errors.foreignKeyViolation(f.field, { id: ref.id }, f.reference)
+    }
+    // Kong accepts any UUID in such a list (services.ca_certificates) and fails only when it
+    // proxies ("CA Certificate '<id>' does not exist", kong/runloop/certificate.lua). Here
+    // no CA certificate can exist, so an id is refused when written, in the words Kong
+    // uses for a missing row: the foreign key violation, naming the first such id.
+    for (const f of info.idLists) {
+      const ids = value[f.field] as string[] | null | undefined
+      const missing = ids?.find((id) => !exists(f.reference, id.toLowerCase()))
+      if (missing !== undefined) throw Errors.foreignKeyViolation(f.field, { id: missing }, f.reference)
     }
   }
 

@@ -2,7 +2,7 @@ import type { Static } from 'typebox'
 import type { FieldErrors } from '../../errors.js'
 import type { EntityDef } from '../entity.js'
 import { checkHost, checkPath } from '../checks.js'
-import { Type, autoId, checkUtf8Name, nullable, oneOf, tags, timestamp, uuid, type FieldCheck } from '../schema.js'
+import { Type, autoId, checkUtf8Name, foreign, nullable, oneOf, tags, timestamp, uuid, type FieldCheck } from '../schema.js'
 
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const
 
@@ -25,12 +25,12 @@ export const ServiceSchema = Type.Object({
   write_timeout: timeout('two successive writes to the upstream'),
   read_timeout: timeout('two successive reads from the upstream'),
   tags: tags(),
-  client_certificate: nullable(Type.Object({ id: uuid() }, { additionalProperties: false }), {
-    description: 'Certificate presented to the upstream (https only)',
-  }),
+  // Kong: a foreign key to `certificates`, and a plain list of ids of `ca_certificates`.
+  // Neither entity exists yet (see tls-pending.ts), so the store refuses any id in them.
+  client_certificate: foreign('certificates', { description: 'Certificate presented to the upstream (https only)' }),
   tls_verify: nullable(Type.Boolean(), { description: 'Verify the upstream certificate (https only)' }),
   tls_verify_depth: nullable(Type.Integer({ minimum: 0, maximum: 64 }), { description: 'Maximum certificate chain depth' }),
-  ca_certificates: nullable(Type.Array(uuid()), { description: 'CA certificates for upstream verification' }),
+  ca_certificates: nullable(Type.Array(uuid({ reference: 'ca_certificates' })), { description: 'CA certificates for upstream verification' }),
   enabled: Type.Boolean({ default: true, description: 'Whether the service is proxied to' }),
 }, { additionalProperties: false })
 
