@@ -61,20 +61,26 @@ function expandUrl (input: Record<string, unknown>): Record<string, unknown> {
 }
 
 const TLS_ONLY = ['client_certificate', 'tls_verify', 'tls_verify_depth', 'ca_certificates'] as const
+const CONDITIONAL_ON_PROTOCOL = "failed conditional validation given value of field 'protocol'"
 
 export const services: EntityDef = {
   name: 'services',
   schema: ServiceSchema,
   endpointKey: 'name',
   expand: expandUrl,
+  // Kong's `conditional` entity checks on `protocol`: each one that fails reports the field
+  // and, at entity level, which field's value made it fail (once per failed check).
   checks: (s) => {
     const errors: FieldErrors = {}
-    if (['tcp', 'tls', 'udp', 'grpc', 'grpcs', 'tls_passthrough'].includes(String(s.protocol)) && s.path != null) {
-      errors.path = 'value must be null'
+    const failed: string[] = []
+    const mustBeNull = (field: string): void => {
+      if (s[field] == null) return
+      errors[field] = 'value must be null'
+      failed.push(CONDITIONAL_ON_PROTOCOL)
     }
-    if (s.protocol !== 'https' && s.protocol !== 'tls') {
-      for (const f of TLS_ONLY) if (s[f] != null) errors[f] = 'value must be null'
-    }
-    return Object.keys(errors).length > 0 ? errors : undefined
+    if (['tcp', 'tls', 'udp', 'grpc', 'grpcs', 'tls_passthrough'].includes(String(s.protocol))) mustBeNull('path')
+    if (s.protocol !== 'https' && s.protocol !== 'tls') for (const f of TLS_ONLY) mustBeNull(f)
+    if (failed.length === 0) return undefined
+    return { '@entity': failed, ...errors }
   },
 }

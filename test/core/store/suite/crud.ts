@@ -54,7 +54,7 @@ storeCase('schema violations carry Kong messages and fields', async (t, make) =>
   await rejectsDb(t, store.insert('services', { host: 'x', path: '/a//b' }), 2, 'schema violation (path: must not have empty segments)')
   await rejectsDb(t, store.insert('services', { host: 'x', name: 'a b' }), 2,
     "schema violation (name: invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~)")
-  await rejectsDb(t, store.insert('services', { host: 'x', protocol: 'tcp', path: '/a' }), 2, 'schema violation (path: value must be null)')
+  await rejectsDb(t, store.insert('services', { host: 'x', protocol: 'tcp', path: '/a' }), 2, "2 schema violations (failed conditional validation given value of field 'protocol'; path: value must be null)")
   await rejectsDb(t, store.insert('services', { host: 'x', id: 'nope' }), 2, 'schema violation (id: expected a valid UUID)')
   e = await rejectsDb(t, store.insert('routes', { protocols: ['http', 'foo'], paths: ['/ok'] }), 2,
     'schema violation (protocols.2: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)')
