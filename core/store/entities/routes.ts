@@ -5,6 +5,7 @@ import { checkPath, checkRouteHost, normalizePath } from '../checks.js'
 import {
   Type, autoId, checkUtf8Name, foreign, nullable, oneOf, set, tags, timestamp, type FieldCheck,
 } from '../schema.js'
+import { refuseSnis } from '../tls-pending.js'
 import { PROTOCOLS } from './services.js'
 
 function checkRoutePath (path: string): string | undefined {
@@ -54,7 +55,8 @@ export const RouteSchema = Type.Object({
   preserve_host: Type.Boolean({ default: false, description: 'Send the client Host header upstream' }),
   request_buffering: Type.Boolean({ default: true }),
   response_buffering: Type.Boolean({ default: true }),
-  snis: nullable(set(Type.String({ check: checkRouteHost as FieldCheck }))),
+  // Refused while there is no TLS listener: see tls-pending.ts.
+  snis: nullable(set(Type.String({ check: checkRouteHost as FieldCheck }), { check: refuseSnis as FieldCheck })),
   sources: nullable(set(endpoint)),
   destinations: nullable(set(endpoint)),
   tags: tags(),
