@@ -403,9 +403,22 @@ export class LmdbStore implements EntityStore, ConfigReader {
       op: 'update',
       run: () => {
         const existing = this.#findRow(info, pk)
-        // The key in the URL wins over the body, as in Kong.
-        const body = isRecord(input) ? { ...input, ...pk } : input
+        // The key in the URL wins over the body, as in Kong, which sets an endpoint key
+        // (`PUT /services/{name}`) on the body before validating it, and validates a
+        // body's `id` as given before the URL's id replaces it (kong/db/dao/init.lua
+        // check_upsert, then the strategy's upsert). So a body id of the wrong type is a
+        // schema violation; a valid one that differs is ignored. A null one is no id.
+        const byId = 'id' in pk
+        let body = input
+        if (isRecord(input)) {
+          body = byId ? { ...input } : { ...input, ...pk }
+          if (byId && (body as Record<string, unknown>).id === null) delete (body as Record<string, unknown>).id
+        }
         const value = this.#prepare(info, body)
+        if (byId) {
+          if (!isUuid(pk.id)) throw Errors.schemaViolation({ id: 'expected a valid UUID' })
+          value.id = pk.id.toLowerCase()
+        }
         const now = nowSeconds()
         const id = existing?.v.id ?? (typeof value.id === 'string' ? value.id : randomUUID())
         value.id = id

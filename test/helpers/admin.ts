@@ -47,3 +47,14 @@ export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plu
     },
   }
 }
+
+/**
+ * Everything the store holds, as one string: every row of every entity and the config
+ * version, which any committed write moves. Equal dumps before and after a request mean
+ * the request wrote nothing.
+ */
+export function storeDump (store: LmdbStore): string {
+  const rows: Record<string, unknown[]> = {}
+  for (const info of store.entities) rows[info.name] = [...store.each(info.name)]
+  return JSON.stringify({ version: store.version(), rows })
+}
