@@ -28,7 +28,7 @@ export function registerPluginRoutes (table: RouteTable, plugins: PluginRegistry
             return reply.code(answer.status ?? 200).send(answer.body)
           } catch (err) {
             // Kong's answer to an error in an api.lua handler; the details go to the log only.
-            log.error({ err, plugin: p.name }, `plugin ${p.name} failed in its Admin API route ${route.method} ${route.path}`)
+            log.error({ err, plugin: p.name, request_id: req.id }, `plugin ${p.name} failed in its Admin API route ${route.method} ${route.path}`)
             return reply.code(500).send(INTERNAL_ERROR)
           }
         })

@@ -1,6 +1,7 @@
 // The Admin API on fastify. This file holds the server and Kong's generic behaviour (body
 // decoding, error bodies, headers); endpoint families are added through a RouteTable.
 
+import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -127,6 +128,10 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     // Kong: a path that does not match is retried with/without its trailing slash.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: BODY_LIMIT,
+    // Each request gets an id in the form of Kong's request ids (32 hex digits), so that the
+    // log line of an unexpected error names the request it failed. The client's headers
+    // never choose it (fastify's requestIdHeader is off by default).
+    genReqId: () => randomBytes(16).toString('hex'),
     // A path fastify cannot decode (bad percent-encoding, invalid UTF-8) or an over-long
     // parameter: Kong's error body, not fastify's.
     frameworkErrors: (err, _req, reply) => {
@@ -154,7 +159,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
 
   registerBodyParsers(app)
   app.setNotFoundHandler((_req, reply) => { reply.code(404).send(NOT_FOUND) })
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     if (DbError.is(err)) { reply.code(err.status).send(err.toJSON()); return }
     const status = (err as { statusCode?: number }).statusCode
     if (status === 415) { reply.code(415).send(); return } // Kong answers 415 with no body
@@ -163,7 +168,9 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
       reply.code(status).send({ message })
       return
     }
-    deps.log.error({ err }, 'admin API error')
+    // Kong's answer to anything else: the details go to the log only, with the request id
+    // to find them by.
+    deps.log.error({ err, request_id: req.id, method: req.method, path: req.routeOptions.url }, 'admin API error')
     reply.code(500).send({ message: 'An unexpected error occurred' })
   })
 

@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { request, type Dispatcher } from 'undici'
 import { createAdminServer } from '../../core/admin/server.js'
 import { loadConfig } from '../../core/config/index.js'
-import { createLogger } from '../../core/log.js'
+import { createLogger, type Logger } from '../../core/log.js'
 import { newProxyStats } from '../../core/proxy/server.js'
 import type { PluginRegistry } from '../../core/runtime/registry.js'
 import type { LmdbStore, StoreOptions } from '../../core/store/index.js'
@@ -20,11 +20,12 @@ export interface AdminClient {
 }
 
 /** A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end. */
-export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry } = {}): Promise<AdminClient> {
+export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry, log?: Logger } = {}): Promise<AdminClient> {
+  const { log = createLogger('error'), ...storeOpts } = opts
   const plugins = opts.plugins ?? testPlugins
-  const store = tempStore(t, { entities: [testCredentials], ...opts, plugins })
+  const store = tempStore(t, { entities: [testCredentials], ...storeOpts, plugins })
   const config = loadConfig({ env: {}, overrides: { admin_listen: '127.0.0.1:0' } })
-  const app = createAdminServer({ config, store, plugins, log: createLogger('error'), proxyStats: newProxyStats(), workerPids: () => [process.pid] })
+  const app = createAdminServer({ config, store, plugins, log, proxyStats: newProxyStats(), workerPids: () => [process.pid] })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
