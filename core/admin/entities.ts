@@ -27,7 +27,10 @@ function nestedPath (info: EntityInfo): string {
 
 function parseTags (raw: string | string[] | undefined): { tags?: string[], tagsMode?: 'and' | 'or' } {
   if (raw === undefined) return {}
-  const value = Array.isArray(raw) ? raw.join(',') : raw
+  // A repeated `tags` counts once, by its first value, as in Kong (kong/api/endpoints.lua,
+  // extract_options): that is also the one the `next` link carries, so every page of a
+  // list has the same filter.
+  const value = Array.isArray(raw) ? raw[0] ?? '' : raw
   if (value === '') throw Errors.invalidOptions({ tags: 'cannot be null' })
   const and = value.includes(',')
   const or = value.includes('/')
@@ -40,8 +43,10 @@ function parseTags (raw: string | string[] | undefined): { tags?: string[], tags
 
 function parseSize (raw: string | string[] | undefined): number | undefined {
   if (raw === undefined) return undefined
-  const value = Array.isArray(raw) ? raw[0] : raw
-  if (value === undefined || value.trim() === '' || Number.isNaN(Number(value))) throw Errors.invalidSize('size must be a number')
+  // Kong: `tonumber` of a repeated `size` (a table) is nil, so "size must be a number".
+  if (Array.isArray(raw)) throw Errors.invalidSize('size must be a number')
+  const value = raw
+  if (value.trim() === '' || Number.isNaN(Number(value))) throw Errors.invalidSize('size must be a number')
   return Number(value)
 }
 

@@ -146,3 +146,21 @@ t.test("/tags and /tags/{tag}: every tag of every entity, paged, expired rows le
   t.equal(bad.status, 400)
   t.same(bad.body, { message: 'invalid utf-8 or percent-encoding in the request path' }, "Kong's error body, not fastify's")
 })
+
+// Found by the request fuzzer's invariant that a `next` link gets the page the same request
+// with that offset gets: a repeated `tags` filtered the first page by all its values (AND)
+// and the pages after it by the first alone, which the `next` link carried.
+t.test('a repeated tags or size: Kong reads the first tags, and refuses a repeated size', async (t) => {
+  const api = await startAdmin(t)
+  const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000003']
+  await api.call('PUT', `/services/${ids[0] as string}`, { json: { host: 'a.test', tags: ['a'] } })
+  await api.call('PUT', `/services/${ids[1] as string}`, { json: { host: 'a.test', tags: ['a', 'b'] } })
+  await api.call('PUT', `/services/${ids[2] as string}`, { json: { host: 'a.test', tags: ['a'] } })
+  const { ids: seen, nexts } = await walk(api, '/services?tags=a&tags=b&size=1')
+  t.same(seen, ids, 'filtered by tags=a on every page')
+  t.ok(nexts.every((n) => n.endsWith('&size=1&tags=a')), 'and every next link says so')
+  const r = await api.call('GET', '/services?size=1&size=2')
+  t.same([r.status, r.body], [400, { code: 9, name: 'invalid size', message: 'size must be a number' }])
+  t.equal((await api.call('GET', '/services/x/routes?size=1&size=1')).status, 404, 'the parent is looked up first')
+  t.equal((await api.call('GET', `/services/${ids[0] as string}/routes?size=1&size=1`)).status, 400)
+})
