@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import type { Duplex } from 'node:stream'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
@@ -119,6 +120,34 @@ function registerBodyParsers (app: FastifyInstance): void {
   })
 }
 
+/** An answer written straight to the socket, for requests that never reach a route. */
+function rawAnswer (status: number, reason: string, message: string): string {
+  const body = JSON.stringify({ message })
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Server: ${SERVER_TOKEN}\r\nConnection: close\r\n\r\n${body}`
+}
+
+/**
+ * What node's HTTP parser refuses (bad request line, header names or framing, headers over
+ * the size limit, a read timeout) never reaches fastify's routes or error handler. Answer
+ * it in Kong's words rather than fastify's `{"error","message","statusCode"}`: nginx's
+ * 400 "Bad request", and for headers too large its 494 "Request header or cookie too
+ * large", which Kong sends as 400. As node does, nothing is written once a response on
+ * this connection has started, since that would corrupt it.
+ */
+function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
+    socket.write(err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? rawAnswer(408, 'Request Timeout', 'Request timeout')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? rawAnswer(400, 'Bad Request', 'Request header or cookie too large')
+        : rawAnswer(400, 'Bad Request', 'Bad request'))
+  }
+  socket.destroy()
+}
+
 export function createAdminServer (deps: AdminDeps): FastifyInstance {
   const { store, plugins } = deps
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
@@ -137,6 +166,13 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).code(400).send({ message: err.code === 'FST_ERR_BAD_URL' ? 'invalid utf-8 or percent-encoding in the request path' : 'Bad request' })
     },
+    clientErrorHandler,
+  })
+  // node hands a CONNECT request to 'connect' listeners and, when there is none, closes the
+  // connection without a word. The Admin API is no proxy: Kong's 405.
+  app.server.on('connect', (_req: unknown, socket: Duplex) => {
+    socket.on('error', () => {})
+    socket.end(rawAnswer(405, 'Method Not Allowed', 'Method not allowed'), () => socket.destroy())
   })
 
   app.addHook('onRequest', async (req) => {

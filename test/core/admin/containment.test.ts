@@ -2,6 +2,7 @@
 // log only, on a line that carries the request id; input at fault (a body, query or path
 // the parsers refuse) is a 400 with Kong's body and is not logged as an error at all.
 
+import { connect } from 'node:net'
 import t from 'tap'
 import { Type } from 'typebox'
 import type { PluginDescriptor } from '../../../core/runtime/plugin.js'
@@ -78,3 +79,35 @@ t.test('input at fault is a 400 with Kong-shaped body, never logged as an error'
   }
   t.same(lines.filter((l) => l.level >= 50), [], 'nothing logged as an error')
 })
+
+/** Raw bytes on a new connection; everything the server sends until it closes it. */
+function raw (url: string, bytes: string): Promise<string> {
+  const { port } = new URL(url)
+  return new Promise((resolve) => {
+    let out = ''
+    const s = connect(Number(port), '127.0.0.1', () => s.write(bytes, 'latin1'))
+    s.on('data', (d: Buffer) => { out += d.toString('latin1') })
+    s.on('error', () => {})
+    s.on('close', () => resolve(out))
+  })
+}
+
+// Found by the request fuzzer: node closed a CONNECT request's connection without a word,
+// and what its parser refused got fastify's {"error","message","statusCode"} body.
+t.test("what never reaches a route is answered too, in Kong's words", async (t) => {
+  const { log, lines } = memoryLogger()
+  const api = await startAdmin(t, { log })
+  const answer = (text: string): [string, unknown] => {
+    const [head = '', body = ''] = text.split('\r\n\r\n')
+    return [head.split('\r\n')[0] as string, JSON.parse(body)]
+  }
+  t.same(answer(await raw(api.url, 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n')), ['HTTP/1.1 405 Method Not Allowed', { message: 'Method not allowed' }])
+  t.same(answer(await raw(api.url, 'CONNECT /services HTTP/1.1\r\nHost: x\r\n\r\n')), ['HTTP/1.1 405 Method Not Allowed', { message: 'Method not allowed' }])
+  t.same(answer(await raw(api.url, 'GET /services HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n')), ['HTTP/1.1 400 Bad Request', { message: 'Bad request' }])
+  t.same(answer(await raw(api.url, 'POST /services HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')), ['HTTP/1.1 400 Bad Request', { message: 'Bad request' }])
+  t.same(answer(await raw(api.url, `GET /services HTTP/1.1\r\nHost: x\r\nX-Big: ${'v'.repeat(20000)}\r\n\r\n`)), ['HTTP/1.1 400 Bad Request', { message: 'Request header or cookie too large' }])
+  t.match(await raw(api.url, 'GET /services HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n'), /\r\nServer: tollgate\/.+\r\nConnection: close\r\n/)
+  t.equal((await api.call('GET', '/services')).status, 200, 'still serving')
+  t.same(lines.filter((l) => l.level >= 50), [], 'nothing logged as an error')
+})
+
