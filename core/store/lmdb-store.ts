@@ -427,6 +427,11 @@ export class LmdbStore implements EntityStore, ConfigReader {
         if (existing !== undefined) this.#remove(info, existing)
         else {
           const stale = this.#rows.get([entity, id])
+          // A live row under the body's id while the URL named another (PUT /services/b
+          // with the id of service a) would be replaced silently. Kong's upsert by name
+          // conflicts on the primary key and reports it with the URL's key: a primary key
+          // violation on '{name="b"}' (kong/db/strategies/postgres/init.lua, toerror).
+          if (stale !== undefined && !this.#expired(stale)) throw Errors.primaryKeyViolation(pk)
           if (stale !== undefined) this.#remove(info, stale)
         }
         this.#checkUnique(info, value as Entity, id)

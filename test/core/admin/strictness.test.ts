@@ -179,4 +179,14 @@ t.test('PUT: a body id of the wrong type is a schema violation; a valid one lose
   r = await api.call('PUT', `/services/${NEW_ID.toUpperCase()}`, { json: { id: null, host: 'n2.test' } })
   t.same([r.status, r.body.id, r.body.host], [200, NEW_ID, 'n2.test'], 'a null id is no id; the URL id is matched without case')
   t.equal((await api.call('GET', '/services')).body.data.length, 3, 'no other service was made')
+
+  // By name, a body id that another row holds used to replace that row silently (renaming
+  // it). Kong's upsert by name conflicts on the primary key, reported with the URL's key.
+  const pkViolation = (field: string, value: string) => ({ code: 3, name: 'primary key violation', message: `primary key violation on key '{${field}="${value}"}'`, fields: { [field]: value } })
+  await refused(t, api, ['PUT', '/services/other', { json: { id: tls.id, host: 'x.test' } }], 400, pkViolation('name', 'other'))
+  await refused(t, api, ['PUT', `/services/${tls.id as string}/routes/other-route`, { json: { id: rid, paths: ['/o'] } }], 400, pkViolation('name', 'other-route'))
+  const ann = (await api.call('POST', '/consumers', { json: { username: 'ann' } })).body
+  await refused(t, api, ['PUT', '/consumers/other', { form: `id=${ann.id as string}` }], 400, pkViolation('username', 'other'))
+  r = await api.call('PUT', '/consumers/ann', { json: { id: NEW_ID, custom_id: 'c' } })
+  t.same([r.status, r.body.id, r.body.username], [200, ann.id, 'ann'], 'the row the URL names keeps its id')
 })
