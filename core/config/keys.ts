@@ -271,7 +271,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     default: '4 8k',
     expects: "a number and a size, e.g. '4 8k' (at most 1m in all)",
     parse: parseHeaderBuffers,
-    description: 'A request line longer than one buffer is answered 414; a request head larger than all of them 431',
+    description: 'A request line longer than one buffer is answered 414; a header line longer than one, or a head larger than all of them, 494 (as Kong)',
   },
   nginx_http_client_header_timeout: {
     default: '60s',

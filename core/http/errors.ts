@@ -31,7 +31,6 @@ const WORDING: Record<number, string> = {
   415: 'Unsupported media type',
   417: 'Expectation failed',
   426: 'Upgrade required',
-  431: 'Request header fields too large',
   429: 'Too many requests',
   500: 'An unexpected error occurred',
   501: 'Not implemented',
@@ -39,6 +38,8 @@ const WORDING: Record<number, string> = {
   503: 'The upstream server is currently unavailable',
   504: 'The upstream server is timing out',
   505: 'HTTP version not supported',
+  // nginx's own code for a request head too large, which Kong answers with.
+  494: 'Request header or cookie too large',
 }
 
 function messagesFor (statuses: number[]): Readonly<Record<number, string>> {
@@ -49,7 +50,7 @@ function messagesFor (statuses: number[]): Readonly<Record<number, string>> {
  * The error pages Tollgate answers below the plugin layer (a bad request line, TRACE, a
  * failed upstream): Kong's nginx-level errors, the BODIES of kong/error_handlers.lua.
  */
-export const STATUS_MESSAGES = messagesFor([400, 404, 405, 408, 411, 412, 413, 414, 417, 431, 500, 502, 503, 504, 505])
+export const STATUS_MESSAGES = messagesFor([400, 404, 405, 408, 411, 412, 413, 414, 417, 494, 500, 502, 503, 504, 505])
 
 /**
  * The client is at fault (a body too large or too slow): the request fails with `status`

@@ -56,7 +56,8 @@ export function serverOptions (limits: ClientLimits) {
 /**
  * The status a parsed request is refused with before any plugin runs, or 0. nginx checks
  * these while it reads the head, before Kong's phases: a request line longer than one
- * header buffer (414), a Content-Length over client_max_body_size (413), an HTTP major
+ * header buffer (414), a header line longer than one (494), a Content-Length over
+ * client_max_body_size (413), an HTTP major
  * version other than 1 (505), no Host in HTTP/1.1 or two Host headers (400).
  */
 export function refusal (req: IncomingMessage, limits: ClientLimits): number {
@@ -68,11 +69,13 @@ export function refusal (req: IncomingMessage, limits: ClientLimits): number {
     if (length !== undefined && Number(length) > limits.maxBodySize) return 413
   }
   // node keeps the first Host and drops the rest; the router and the upstream must not
-  // disagree about which one counts, so, like nginx, two are refused.
+  // disagree about which one counts, so, like nginx, two are refused. And like nginx,
+  // each header line must fit one buffer (494).
   const raw = req.rawHeaders
   let hosts = 0
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
+    if (name.length + (raw[i + 1] as string).length + 4 > limits.lineSize) return 494
     if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 400
   }
   return 0
@@ -103,13 +106,14 @@ export function parseErrorStatus (err: NodeJS.ErrnoException & { rawPacket?: Buf
     case 'ERR_HTTP_REQUEST_TIMEOUT': return 408
     case 'HPE_HEADER_OVERFLOW': {
       // nginx: a request line that does not fit one buffer is 414; a head that does not fit
-      // them all is 400 "Request Header Or Cookie Too Large", which is 431 in RFC 6585.
+      // them all is its 494 "Request Header Or Cookie Too Large", which Kong answers as it is
+      // (spec/02-integration/05-proxy/13-error_handlers_spec.lua expects 494).
       // The packet is the read that overflowed; when it holds the start of the request
       // and no line end within one buffer, the request line is what is too long.
       const packet = err.rawPacket
-      if (packet === undefined || !/^[A-Za-z]+ /.test(packet.subarray(0, 24).toString('latin1'))) return 431
+      if (packet === undefined || !/^[A-Za-z]+ /.test(packet.subarray(0, 24).toString('latin1'))) return 494
       const eol = packet.indexOf(10)
-      return eol === -1 || eol > limits.lineSize ? 414 : 431
+      return eol === -1 || eol > limits.lineSize ? 414 : 494
     }
     default: return 400
   }
@@ -118,7 +122,7 @@ export function parseErrorStatus (err: NodeJS.ErrnoException & { rawPacket?: Buf
 /** nginx's lingering_time is 30 s; a refused client is not worth that much. */
 const LINGER_MS = 5000
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' }
+const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 414: 'URI Too Long', 494: 'Request Header Or Cookie Too Large' }
 
 /**
  * Answers a request node's parser refused, on its socket, and closes it. The body is
