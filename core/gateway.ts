@@ -17,6 +17,7 @@ import { clientLimits } from './proxy/client-limits.js'
 import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
+import type { PeerSelector } from './proxy/peers.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
@@ -42,6 +43,8 @@ export interface Gateway {
 export interface StartOptions {
   /** Plugins registered besides those the config names (tests, embedding). */
   plugins?: AnyPlugin[]
+  /** Where each proxied attempt goes (tests, embedding); the service's host and port otherwise. */
+  peers?: PeerSelector
 }
 
 /** Opens the store under the prefix. Only the writer purges expired rows. */
@@ -58,7 +61,7 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, peers?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
   const pools = new UpstreamPools()
   const router = new LiveRouter(store)
@@ -97,7 +100,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const limits = clientLimits(config)
   const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log })
-  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, log, limits })
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, peers, log, limits })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
@@ -163,7 +166,7 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
     await store.close()
   }
   try {
-    proxy = await startProxy(config, store, plugins, log)
+    proxy = await startProxy(config, store, plugins, log, opts.peers)
     admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid])
   } catch (err) {
     await stop()

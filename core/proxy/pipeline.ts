@@ -13,8 +13,9 @@ import { exitAsResponse } from '../runtime/exit.js'
 import { isThenable, type PhaseRunner } from '../runtime/phase-runner.js'
 import { anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
-import { WRITE_TIMEOUT, addDebugHeaders, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
+import { WRITE_TIMEOUT, addDebugHeaders, attemptOutcome, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
 import type { UpstreamPools } from './upstream-pools.js'
+import { ServicePeers, type Peer, type PeerSelector } from './peers.js'
 import { rawHead } from '../http/raw-head.js'
 import { DEFAULT_LIMITS, closeAfterAnswer, watchBody, type ClientLimits } from './client-limits.js'
 import { errorExit } from '../runtime/exit.js'
@@ -31,6 +32,8 @@ export interface PipelineDeps {
   /** Kong's allow_debug_header. */
   debugHeader?: boolean
   pools: UpstreamPools
+  /** Where each attempt goes (peers.ts); the service's own host and port by default. */
+  peers?: PeerSelector
   log: Logger
   limits?: ClientLimits
 }
@@ -40,6 +43,7 @@ export class Pipeline {
   readonly #h: HeaderFlags
   readonly #debug: boolean
   readonly #pools: UpstreamPools
+  readonly #peers: PeerSelector
   readonly #log: Logger
   readonly #limits: ClientLimits
 
@@ -48,6 +52,7 @@ export class Pipeline {
     this.#h = deps.headers
     this.#debug = deps.debugHeader === true
     this.#pools = deps.pools
+    this.#peers = deps.peers ?? new ServicePeers()
     this.#log = deps.log
     this.#limits = deps.limits ?? DEFAULT_LIMITS
   }
@@ -85,8 +90,11 @@ export class Pipeline {
       const service = ctx.service as Service
       const self = this
       ctx.upstreamStarted = performance.now()
+      const peer = this.#peer(ctx, 0)
+      if (peer === undefined) return this.#respondExit(ctx, collected, false)
+      const peers = this.#peers
       // undici writes Connection and Upgrade itself from the `upgrade` option.
-      this.#pools.pool(service).dispatch({
+      this.#pools.pool(peer, service).dispatch({
         method: 'GET',
         path: up.query === undefined ? up.path : `${up.path}?${up.query}`,
         headers: up.headers,
@@ -95,6 +103,7 @@ export class Pipeline {
       }, {
         onRequestStart () {},
         onRequestUpgrade (_c, statusCode, upstreamHeaders, upstream) {
+          peers.done(ctx, peer, 'response', statusCode)
           ctx.upstreamResponded = performance.now()
           ctx.serviceStatus = statusCode
           ctx.upstreamHeaders = upstreamHeaders as Headers
@@ -120,6 +129,7 @@ export class Pipeline {
         onResponseData () {},
         onResponseEnd () { socket.destroy() },
         onResponseError (_c, err) {
+          peers.done(ctx, peer, socket.destroyed ? 'aborted' : attemptOutcome(err))
           if (socket.destroyed) return
           upstreamFailed(ctx, err)
           upstreamErrored(ctx, err)
@@ -131,7 +141,7 @@ export class Pipeline {
 
   #dispatch (ctx: RequestContext, collected: Collected[]): void | Promise<void> {
     if (ctx.exit === undefined) {
-      this.#forward(ctx, collected, (ctx.service as Service).retries)
+      this.#forward(ctx, collected, 0)
       return
     }
     ctx.req.resume()
@@ -164,11 +174,36 @@ export class Pipeline {
     })
   }
 
-  #forward (ctx: RequestContext, collected: Collected[], retriesLeft: number): void {
+  /**
+   * The peer for an attempt, with its Host header unless the route keeps the client's;
+   * with none available, Kong's 503 is made the request's answer and undefined returned.
+   */
+  #peer (ctx: RequestContext, attempt: number): Peer | undefined {
+    const peer = this.#peers.select(ctx, attempt)
+    if (peer === undefined) {
+      ctx.upstreamResponded = performance.now()
+      errorExit(ctx, 503, 'failure to get a peer from the ring-balancer', false)
+      ctx.source = 'error'
+      return undefined
+    }
+    if (peer.hostHeader !== undefined && ctx.route?.preserve_host !== true) (ctx.upstream as NonNullable<RequestContext['upstream']>).headers.host = peer.hostHeader
+    return peer
+  }
+
+  /** One attempt; a failed one that may be retried goes again, to the peer the selector picks next. */
+  #forward (ctx: RequestContext, collected: Collected[], attempt: number): void {
     const { req, res } = ctx
     const service = ctx.service as Service
     const up = ctx.upstream as NonNullable<RequestContext['upstream']>
     ctx.upstreamStarted ??= performance.now()
+    if (attempt === 0) this.#logAfter(ctx, collected)
+    const peer = this.#peer(ctx, attempt)
+    if (peer === undefined) {
+      req.resume()
+      this.#respondExit(ctx, collected, false).catch(() => {})
+      return
+    }
+    const peers = this.#peers
     const buffering = anyRuns(collected, 'bodyFilter')
     const hasHeaderFilter = anyRuns(collected, 'headerFilter')
     let body: Dispatcher.DispatchOptions['body'] = null
@@ -195,11 +230,10 @@ export class Pipeline {
     // on, not once: once wraps the listener in a new object per request. The listener is
     // removed when the response ends; after a close nothing else happens on `res`.
     res.on('close', onClose)
-    if (retriesLeft === service.retries) this.#logAfter(ctx, collected)
     const h = this.#h
     const self = this
     const path = up.query === undefined ? up.path : `${up.path}?${up.query}`
-    this.#pools.pool(service).dispatch({
+    this.#pools.pool(peer, service).dispatch({
       method: up.method as Dispatcher.HttpMethod,
       path,
       headers: up.headers,
@@ -214,6 +248,7 @@ export class Pipeline {
       onResponseStart (c, statusCode, upstreamHeaders) {
         if (statusCode < 200) return // 1xx: node answers 100-continue itself
         responded = true
+        peers.done(ctx, peer, 'response', statusCode)
         ctx.upstreamResponded = performance.now()
         upstreamResponse(ctx, statusCode, upstreamHeaders as Headers, h)
         if (self.#debug && req.headers['kong-debug'] === '1') addDebugHeaders(ctx, ctx.responseHeaders)
@@ -260,12 +295,14 @@ export class Pipeline {
       },
       onResponseError (_c, err) {
         res.removeListener('close', onClose)
+        const gone = res.destroyed || req.socket.destroyed
+        if (!responded) peers.done(ctx, peer, gone || err instanceof ClientError ? 'aborted' : attemptOutcome(err))
         // The client is gone (its request may be destroyed while it is still there: a body
         // over the limit ends the upload early).
-        if (res.destroyed || req.socket.destroyed) return
+        if (gone) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
-        if (!responded && retriesLeft > 0 && replayable && RETRYABLE.has(code)) {
-          self.#forward(ctx, collected, retriesLeft - 1)
+        if (!responded && attempt < service.retries && replayable && RETRYABLE.has(code)) {
+          self.#forward(ctx, collected, attempt + 1)
           return
         }
         if (responded || res.headersSent) { res.destroy(err); return }

@@ -116,6 +116,11 @@ export const WRITE_TIMEOUT = 'TOLLGATE_WRITE_TIMEOUT'
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', WRITE_TIMEOUT])
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME'])
 
+/** A failed attempt as the health checker counts it: a timeout, or a TCP-level failure. */
+export function attemptOutcome (err: unknown): 'timeout' | 'tcp' {
+  return TIMEOUTS.has((err as NodeJS.ErrnoException).code ?? '') ? 'timeout' : 'tcp'
+}
+
 /**
  * Kong's answer when the upstream request failed before a response: 504 for a timeout,
  * 503 when the host does not resolve, 502 otherwise. The same for HTTP and upgrades.

@@ -1,24 +1,29 @@
-// One keep-alive undici pool per upstream authority (and connect timeout, which undici
-// sets per pool). Pools are made on first use and closed with the proxy.
+// One keep-alive undici pool per upstream address (and connect timeout and certificate
+// check, which undici sets per pool). Pools are made on first use and closed with the proxy.
 
 import { Pool } from 'undici'
 import type { Service } from '../store/index.js'
+import type { Peer } from './peers.js'
 
 const KEEP_ALIVE_MS = 60_000
 
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>()
-  /** By service object: services are cached entities, the same object request after request. */
-  #byService = new WeakMap<Service, Pool>()
+  /**
+   * By peer: peers are made once per destination and reused request after request, so
+   * the usual lookup is one WeakMap read; the service's timeout and TLS settings must
+   * match, since two services can share a peer.
+   */
+  #byPeer = new WeakMap<Peer, { service: Service, pool: Pool }>()
 
-  pool (service: Service): Pool {
-    const known = this.#byService.get(service)
-    if (known !== undefined && !known.closed && !known.destroyed) return known
-    const key = `${service.protocol}://${service.host}:${service.port}#${service.connect_timeout}`
+  pool (peer: Peer, service: Service): Pool {
+    const known = this.#byPeer.get(peer)
+    if (known !== undefined && known.service === service && !known.pool.closed && !known.pool.destroyed) return known.pool
+    const key = `${peer.protocol}://${peer.host}:${peer.port}#${service.connect_timeout}#${service.tls_verify === true}`
     let pool = this.#pools.get(key)
-    if (pool === undefined) {
-      const host = service.host.includes(':') ? `[${service.host}]` : service.host
-      pool = new Pool(`${service.protocol === 'https' ? 'https' : 'http'}://${host}:${service.port}`, {
+    if (pool === undefined || pool.closed || pool.destroyed) {
+      const host = peer.host.includes(':') ? `[${peer.host}]` : peer.host
+      pool = new Pool(`${peer.protocol}://${host}:${peer.port}`, {
         connect: { timeout: service.connect_timeout, rejectUnauthorized: service.tls_verify === true },
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: KEEP_ALIVE_MS,
@@ -28,14 +33,14 @@ export class UpstreamPools {
       })
       this.#pools.set(key, pool)
     }
-    this.#byService.set(service, pool)
+    this.#byPeer.set(peer, { service, pool })
     return pool
   }
 
   async close (): Promise<void> {
     const pools = [...this.#pools.values()]
     this.#pools.clear()
-    this.#byService = new WeakMap()
+    this.#byPeer = new WeakMap()
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())))
   }
 }
