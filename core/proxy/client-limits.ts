@@ -168,6 +168,23 @@ function answerOnSocket (socket: Duplex, status: number, requestId: string): voi
 }
 
 /**
+ * Closes the connection after this answer, which is given before the request body was
+ * read to its end. node would close it with destroySoon, and a close with unread bytes
+ * is a reset, which can reach the client before it has read the answer (a busy client
+ * then sees "connection reset" instead of the 413 or 502 it was sent). So the closing is
+ * nginx's lingering close instead: the rest of the body is read and dropped until the
+ * client closes, for LINGER_MS at most.
+ */
+export function closeWithoutBody (req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false
+  const socket = req.socket as Duplex & { destroySoon?: () => void }
+  socket.destroySoon = () => { closeAfterAnswer(socket) }
+  // What is still coming of the body goes nowhere.
+  req.on('error', () => {})
+  res.once('finish', () => { req.unpipe(); req.removeAllListeners('data'); req.resume() })
+}
+
+/**
  * Ends a connection whose answer is written, reading and dropping what the client still
  * sends for a moment, as nginx's lingering close does, so that the client reads the answer
  * rather than a reset.

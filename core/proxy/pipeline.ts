@@ -17,7 +17,7 @@ import { WRITE_TIMEOUT, addDebugHeaders, attemptOutcome, proxiedResponseHead, up
 import type { UpstreamPools } from './upstream-pools.js'
 import { ServicePeers, type Peer, type PeerSelector } from './peers.js'
 import { rawHead } from '../http/raw-head.js'
-import { DEFAULT_LIMITS, closeAfterAnswer, watchBody, type ClientLimits } from './client-limits.js'
+import { DEFAULT_LIMITS, closeWithoutBody, watchBody, type ClientLimits } from './client-limits.js'
 import { errorExit } from '../runtime/exit.js'
 import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 
@@ -63,10 +63,10 @@ export class Pipeline {
    */
   refuse (ctx: RequestContext, status: number): Promise<void> {
     errorExit(ctx, status, STATUS_MESSAGES[status] as string, true)
-    ctx.res.shouldKeepAlive = false
-    // node would wait for a body it is not going to use (one never sent, after an
-    // Expect: 100-continue refused): the connection ends once the answer is out.
-    ctx.res.once('finish', () => { if (!ctx.req.complete) closeAfterAnswer(ctx.req.socket) })
+    // The body is not read: the connection closes once the answer is out (for one never
+    // sent, after an Expect: 100-continue refused, without waiting for it).
+    if (ctx.req.complete) ctx.res.shouldKeepAlive = false
+    else closeWithoutBody(ctx.req, ctx.res)
     return this.#respondExit(ctx, [])
   }
 
@@ -308,7 +308,8 @@ export class Pipeline {
         if (responded || res.headersSent) { res.destroy(err); return }
         // The rest of an unsent body is not read: the connection closes after the answer,
         // as nginx closes it.
-        if (!req.complete || err instanceof ClientError) res.shouldKeepAlive = false
+        if (!req.complete) closeWithoutBody(req, res)
+        else if (err instanceof ClientError) res.shouldKeepAlive = false
         upstreamFailed(ctx, err)
         if (!(err instanceof ClientError)) {
           self.#log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
@@ -362,7 +363,7 @@ export function readBody (ctx: RequestContext, limits: ClientLimits = DEFAULT_LI
     const chunks: Buffer[] = []
     const stop = watchBody(ctx.req, { ...limits, maxBodySize: max }, (err) => {
       ctx.req.off('data', onData)
-      ctx.req.pause()
+      closeWithoutBody(ctx.req, ctx.res)
       reject(err)
     })
     const onData = (c: Buffer): void => { chunks.push(c) }

@@ -167,7 +167,6 @@ export class PhaseRunner {
               // connection closes with the rest of the body unread.
               if (!(err instanceof ClientError)) throw err
               errorExit(ctx, err.status, STATUS_MESSAGES[err.status] as string, true)
-              ctx.res.shouldKeepAlive = false
               return this.#collectFrom(ctx, plugins.plan(routeId, serviceId), collected, 0, routeId, serviceId)
             })
           }
