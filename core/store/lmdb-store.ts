@@ -14,7 +14,7 @@
 
 import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
-import type { TObject } from 'typebox'
+import type { TObject, TSchema } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityInfo } from './entity.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
@@ -715,26 +715,31 @@ function ordered (value: Record<string, unknown>): Entity {
     : { id, created_at: createdAt, updated_at: updatedAt, ...rest }) as Entity
 }
 
-/** PATCH merge: records merge deeply, everything else (arrays, sets, references) is replaced. */
-function merge (current: Record<string, unknown>, patch: Record<string, unknown>, info?: EntityInfo): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...current }
+/**
+ * PATCH merge, as Kong's merge_values: records merge deeply (nested ones too, such as
+ * upstreams' healthchecks.active.healthy), everything else (arrays, sets, maps,
+ * references) is replaced.
+ */
+function merge (current: Record<string, unknown>, patch: Record<string, unknown>, info: EntityInfo): Record<string, unknown> {
+  const out = mergeRecord(current, patch, info.def.schema, new Set(info.foreign.map((f) => f.field)))
   delete out.ttl
-  const foreign = new Set(info?.foreign.map((f) => f.field))
-  for (const [k, v] of Object.entries(patch)) {
-    // The patch's keys are input: own members only, and `__proto__` stays a field name.
-    const cur = Object.hasOwn(out, k) ? out[k] : undefined
-    setOwn(out, k, isRecord(v) && isRecord(cur) && !foreign.has(k) && !(info !== undefined && isMapField(info, k))
-      ? merge(cur, v)
-      : v)
-  }
   return out
 }
 
-function isMapField (info: EntityInfo, field: string): boolean {
-  const schema = (info.def.schema.properties as Record<string, unknown>)[field]
-  if (schema === undefined) return false
-  const { inner } = unwrap(schema as never)
-  return inner.kind === 'map'
+/** Merges `patch` over `current`; `schema` (when known) tells records from maps. */
+function mergeRecord (current: Record<string, unknown>, patch: Record<string, unknown>, schema: TSchema | undefined, foreign?: Set<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...current }
+  const props = (schema as { properties?: Record<string, TSchema> } | undefined)?.properties
+  for (const [k, v] of Object.entries(patch)) {
+    // The patch's keys are input: own members only, and `__proto__` stays a field name.
+    const cur = Object.hasOwn(out, k) ? out[k] : undefined
+    const field = props !== undefined && Object.hasOwn(props, k) ? unwrap(props[k] as TSchema).inner : undefined
+    // A record without known fields (plugins' `config`, checked against another schema)
+    // still merges deeply; a map (`kind: 'map'`) never does.
+    const deep = isRecord(v) && isRecord(cur) && foreign?.has(k) !== true && field?.kind !== 'map'
+    setOwn(out, k, deep ? mergeRecord(cur, v, field) : v)
+  }
+  return out
 }
 
 /** Merges ascending id streams into one ascending stream without duplicates. */
