@@ -53,10 +53,10 @@ export class DbError extends Error {
   readonly status: number
   readonly [kDbError] = true
 
-  constructor (code: number, message: string, fields?: FieldErrors) {
+  constructor (code: number, message: string, fields?: FieldErrors, name?: string) {
     super(message)
     this.code = code
-    this.kongName = names[code] ?? 'unknown error'
+    this.kongName = name ?? names[code] ?? 'unknown error'
     this.fields = fields
     this.status = statuses[code] ?? 400
   }
@@ -139,6 +139,10 @@ export const Errors = {
   },
   uniqueViolation (key: Record<string, unknown>): DbError {
     return new DbError(ErrorCodes.UNIQUE_VIOLATION, `UNIQUE violation detected on '${luaTable(key)}'`, key as FieldErrors)
+  },
+  /** A value used as a unique key (`/upstreams/{name}`) that the field would refuse: Kong's `invalid unique <field>`. */
+  invalidUnique (field: string, message: string): DbError {
+    return new DbError(ErrorCodes.INVALID_UNIQUE, message, undefined, `invalid unique ${field}`)
   },
   notFound (pk: Record<string, unknown>): DbError {
     const [field] = Object.keys(pk)

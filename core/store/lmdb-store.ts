@@ -14,7 +14,7 @@
 
 import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
-import type { TObject, TSchema } from 'typebox'
+import Type, { type TObject, type TSchema } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityInfo } from './entity.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
@@ -166,8 +166,15 @@ export class LmdbStore implements EntityStore, ConfigReader {
   /** Resolves a URL segment the way Kong does: a UUID is an id, anything else the endpoint key. */
   keyFor (entity: string, segment: string): PrimaryKey {
     const info = this.info(entity)
-    if (isUuid(segment) || info.def.endpointKey === undefined) return { id: segment.toLowerCase() }
-    return { [info.def.endpointKey]: segment }
+    const field = info.def.endpointKey
+    if (isUuid(segment) || field === undefined) return { id: segment.toLowerCase() }
+    // Kong checks a value used as a unique key against the field before it looks it up
+    // (kong/db/dao/init.lua validate_unique_row_method): PUT /upstreams/1.2.3.4 is a 400
+    // "invalid unique name" with the field's message, not a row to create or a 404.
+    const fieldSchema = (info.def.schema.properties as Record<string, TSchema>)[field] as TSchema
+    const err = validateRecord(Type.Object({ [field]: fieldSchema }), { [field]: segment }).errors?.[field]
+    if (typeof err === 'string') throw Errors.invalidUnique(field, err)
+    return { [field]: segment }
   }
 
   list (entity: string, opts: ListOptions = {}): Page {

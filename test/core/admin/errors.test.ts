@@ -25,6 +25,21 @@ t.test('Kong error bodies for every kind of failure', async (t) => {
   r = await api.call('PATCH', '/services/00000000-0000-4000-8000-000000000000', { json: { port: 1 } })
   t.equal(r.body.message, `could not find the entity with primary key '{id="00000000-0000-4000-8000-000000000000"}'`)
 
+  // A key that the field would refuse is refused before it is looked up: Kong's `invalid
+  // unique <field>` (kong/db/dao/init.lua validate_unique_row_method), on every method.
+  const badName = { code: 10, name: 'invalid unique name', message: "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~" }
+  for (const m of ['GET', 'PUT', 'PATCH', 'DELETE']) {
+    r = await api.call(m, '/services/a%20b', m === 'PUT' || m === 'PATCH' ? { json: { host: 'x.test' } } : {})
+    t.same([r.status, r.body], [400, badName], `${m} /services/a%20b`)
+  }
+  r = await api.call('GET', '/services/a%20b/routes')
+  t.same([r.status, r.body], [400, badName], 'as a parent too')
+  r = await api.call('GET', '/routes/a%20b/service')
+  t.same([r.status, r.body], [400, badName], 'and as the child of a reference')
+  r = await api.call('GET', '/plugins/a%20b')
+  t.same(r.body.name, 'invalid unique instance_name')
+  t.equal((await api.call('GET', '/consumers/a%20b')).status, 404, 'any username is valid, so it is looked up')
+
   r = await api.call('POST', '/services', { json: { host: 's.test', port: 'x', protocol: 'ftp' } })
   t.equal(r.status, 400)
   t.same(r.body, {
