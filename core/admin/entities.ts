@@ -41,7 +41,7 @@ function parseTags (raw: string | string[] | undefined): { tags?: string[], tags
   return { tags, tagsMode: or ? 'or' : 'and' }
 }
 
-function parseSize (raw: string | string[] | undefined): number | undefined {
+export function parseSize (raw: string | string[] | undefined): number | undefined {
   if (raw === undefined) return undefined
   // Kong: `tonumber` of a repeated `size` (a table) is nil, so "size must be a number".
   if (Array.isArray(raw)) throw Errors.invalidSize('size must be a number')
@@ -50,12 +50,12 @@ function parseSize (raw: string | string[] | undefined): number | undefined {
   return Number(value)
 }
 
-function oneString (raw: string | string[] | undefined): string | undefined {
+export function oneString (raw: string | string[] | undefined): string | undefined {
   return Array.isArray(raw) ? raw[0] : raw
 }
 
 /** Kong's page body: `data` always an array, `offset` and `next` only when there is more. */
-function pageBody (page: Pick<Page, 'offset'> & { data: unknown[] }, path: string, extra: string): Record<string, unknown> {
+export function pageBody (page: Pick<Page, 'offset'> & { data: unknown[] }, path: string, extra: string): Record<string, unknown> {
   if (page.offset === undefined) return { data: page.data, next: null }
   return { data: page.data, offset: page.offset, next: `${path}?offset=${encodeURIComponent(page.offset)}${extra}` }
 }
@@ -99,6 +99,8 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
   const find = (info: EntityInfo, segment: string): Entity | undefined => store.find(info.name, store.keyFor(info.name, segment))
 
   for (const info of store.entities) {
+    // Targets: their endpoints are Kong's own (core/admin/upstreams.ts).
+    if (info.def.customAdmin === true) continue
     const base = `/${adminPath(info)}`
     const item = `${base}/:key`
 

@@ -39,12 +39,32 @@ export interface EntityDef {
   uniqueTogether?: string[][]
   /** Rewrites input-only shorthands (service `url`) before validation. */
   expand?: (input: Record<string, unknown>) => Record<string, unknown>
+  /**
+   * Rewrites input as given, before defaults and checks: Kong's shorthand_fields (upstreams'
+   * `hash_on` setting the algorithm) and DAO input overrides (targets' format_target). For
+   * `update` it gets the patch alone, before the merge, as Kong's process_auto_fields does.
+   * May throw a DbError.
+   */
+  rewrite?: (input: Record<string, unknown>, op: 'insert' | 'upsert' | 'update' | 'validate') => Record<string, unknown>
+  /** Adjusts a valid value before it is stored (targets: `host:port` as Kong formats it). */
+  normalize?: (value: Record<string, unknown>) => void
   /** Unique fields a list can be filtered on exactly (`/consumers?custom_id=x`). */
   listFilters?: string[]
   /** The entity checks as `/schemas/{entity}` describes them, e.g. `[{ at_least_one_of: [...] }]`. */
   entityChecks?: Record<string, unknown>[]
   /** Entity-level checks on a value whose fields are valid. */
   checks?: (entity: Record<string, unknown>, ctx: CheckContext) => FieldErrors | undefined
+  /**
+   * `checks` run on invalid values too, as Kong's conditional and distinct checks do
+   * (run_with_invalid_fields): they see the defaults filled in and invalid fields as given,
+   * without references resolved, and their errors are laid over the fields' own.
+   */
+  checksOnInvalid?: boolean
+  /**
+   * The Admin API generates no endpoints for it: they are written by hand, as Kong's are
+   * for targets (core/admin/upstreams.ts).
+   */
+  customAdmin?: boolean
   /** Fields whose schema depends on another field (plugins: `config` on `name`). */
   subschema?: (entity: Record<string, unknown>, ctx: CheckContext) => { field: string, schema: TSchema } | { errors: FieldErrors }
 }
@@ -76,6 +96,8 @@ export interface EntityInfo {
   unique: string[]
   hasUpdatedAt: boolean
   hasTags: boolean
+  /** `created_at` is a number of seconds with milliseconds (Kong's auto_timestamp_ms), not whole seconds. */
+  createdAtMs: boolean
 }
 
 export function describe (def: EntityDef): EntityInfo {
@@ -105,5 +127,6 @@ export function describe (def: EntityDef): EntityInfo {
     unique,
     hasUpdatedAt: 'updated_at' in props,
     hasTags: 'tags' in props,
+    createdAtMs: (props.created_at as { type?: unknown } | undefined)?.type === 'number',
   }
 }

@@ -16,7 +16,8 @@ import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
 import Type, { type TObject, type TSchema } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
-import { describe, type CheckContext, type EntityInfo } from './entity.js'
+import { describe, type CheckContext, type EntityDef, type EntityInfo } from './entity.js'
+import { withCheckErrors } from './entity-checks.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
 import { PENDING_ENTITIES } from './tls-pending.js'
 import type { ChangeEvent, ConfigReader, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
@@ -385,11 +386,11 @@ export class LmdbStore implements EntityStore, ConfigReader {
       entity,
       op: 'create',
       run: () => {
-        const value = this.#prepare(info, input)
+        const value = this.#prepare(info, input, 'insert')
         const now = nowSeconds()
         const id = typeof value.id === 'string' ? value.id : randomUUID()
         value.id = id
-        value.created_at ??= now
+        value.created_at ??= info.createdAtMs ? Date.now() / 1000 : now
         if (info.hasUpdatedAt) value.updated_at ??= now
         const clash = this.#rows.get([entity, id])
         if (clash !== undefined) {
@@ -421,7 +422,7 @@ export class LmdbStore implements EntityStore, ConfigReader {
           body = byId ? { ...input } : { ...input, ...pk }
           if (byId && (body as Record<string, unknown>).id === null) delete (body as Record<string, unknown>).id
         }
-        const value = this.#prepare(info, body)
+        const value = this.#prepare(info, body, 'upsert')
         if (byId) {
           if (!isUuid(pk.id)) throw Errors.schemaViolation({ id: 'expected a valid UUID' })
           value.id = pk.id.toLowerCase()
@@ -429,7 +430,7 @@ export class LmdbStore implements EntityStore, ConfigReader {
         const now = nowSeconds()
         const id = existing?.v.id ?? (typeof value.id === 'string' ? value.id : randomUUID())
         value.id = id
-        value.created_at ??= now
+        value.created_at ??= info.createdAtMs ? Date.now() / 1000 : now
         if (info.hasUpdatedAt) value.updated_at = now
         if (existing !== undefined) this.#remove(info, existing)
         else {
@@ -457,8 +458,9 @@ export class LmdbStore implements EntityStore, ConfigReader {
         const existing = this.#findRow(info, pk)
         if (existing === undefined) throw Errors.notFound(pk)
         if (!isRecord(patch)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
-        const merged = merge(existing.v, patch, info)
-        const value = this.#prepare(info, merged)
+        const own = info.def.rewrite === undefined ? patch : info.def.rewrite(patch, 'update')
+        const merged = merge(existing.v, own, info)
+        const value = this.#prepare(info, merged, 'update')
         value.id = existing.v.id
         if (info.hasUpdatedAt) value.updated_at = Math.max(nowSeconds(), Number(existing.v.updated_at ?? 0))
         this.#remove(info, existing)
@@ -563,21 +565,32 @@ export class LmdbStore implements EntityStore, ConfigReader {
    * touching the data (references are not looked up). Throws a DbError when invalid.
    */
   validate (entity: string, input: unknown): void {
-    this.#prepare(this.info(entity), input, false)
+    this.#prepare(this.info(entity), input, 'validate')
   }
 
-  /** Validates input into a storable value; resolves foreign references. Throws DbError. */
-  #prepare (info: EntityInfo, raw: unknown, resolve = true): Record<string, unknown> {
+  /**
+   * Validates input into a storable value; resolves foreign references (but for `validate`,
+   * which reads no data). `update` input is already merged, and rewritten before that.
+   * Throws DbError.
+   */
+  #prepare (info: EntityInfo, raw: unknown, op: NonNullable<Parameters<NonNullable<EntityDef['rewrite']>>[1]>): Record<string, unknown> {
     const def = info.def
+    const resolve = op !== 'validate'
     if (!isRecord(raw)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
-    const input = def.expand === undefined ? raw : def.expand(raw)
+    let input = def.expand === undefined ? raw : def.expand(raw)
+    if (def.rewrite !== undefined && op !== 'update') input = def.rewrite(input, op)
     const { schema, errors: subErrors } = this.#schemaFor(info, input)
-    const { value, errors } = validateRecord(schema, input)
-    if (errors !== undefined || subErrors !== undefined) throw Errors.schemaViolation({ ...errors, ...subErrors })
+    const onInvalid = def.checksOnInvalid === true
+    const { value, errors } = validateRecord(schema, input, { keepInvalid: onInvalid })
+    if (errors !== undefined || subErrors !== undefined) {
+      const all = { ...errors, ...subErrors }
+      throw Errors.schemaViolation(onInvalid ? withCheckErrors(all, def.checks?.(value, this.#ctx)) : all)
+    }
     if (typeof value.id === 'string') value.id = value.id.toLowerCase()
     if (resolve) this.#resolveForeign(info, value)
     const entityErrors = def.checks?.(value, resolve ? this.#readCtx : this.#ctx)
     if (entityErrors !== undefined) throw Errors.schemaViolation(entityErrors)
+    def.normalize?.(value)
     // Kong checks a reference by id in the database, after the schema and its entity
     // checks: an https-only field on an http service is a schema violation first.
     if (resolve) this.#checkReferences(info, value)

@@ -48,6 +48,10 @@ export const autoId = () => uuid({ auto: true, description: 'Unique identifier, 
 export const timestamp = (description: string) =>
   Type.Integer({ auto: true, minimum: 0, description })
 
+/** Seconds with a millisecond fraction, Kong's auto_timestamp_ms (targets' created_at). */
+export const timestampMs = (description: string) =>
+  Type.Number({ auto: true, minimum: 0, description })
+
 export const nullable = <T extends TSchema>(schema: T, opts: Meta & { default?: unknown } = {}) =>
   Type.Union([schema, Type.Null()], { default: null, ...opts })
 
@@ -152,6 +156,11 @@ const article: Record<string, string> = {
 export interface ValidateOptions {
   /** Leave fields absent from the input absent, for checks on partial input. */
   partial?: boolean
+  /**
+   * With errors, still return the record with defaults filled in and each invalid field as
+   * given, for entity checks that run on invalid input (EntityDef.checksOnInvalid).
+   */
+  keepInvalid?: boolean
 }
 
 /**
@@ -313,9 +322,9 @@ function checkObject (schema: S, value: Record<string, unknown>, opts: ValidateO
     }
     const r = checkValue(fieldSchema, value[key], opts)
     if (r.error !== undefined) errors[key] = r.error
-    else out[key] = r.value
+    out[key] = r.error === undefined ? r.value : value[key]
   }
-  if (Object.keys(errors).length > 0) return { value, error: errors }
+  if (Object.keys(errors).length > 0) return { value: opts.keepInvalid === true ? out : value, error: errors }
   return { value: out, error: undefined }
 }
 
