@@ -25,6 +25,8 @@ import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
 import { services } from './entities/services.js'
+import { targets } from './entities/targets.js'
+import { upstreams } from './entities/upstreams.js'
 
 interface Row { v: Entity, x?: number }
 
@@ -94,7 +96,7 @@ export class LmdbStore implements EntityStore, ConfigReader {
   #inTransaction = false
 
   constructor (opts: StoreOptions) {
-    for (const def of [services, routes, consumers, plugins, ...(opts.entities ?? [])]) {
+    for (const def of [services, routes, consumers, plugins, upstreams, targets, ...(opts.entities ?? [])]) {
       if (this.#entities.has(def.name)) throw new Error(`entity '${def.name}' is defined twice`)
       this.#entities.set(def.name, describe(def))
     }

@@ -8,6 +8,7 @@ import './crud.js'
 import './constraints.js'
 import './list.js'
 import './transaction.js'
+import './upstreams.js'
 
 export type { StoreFactory }
 
