@@ -20,6 +20,7 @@ import { buildOpenApi } from './openapi.js'
 import { registerPluginRoutes } from './plugin-routes.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
+import { registerUpstreamRoutes } from './upstreams.js'
 
 export interface AdminDeps {
   config: Config
@@ -261,6 +262,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
 
   registerSchemaRoutes(table, store, plugins)
   registerEntityRoutes(table, store)
+  registerUpstreamRoutes(table, store)
   registerTagRoutes(table, store)
 
   let openapi: unknown
