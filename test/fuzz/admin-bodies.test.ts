@@ -9,7 +9,8 @@ import { decodeForm } from '../../core/admin/form.js'
 import { startAdmin, type AdminClient } from '../helpers/admin.js'
 import { params } from './settings.js'
 
-const SEGMENTS = ['__proto__', 'constructor', 'prototype', 'toString', 'name', 'url', 'tags', 'config', 'host', 'a', '0', '1', '', ' ', 'ü', '%', '\u0000']
+const SEGMENTS = ['__proto__', 'constructor', 'prototype', 'toString', 'name', 'url', 'tags', 'config', 'host', 'a', '0', '1', '', ' ', 'ü', '%', '\u0000',
+  'target', 'weight', 'hash_on', 'algorithm', 'healthchecks', 'active', 'passive', 'healthy', 'headers', 'http_statuses']
 const segment = fc.oneof(fc.constantFrom(...SEGMENTS), fc.string({ maxLength: 6 }))
 /** A form key: segments joined by dots and brackets, as `a.b[c][]`, or raw junk. */
 const formKey = fc.oneof(
@@ -47,11 +48,12 @@ async function checked (api: AdminClient, method: string, path: string, opts: Pa
 }
 
 async function snapshot (api: AdminClient): Promise<string> {
-  const parts = await Promise.all(['/services', '/consumers', '/routes', '/plugins'].map(async (p) => (await api.call('GET', p)).text))
+  const parts = await Promise.all(['/services', '/consumers', '/routes', '/plugins', '/upstreams', '/upstreams/fixed.test/targets'].map(async (p) => (await api.call('GET', p)).text))
   return parts.join('\n')
 }
 
-const TARGETS = [['POST', '/services'], ['POST', '/consumers'], ['PATCH', '/services/fixed'], ['PUT', '/consumers/fixed'], ['POST', '/services/fixed/routes'], ['POST', '/plugins']] as const
+const TARGETS = [['POST', '/services'], ['POST', '/consumers'], ['PATCH', '/services/fixed'], ['PUT', '/consumers/fixed'], ['POST', '/services/fixed/routes'], ['POST', '/plugins'],
+  ['POST', '/upstreams'], ['PATCH', '/upstreams/fixed.test'], ['POST', '/upstreams/fixed.test/targets'], ['PATCH', '/upstreams/fixed.test/targets/fixed.test:8000']] as const
 const target = fc.constantFrom(...TARGETS)
 
 /** Multipart parts: a name or none, a filename or none, odd part headers, any content. */
@@ -73,6 +75,8 @@ t.test('forms and multipart bodies: answered, never 5xx, refused writes change n
   const api = await startAdmin(t)
   await api.call('POST', '/services', { json: { name: 'fixed', url: 'http://fixed.test' } })
   await api.call('POST', '/consumers', { json: { username: 'fixed' } })
+  await api.call('POST', '/upstreams', { json: { name: 'fixed.test' } })
+  await api.call('POST', '/upstreams/fixed.test/targets', { json: { target: 'fixed.test' } })
   await fc.assert(fc.asyncProperty(target, entries, fc.boolean(), fc.array(part, { maxLength: 8 }), async ([method, path], list, asMultipart, parts) => {
     const before = await snapshot(api)
     const status = asMultipart
@@ -84,7 +88,7 @@ t.test('forms and multipart bodies: answered, never 5xx, refused writes change n
 })
 
 /** JSON values with prototype names, deep nesting and large counts. */
-const jsonKey = fc.oneof(fc.constantFrom(...SEGMENTS, 'name', 'url', 'username', 'custom_id', 'config', 'service', 'id'), fc.string({ maxLength: 8 }))
+const jsonKey = fc.oneof(fc.constantFrom(...SEGMENTS, 'name', 'url', 'username', 'custom_id', 'config', 'service', 'id', 'upstream', 'hash_fallback', 'slots'), fc.string({ maxLength: 8 }))
 const jsonValue = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.double(), formValue, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(jsonKey, tie('value'), { maxKeys: 5 })),
 })).value
@@ -93,6 +97,8 @@ t.test('JSON bodies: answered, never 5xx, refused writes change nothing', async 
   const api = await startAdmin(t)
   await api.call('POST', '/services', { json: { name: 'fixed', url: 'http://fixed.test' } })
   await api.call('POST', '/consumers', { json: { username: 'fixed' } })
+  await api.call('POST', '/upstreams', { json: { name: 'fixed.test' } })
+  await api.call('POST', '/upstreams/fixed.test/targets', { json: { target: 'fixed.test' } })
   const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n)
   const body = fc.oneof(
     fc.dictionary(jsonKey, jsonValue, { maxKeys: 8 }).map((o) => JSON.stringify(o)),

@@ -20,6 +20,8 @@ const RT = '5e1f0000-0000-4000-8000-000000000002'
 const CONS = '5e1f0000-0000-4000-8000-000000000003'
 const PLUG = '5e1f0000-0000-4000-8000-000000000004'
 const CRED = '5e1f0000-0000-4000-8000-000000000005'
+const UPS = '5e1f0000-0000-4000-8000-000000000006'
+const TGT = '5e1f0000-0000-4000-8000-000000000007'
 const MISSING = '5e1f0000-0000-4000-8000-0000000000ff'
 
 /** The entities every case may address; put back before each case, as a case may delete them. */
@@ -29,6 +31,13 @@ async function ensureFixtures (store: LmdbStore): Promise<void> {
   if (store.get('consumers', CONS) === undefined) await store.upsert('consumers', { id: CONS }, { username: 'cons', custom_id: 'cid' })
   if (store.get('plugins', PLUG) === undefined) await store.upsert('plugins', { id: PLUG }, { name: 'test-auth', instance_name: 'plug', route: { id: RT } })
   if (store.get('test_credentials', CRED) === undefined) await store.upsert('test_credentials', { id: CRED }, { key: 'kkey', consumer: { id: CONS } })
+  if (store.get('upstreams', UPS) === undefined) await store.upsert('upstreams', { id: UPS }, { name: 'ups.test', tags: ['t1'] })
+  // Targets are paged newest first by position: three of them, so small pages have a next one.
+  if (store.get('targets', TGT) === undefined) await store.upsert('targets', { id: TGT }, { target: 'tgt.test', upstream: { id: UPS }, tags: ['t1'] })
+  for (const n of [1, 2]) {
+    const id = `5e1f0000-0000-4000-8000-00000000020${n}`
+    if (store.get('targets', id) === undefined) await store.upsert('targets', { id }, { target: `tgt${n}.test:80`, upstream: { id: UPS } })
+  }
   // More rows, so that small pages have a next one, and a filter that a page loses shows:
   // in id order, the rows tagged t1 and é are not all next to each other.
   for (const n of [1, 2, 3]) {
@@ -168,8 +177,9 @@ async function check (h: Harness, method: string, request: Buffer, what: string,
 
 // --- paths ---------------------------------------------------------------------------
 
-const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate']
-const KEYS = ['svc', 'rt', 'cons', 'plug', 'kkey', 't1', 'test-auth', SVC, RT, CONS, PLUG, CRED, MISSING, SVC.toUpperCase(), 'missing', 'é', '%C3%A9', '00000000-0000-0000-0000-000000000000']
+const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate', 'upstreams', 'targets', 'all', 'upstream']
+const KEYS = ['svc', 'rt', 'cons', 'plug', 'kkey', 't1', 'test-auth', SVC, RT, CONS, PLUG, CRED, MISSING, SVC.toUpperCase(), 'missing', 'é', '%C3%A9', '00000000-0000-0000-0000-000000000000',
+  'ups.test', UPS, TGT, 'tgt.test:8000', 'tgt.test', '1.2.3.4', '[::1]:80', '%5B0000:0000:0000:0000:0000:0000:0000:0001%5D:8000']
 const ODD_SEGMENTS = ['', '.', '..', '%2e', '%2E%2E', '%2F', '%2f..%2f', '%', '%z', '%zz', '%G0', '%00', '%ff', '%C0%AF', '%E2%82', '%F0%9F%99%82', '%25', '%20', ' ', '+', ';', ';a=b', '*', '~', '\\', '..\\..', '%5C', ':', '@', '!$&\'()*,=', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
 
 const byteSegment = fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b).toString('latin1'))
@@ -190,8 +200,8 @@ const anyPath = fc.tuple(
 ).map(([first, rest]) => [first, ...rest].join('/'))
 
 /** Shaped like the Admin API's paths: /S, /S/{k}, /S/{k}/f, /S/{k}/C/{k}, with real and odd keys. */
-const COLLECTIONS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'tags', 'schemas']
-const CHILDREN = ['routes', 'plugins', 'service', 'route', 'consumer', 'test-cred', 'validate', 'client_certificate', 'nope']
+const COLLECTIONS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'tags', 'schemas', 'upstreams', 'targets']
+const CHILDREN = ['routes', 'plugins', 'service', 'route', 'consumer', 'test-cred', 'validate', 'client_certificate', 'targets', 'upstream', 'nope']
 const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: segment })
 const apiPath = fc.tuple(fc.constantFrom(...COLLECTIONS), fc.option(key, { nil: undefined }), fc.option(fc.constantFrom(...CHILDREN), { nil: undefined }), fc.option(key, { nil: undefined }))
   .map(([c, k, child, k2]) => [c, ...(k === undefined ? [] : [k, ...(child === undefined ? [] : [child, ...(k2 === undefined ? [] : [k2])])])].join('/'))
@@ -232,6 +242,10 @@ const body = fc.constantFrom(
   ['application/json', '{"key":"fz"}'],
   ['application/x-www-form-urlencoded', 'host=fz.test&tags[]=a'],
   ['application/json', '{"id":5,"host":"fz.test"}'],
+  ['application/json', '{"target":"fz.test:81","weight":5}'],
+  ['application/json', '{"hash_on":"header","healthchecks":{"active":{"healthy":{"interval":1}}}}'],
+  ['application/x-www-form-urlencoded', 'target=fz.test&weight=0'],
+  ['application/x-www-form-urlencoded', 'name=fz.test&algorithm=latency&healthchecks.passive.unhealthy.tcp_failures=1'],
 )
 
 // --- queries -------------------------------------------------------------------------
@@ -253,7 +267,8 @@ const queryPart = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(fc.tuple(fc.constant('size'), fc.constantFrom(...SIZES), fc.constantFrom(...SIZES)), fc.tuple(fc.constant('tags'), fc.constantFrom(...TAGS), fc.constantFrom(...TAGS)), fc.tuple(fc.constant('offset'), fc.constantFrom(...OFFSETS), fc.constantFrom(...OFFSETS))).map(([k, a, b]) => `${k}=${a}&${k}=${b}`) },
 )
 const query = fc.array(queryPart, { maxLength: 5 }).map((parts) => parts.join('&'))
-const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service']
+const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service',
+  '/upstreams', '/upstreams/ups.test/targets', `/upstreams/${UPS}/targets/all`, '/upstreams/ups.test/targets/tgt.test:8000']
 
 // --- headers -------------------------------------------------------------------------
 
