@@ -25,7 +25,8 @@ export const TARGET_PATH = `${TARGETS_PATH}/:key`
 /**
  * The upstream a URL names (by id or name) and, within it, the target (by id, or by its
  * `host:port` exactly as stored: Kong compares the string, so `a.test` does not find
- * `a.test:8000`). A target of another upstream is not found.
+ * `a.test:8000`). A target of another upstream is not found. An upstream name Kong would
+ * refuse throws its `invalid unique name` error (a 400 in a route handler).
  */
 export function findTarget (store: EntityStore & ConfigReader, upstreamSegment: string, targetSegment: string): { upstream?: Entity, target?: Entity } {
   const upstream = store.find('upstreams', store.keyFor('upstreams', upstreamSegment))
