@@ -1,0 +1,13 @@
+// Load balancing over an upstream's targets: algorithms, DNS resolution of hostname
+// targets, and the request's hash value. Health checks (health*.ts) drive availability
+// through Balancer.setAvailable.
+export { Balancer, NO_PEER_MESSAGE, addressHealth, targetHealth } from './balancer.js'
+export type { AddressListener, BalancerOptions, BalancerStatus, BalancerTarget, BalancerUpstream, TargetHealth, TargetStatus, WeightStatus } from './balancer.js'
+export type { PeerAddress } from './address.js'
+export { parseTarget, DEFAULT_TARGET_PORT } from './address.js'
+export type { AlgorithmName } from './algorithm.js'
+export { DnsContext, parseHosts } from './dns.js'
+export type { DnsAnswer, DnsOptions, DnsResolver } from './dns.js'
+export { compileHashValue, hashValue } from './hash-value.js'
+export type { HashOn, HashRequest, HashSettings, HashValue } from './hash-value.js'
+export { xxhash32 } from './xxhash32.js'
