@@ -29,7 +29,7 @@
 
 import type { Address } from './address.js'
 import type { Algorithm } from './algorithm.js'
-import { xxhash32 } from './xxhash32.js'
+import { xxhash32, xxhash32Bytes } from './xxhash32.js'
 
 /** Kong's SERVER_POINTS: points per target when all weights are equal. */
 const POINTS_PER_TARGET = 160
@@ -58,6 +58,7 @@ export class ConsistentHashing implements Algorithm {
     const points = this.points
     const owner = this.#owner.fill(-1)
     const best = this.#best
+    const buf = new Uint8Array(80)
     const addresses = [...input].sort(byTargetThenAddress)
     let total = 0
     const targets = new Set<object>()
@@ -65,9 +66,10 @@ export class ConsistentHashing implements Algorithm {
     for (let k = 0; k < addresses.length; k++) {
       const a = addresses[k] as Address
       const entries = Math.min(points, Math.max(1, Math.floor(a.weight / total * targets.size * POINTS_PER_TARGET)))
-      const name = `${a.ip}::${a.port} `
+      // The name's bytes once, then only the decimal i after them (no string per point).
+      const len = writeAscii(buf, `${a.ip}::${a.port} `)
       for (let i = 1; i <= entries; i++) {
-        const h = xxhash32(name + i)
+        const h = xxhash32Bytes(buf, len + writeDecimal(buf, len, i))
         const p = h % points
         // Lower hash wins; on equal hashes the address sorted first (it was placed first).
         if (owner[p] === -1 || h < (best[p] as number)) { owner[p] = k; best[p] = h }
@@ -110,6 +112,19 @@ export class ConsistentHashing implements Algorithm {
 
   started (): void {}
   release (): void {}
+}
+
+/** Writes an address name (ASCII: an IP and a port) at the start of `buf`; returns its length. */
+function writeAscii (buf: Uint8Array, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[i] = s.charCodeAt(i)
+  return s.length
+}
+
+/** Writes `n` (> 0) in decimal at `at`; returns the number of digits. */
+function writeDecimal (buf: Uint8Array, at: number, n: number): number {
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : Math.floor(Math.log10(n)) + 1
+  for (let k = digits - 1; k >= 0; k--) { buf[at + k] = 48 + (n % 10); n = Math.floor(n / 10) }
+  return digits
 }
 
 function byTargetThenAddress (a: Address, b: Address): number {

@@ -73,7 +73,7 @@ export function xxhash32 (s: string): number {
   const b = scratch
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c > 0x7f) return xxhash32Bytes(Buffer.from(s, 'utf8'))
+    if (c > 0x7f) return xxhash32Bytes(new TextEncoder().encode(s))
     b[i] = c
   }
   return xxhash32Bytes(b, n)
