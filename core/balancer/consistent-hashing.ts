@@ -91,9 +91,14 @@ export class ConsistentHashing implements Algorithm {
   availabilityChanged (): void {}
 
   pick (hash: string, tried: ReadonlySet<string> | undefined): Address | undefined {
-    const found = this.#walk(xxhash32(hash) % this.points, tried)
-    // Every available owner was tried: go where the value goes, as Kong always does.
-    return found ?? (tried !== undefined && tried.size > 0 ? this.#walk(xxhash32(hash) % this.points, undefined) : undefined)
+    const point = xxhash32(hash) % this.points
+    const untried = tried !== undefined && tried.size > 0
+    // Every available owner tried: go where the value goes, as Kong always does.
+    return this.#walk(point, tried) ?? (untried ? this.#walk(point, undefined) : undefined) ??
+      // Available addresses that won no point (every one of their names lost its contest,
+      // possible on a crowded ring) are still better than no answer.
+      this.#addresses.find((a) => a.available && !(untried && tried.has(a.key))) ??
+      this.#addresses.find((a) => a.available)
   }
 
   #walk (point: number, tried: ReadonlySet<string> | undefined): Address | undefined {

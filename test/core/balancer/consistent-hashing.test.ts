@@ -127,3 +127,16 @@ t.test('slots below 1000 still make a ring of 1000 points, as Kong\'s', async (t
   const kong = balancer({ algorithm: 'consistent-hashing', slots: 1000 }, ipTargets(4))
   t.same(owners(small), owners(kong))
 })
+
+t.test('an available address that won no point of a crowded ring is still picked', async (t) => {
+  // 2,000 targets on 1,000 points: most own no point at all.
+  const b = balancer({ algorithm: 'consistent-hashing', slots: 1000 }, ipTargets(2000))
+  const all = b.addresses()
+  for (const a of all) b.setAvailable(a.key, false)
+  for (const x of [all[0], all[777], all[1999]] as PeerAddress[]) {
+    b.setAvailable(x.key, true)
+    t.equal(b.select('anything')?.key, x.key)
+    t.equal(b.select('anything', new Set([x.key]))?.key, x.key, 'also when tried: nothing else is up')
+    b.setAvailable(x.key, false)
+  }
+})
