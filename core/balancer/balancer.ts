@@ -3,7 +3,7 @@
 // balancers.lua `balancer_mt`).
 //
 // Lifecycle, for the proxy:
-//   const b = new Balancer(upstream, targets)     // IP targets usable at once
+//   const b = new Balancer(upstream, targets)     // IP and hosts-file targets usable at once
 //   await b.whenResolved()                        // hostname targets have their first answer
 //   const peer = b.select(hashValue, tried)       // per attempt; undefined: 503
 //   ... b.release(peer, elapsedMs)                // when that attempt is over
@@ -39,6 +39,8 @@ export interface BalancerOptions {
   dns?: DnsContext
   /** [0, 1) source for round-robin's start phase. Default Math.random. */
   random?: () => number
+  /** Milliseconds, monotonic, for latency's decay. Default: the DNS context's clock. */
+  clock?: () => number
 }
 
 /** Kong's message for "no address to send to" (kong/runloop/balancer/init.lua), with 503. */
@@ -78,6 +80,7 @@ interface TargetEntry {
 export class Balancer {
   readonly #dns: DnsContext
   readonly #random: () => number
+  readonly #clock: () => number
   readonly #targets = new Map<string, TargetEntry>()
   readonly #byKey = new Map<string, Address[]>()
   readonly #listeners = new Set<AddressListener>()
@@ -94,6 +97,7 @@ export class Balancer {
   constructor (upstream: BalancerUpstream, targets: readonly BalancerTarget[], opts: BalancerOptions = {}) {
     this.#dns = opts.dns ?? (defaultDns ??= new DnsContext())
     this.#random = opts.random ?? Math.random
+    this.#clock = opts.clock ?? this.#dns.clock
     this.#algorithm = this.#makeAlgorithm()
     this.update(upstream, targets)
   }
@@ -241,7 +245,7 @@ export class Balancer {
     switch (this.#algorithmName) {
       case 'consistent-hashing': return new ConsistentHashing(this.#slots)
       case 'least-connections': return new LeastConnections()
-      case 'latency': { const clock = this.#dns.clock; return new Latency(() => clock() / 1000) }
+      case 'latency': { const clock = this.#clock; return new Latency(() => clock() / 1000) }
       default: return new RoundRobin(this.#random)
     }
   }
@@ -252,6 +256,14 @@ export class Balancer {
     if (target.kind !== 'name') {
       target.dns = target.kind === 'ipv4' ? 'A' : 'AAAA'
       this.#applyAddresses(target, [target.host])
+      return
+    }
+    // The hosts file is read once (as Kong reads it): its names never change, so they are
+    // settled here, usable at once, with nothing to refresh.
+    const fixed = this.#dns.hosts.get(target.host)
+    if (fixed !== undefined) {
+      target.dns = fixed.startsWith('[') ? 'AAAA' : 'A'
+      this.#applyAddresses(target, [fixed])
       return
     }
     const watch = new NameWatch(target.host, this.#dns, (ips) => {

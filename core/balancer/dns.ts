@@ -217,26 +217,27 @@ export class NameWatch {
     if (this.#stopped) return
     const now = ctx.clock()
     let next: number
+    let ips: readonly string[] | undefined
     if (answer.ok) {
       this.#failures = 0
       const ttl = Math.min(Math.max(answer.ttl, ctx.minTtl), ctx.maxTtl)
       this.#expires = now + ttl * 1000
       this.status = answer.type
-      this.#set(answer.ips)
+      ips = answer.ips
       next = ttl
     } else {
       const keep = answer.kind !== 'name-error' && this.ips.length > 0 && now < this.#expires + ctx.staleTtl * 1000
       if (!keep) {
         this.status = answer.message
-        this.#set([])
+        ips = []
       }
       next = Math.min(ctx.retryMin * 2 ** this.#failures, ctx.retryMax)
       this.#failures++
     }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.#timer = setTimeout(() => { this.refresh().catch(() => {}) }, next * 1000)
-      this.#timer.unref()
-    }
+    // Scheduled before telling anyone, so a listener that throws cannot end the refreshes.
+    this.#timer = setTimeout(() => { this.refresh().catch(() => {}) }, next * 1000)
+    this.#timer.unref()
+    if (ips !== undefined) this.#set(ips)
   }
 
   #set (ips: readonly string[]): void {
