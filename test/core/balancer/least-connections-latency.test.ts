@@ -47,6 +47,8 @@ t.test('least-connections: a retry avoids tried addresses; unavailable ones are 
   for (let i = 0; i < 5; i++) t.equal(b.select()?.key, C)
   b.setAvailable(C, false)
   t.equal(b.select(), undefined)
+  b.setAvailable(A, true)
+  t.equal(b.select()?.key, A, 'back in the heap when available again')
 })
 
 t.test('least-connections: counts survive a rebuild and an algorithm switch; late releases are harmless', async (t) => {
