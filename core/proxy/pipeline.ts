@@ -21,7 +21,16 @@ import { DEFAULT_LIMITS, closeWithoutBody, watchBody, type ClientLimits } from '
 import { errorExit } from '../runtime/exit.js'
 import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'])
+// Kong's retry rule is nginx's `proxy_next_upstream error timeout`: an attempt that failed
+// before a response goes to the next peer, but a request already sent with a
+// non-idempotent method is not sent again. Failures to connect mean it was not sent.
+const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT'])
+const NON_IDEMPOTENT = new Set(['POST', 'PATCH', 'LOCK'])
+
+function retryable (code: string, method: string): boolean {
+  return NOT_SENT.has(code) || (MAYBE_SENT.has(code) && !NON_IDEMPOTENT.has(method))
+}
 /** How much of a body Tollgate holds for body_filter plugins, or for plugins that read the request body. */
 export const MAX_BUFFERED_BODY = 64 * 1024 * 1024
 
@@ -301,7 +310,7 @@ export class Pipeline {
         // over the limit ends the upload early).
         if (gone) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
-        if (!responded && attempt < service.retries && replayable && RETRYABLE.has(code)) {
+        if (!responded && attempt < service.retries && replayable && retryable(code, up.method)) {
           self.#forward(ctx, collected, attempt + 1)
           return
         }

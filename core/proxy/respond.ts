@@ -58,6 +58,10 @@ export function upstreamResponse (ctx: RequestContext, statusCode: number, upstr
   if (out.server === undefined && h.server) out.server = SERVER_TOKEN
   if (h.upstreamStatus) out['x-kong-upstream-status'] = String(statusCode)
   for (const k in pending) out[k] = pending[k] as string | string[]
+  if (ctx.hashCookie !== undefined) {
+    const prev = out['set-cookie']
+    out['set-cookie'] = prev === undefined ? ctx.hashCookie : [...(Array.isArray(prev) ? prev : [prev]), ctx.hashCookie]
+  }
   ctx.responseHeaders = out
 }
 

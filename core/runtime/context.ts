@@ -107,6 +107,14 @@ export class RequestContext {
   responseBodyReplaced = false
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
+  /** The peer selector's state for this request's attempts (proxy/upstream-peers.ts). */
+  balancer: object | undefined
+  /**
+   * A cookie Tollgate sets on the response besides the upstream's own (consistent hashing
+   * on a cookie the client did not send): added to, never replacing, the upstream's
+   * Set-Cookie, as Kong's header_filter adds it.
+   */
+  hashCookie: string | undefined
   // Made on first use: most requests never touch them, and each is an allocation.
   #shared: Record<string, unknown> | undefined
   #pluginCtx: Map<string, Record<string, unknown>> | undefined
