@@ -12,14 +12,22 @@ import { GRACE_MS, openStore, startAdmin, startProxy } from './gateway.js'
 import type { Logger } from './log.js'
 import type { ProxyStats } from './proxy/server.js'
 import { loadPlugins } from './runtime/loader.js'
+import { UpstreamBalancers } from './balancer/registry.js'
+import { HealthHub, HealthMirror, type HealthChange, type PassiveReport } from './balancer/health-hub.js'
 
 /** How often a worker compares its config version with the store's. */
 const VERSION_POLL_MS = 200
 const STATS_MS = 1000
 
-type ToWorker = { type: 'config', version: number } | { type: 'shutdown' }
+type ToWorker =
+  | { type: 'config', version: number }
+  | { type: 'shutdown' }
+  // Health states: all of them that are not healthy in answer to `hello`, then each change.
+  | { type: 'health', changes: HealthChange[] }
 type ToPrimary =
+  | { type: 'hello' }
   | { type: 'ready', addresses: AddressInfo[] }
+  | { type: 'passive', report: PassiveReport }
   | { type: 'stats', stats: ProxyStats }
   | { type: 'failed', message: string }
 
@@ -33,12 +41,31 @@ export interface Primary {
 /** Runs in each cluster worker: the proxy, kept in step with the primary's writes. */
 export async function runWorker (config: Config, log: Logger): Promise<void> {
   const send = (m: ToPrimary): void => { process.send?.(m) }
+  // The node's health states arrive before this worker serves: it never sends traffic to
+  // an address the others already avoid.
+  let mirror: HealthMirror | undefined
+  const early: HealthChange[] = []
+  let snapshot!: () => void
+  const snapshotSeen = new Promise<void>((resolve) => { snapshot = resolve })
+  const onHealth = (m: ToWorker): void => {
+    if (m.type !== 'health') return
+    if (mirror === undefined) early.push(...m.changes); else mirror.apply(m.changes)
+    snapshot()
+  }
+  process.on('message', onHealth)
+  send({ type: 'hello' })
   let part: Awaited<ReturnType<typeof startProxy>>
   let store: ReturnType<typeof openStore>
+  let balancers: UpstreamBalancers
   try {
     const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
     store = openStore(config, plugins, false)
-    part = await startProxy(config, store, plugins, log)
+    balancers = new UpstreamBalancers(store)
+    const m = new HealthMirror(balancers, (report) => send({ type: 'passive', report }))
+    await snapshotSeen
+    m.apply(early)
+    mirror = m
+    part = await startProxy(config, store, plugins, log, { balancers, health: m })
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message })
     process.exit(1)
@@ -60,6 +87,8 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     clearInterval(poll)
     clearInterval(stats)
     await part.stop()
+    mirror?.close()
+    balancers.close()
     await store.close()
     process.exit(0)
   }
@@ -79,6 +108,17 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
+  // The node's one set of health checkers: workers follow its states and send it the
+  // passive evidence that matters (health-hub.ts).
+  // Workers that were sent the snapshot get every change after it, ready or not yet.
+  const greeted = new Set<Worker>()
+  const balancers = new UpstreamBalancers(store)
+  const hub = new HealthHub(balancers, {
+    log,
+    publish: (changes) => {
+      for (const w of greeted) if (w.isConnected()) w.send({ type: 'health', changes } satisfies ToWorker)
+    },
+  })
   const workerStats = new Map<number, ProxyStats>()
   const sum = (k: keyof ProxyStats): number => [...workerStats.values()].reduce((a, s) => a + s[k], 0)
   const stats: ProxyStats = {
@@ -93,12 +133,16 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   const fork = (): Promise<Worker> => new Promise((resolve, reject) => {
     const w = cluster.fork()
     const onMessage = (m: ToPrimary): void => {
-      if (m.type === 'ready') { proxy = m.addresses; live.add(w); resolve(w) } else if (m.type === 'stats') workerStats.set(w.id, m.stats)
+      if (m.type === 'passive') hub.forwarded(m.report)
+      else if (m.type === 'stats') workerStats.set(w.id, m.stats)
+      else if (m.type === 'hello') { w.send({ type: 'health', changes: hub.snapshot() } satisfies ToWorker); greeted.add(w) }
+      else if (m.type === 'ready') { proxy = m.addresses; live.add(w); resolve(w) }
       else if (m.type === 'failed') reject(new Error(m.message))
     }
     w.on('message', onMessage)
     w.once('exit', (code, signal) => {
       workerStats.delete(w.id)
+      greeted.delete(w)
       const wasLive = live.delete(w)
       reject(new Error(`worker exited (${signal ?? code ?? 'unknown'}) before it was ready`))
       // A worker that dies on its own is replaced; the others keep serving meanwhile.
@@ -132,11 +176,13 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
     stopping = true
     await admin?.stop()
     await Promise.all([...live].map(retire))
+    await hub.stop()
+    balancers.close()
     await store.close()
   }
   try {
     await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
-    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number))
+    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub })
   } catch (err) {
     await stop()
     throw err

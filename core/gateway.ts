@@ -18,6 +18,9 @@ import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
 import type { PeerSelector } from './proxy/peers.js'
+import { UpstreamPeers, type PassiveHealth } from './proxy/upstream-peers.js'
+import { UpstreamBalancers } from './balancer/registry.js'
+import { HealthHub } from './balancer/health-hub.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
@@ -52,6 +55,18 @@ export function openStore (config: Config, plugins: PluginRegistry, writer: bool
   return new LmdbStore({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
 }
 
+/** How a proxy balances: the process's upstream balancers and where passive evidence goes. */
+export interface Balancing {
+  balancers: UpstreamBalancers
+  health: PassiveHealth
+}
+
+/** What the Admin API's health endpoints read and change: the node's checkers. */
+export interface NodeHealth {
+  balancers: UpstreamBalancers
+  hub: HealthHub
+}
+
 export interface ProxyPart {
   addresses: AddressInfo[]
   stats: ProxyStats
@@ -61,8 +76,9 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, peers?: PeerSelector): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, balancing: Balancing, selector?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
+  const peers = selector ?? new UpstreamPeers(balancing.balancers, balancing.health)
   const pools = new UpstreamPools()
   const router = new LiveRouter(store)
   router.get() // compile now, so the first request does not pay for it
@@ -120,7 +136,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); published(version) },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); balancing.balancers.invalidate(); published(version) },
     stop,
   }
 }
@@ -130,7 +146,7 @@ export interface AdminPart {
   stop(): Promise<void>
 }
 
-export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[]): Promise<AdminPart> {
+export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[], health: NodeHealth): Promise<AdminPart> {
   const admins: FastifyInstance[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
@@ -142,7 +158,7 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
   }
   try {
     for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids })
+      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health })
       admins.push(a)
       await a.ready()
       addresses.push(await listen(a.server, l, 'admin_listen'))
@@ -159,15 +175,19 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   preparePrefix(config.prefix)
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   const store = openStore(config, plugins, true)
+  // One process: its checkers feed its own balancers directly.
+  const balancers = new UpstreamBalancers(store)
+  const hub = new HealthHub(balancers, { log })
   let proxy: ProxyPart | undefined
   let admin: AdminPart | undefined
   const stop = async (): Promise<void> => {
-    await Promise.all([proxy?.stop(), admin?.stop()])
+    await Promise.all([proxy?.stop(), admin?.stop(), hub.stop()])
+    balancers.close()
     await store.close()
   }
   try {
-    proxy = await startProxy(config, store, plugins, log, opts.peers)
-    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid])
+    proxy = await startProxy(config, store, plugins, log, { balancers, health: hub }, opts.peers)
+    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub })
   } catch (err) {
     await stop()
     throw err
