@@ -21,6 +21,9 @@ import { registerPluginRoutes } from './plugin-routes.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
 import { registerUpstreamRoutes } from './upstreams.js'
+import { registerHealthRoutes, type HealthDeps } from './upstream-health.js'
+import { UpstreamBalancers } from '../balancer/registry.js'
+import { HealthHub } from '../balancer/health-hub.js'
 
 export interface AdminDeps {
   config: Config
@@ -30,6 +33,11 @@ export interface AdminDeps {
   proxyStats: ProxyStats
   /** Pids of the processes serving the proxy. */
   workerPids: () => number[]
+  /**
+   * The node's balancers and health checkers, for the health endpoints. An Admin API
+   * started alone (tests, tools) makes its own, closed with it.
+   */
+  health?: HealthDeps
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -263,6 +271,14 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   registerSchemaRoutes(table, store, plugins)
   registerEntityRoutes(table, store)
   registerUpstreamRoutes(table, store)
+  let health = deps.health
+  if (health === undefined) {
+    const balancers = new UpstreamBalancers(store)
+    const own = { balancers, hub: new HealthHub(balancers, { log: deps.log }) }
+    app.addHook('onClose', async () => { await own.hub.stop(); balancers.close() })
+    health = own
+  }
+  registerHealthRoutes(table, store, health)
   registerTagRoutes(table, store)
 
   let openapi: unknown
