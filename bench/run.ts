@@ -175,12 +175,33 @@ interface TollgateOptions {
   unpinned?: boolean
   /** Another built checkout of Tollgate to run instead of this one (--baseline). */
   root?: string
+  /** The service's host names an upstream with this many targets (all the bench upstream). */
+  balanced?: { targets: number, algorithm: 'round-robin' | 'consistent-hashing' }
 }
+
+/**
+ * Loopback addresses for balanced contestants' targets: 127.0.0.1, 127.0.0.2, ... The
+ * bench upstream listens on each of them (Linux routes all of 127/8 to lo), so every
+ * target is a distinct address with its own connection pool, as real targets are.
+ */
+const TARGET_ADDRESSES = 1000
+const targetIp = (i: number): string => `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`
 
 async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions): Promise<void> {
   const plugins = await loadPlugins(o.headerPlugin === undefined ? ['bundled'] : ['bundled', HEADER_PLUGIN])
   const store = new LmdbStore({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
-  const svc = await store.insert('services', { name: 'bench', url: `http://127.0.0.1:${upstreamPort}` })
+  let svc
+  if (o.balanced === undefined) {
+    svc = await store.insert('services', { name: 'bench', url: `http://127.0.0.1:${upstreamPort}` })
+  } else {
+    // Consistent hashing on the client address: every bench request hashes the same value,
+    // which measures the hashing and the ring lookup, not the spread.
+    const up = await store.insert('upstreams', o.balanced.algorithm === 'consistent-hashing'
+      ? { name: 'bench.upstream', hash_on: 'ip' }
+      : { name: 'bench.upstream' })
+    for (let i = 0; i < o.balanced.targets; i++) await store.insert('targets', { target: `${targetIp(i)}:${upstreamPort}`, upstream: { id: up.id } })
+    svc = await store.insert('services', { name: 'bench', host: 'bench.upstream', port: upstreamPort })
+  }
   const batch = async (n: number, make: (i: number) => Promise<unknown>): Promise<void> => {
     for (let i = 0; i < n; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, n - i) }, (_, k) => make(i + k)))
   }
@@ -304,12 +325,12 @@ async function main (): Promise<void> {
     mkdirSync(join(dir, 'logs'))
     writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log;
 events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"hello":"world"}'; } } }`)
+http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i) => `listen ${targetIp(i)}:${upstreamPort};`).join(' ')} location / { default_type application/json; return 200 '{"hello":"world"}'; } } }`)
     const child = spawn(PIN ? 'taskset' : 'nginx', PIN ? ['-c', '1', 'nginx', '-p', dir, '-c', 'nginx.conf'] : ['-p', dir, '-c', 'nginx.conf'], { stdio: 'ignore' })
     children.push(child)
     upstreamKind = 'nginx'
   } else {
-    await start('upstream', [...TSX, 'bench/contestants/upstream.ts', String(upstreamPort)], 1, httpOk(`http://127.0.0.1:${upstreamPort}/`))
+    await start('upstream', [...TSX, 'bench/contestants/upstream.ts', String(upstreamPort), String(TARGET_ADDRESSES)], 1, httpOk(`http://127.0.0.1:${upstreamPort}/`))
   }
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}/bench`
   for (let i = 0; i < 100 && !(await httpOk(upstreamUrl)().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100))
@@ -346,6 +367,12 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     const root = opts.baseline
     await add('baseline-key-auth', () => startTollgate('baseline-key-auth', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, root }))
   }
+  // Load balancing: a service behind an upstream against the same service by host, and
+  // 1,000 targets against 2, for round-robin and consistent hashing.
+  await add('tollgate-upstream-2', () => startTollgate('tollgate-upstream-2', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 2, algorithm: 'round-robin' } }))
+  await add('tollgate-upstream-1000', () => startTollgate('tollgate-upstream-1000', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 1000, algorithm: 'round-robin' } }))
+  await add('tollgate-hash-2', () => startTollgate('tollgate-hash-2', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 2, algorithm: 'consistent-hashing' } }))
+  await add('tollgate-hash-1000', () => startTollgate('tollgate-hash-1000', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 1000, algorithm: 'consistent-hashing' } }))
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
@@ -420,6 +447,9 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
     `- tollgate-key-auth / express-gateway (key-auth): ${ratio('tollgate-key-auth', 'express-gateway')} (target >= 3x)`,
+    `- tollgate-upstream-2 / tollgate (service by host): ${ratio('tollgate-upstream-2', 'tollgate')} (target >= 0.95x)`,
+    `- tollgate-upstream-1000 / tollgate-upstream-2 (round-robin): ${ratio('tollgate-upstream-1000', 'tollgate-upstream-2')} (target >= 0.95x)`,
+    `- tollgate-hash-1000 / tollgate-hash-2 (consistent-hashing): ${ratio('tollgate-hash-1000', 'tollgate-hash-2')} (target >= 0.95x)`,
     `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
     `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
     `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.7x: isolation costs at most 30%)`,

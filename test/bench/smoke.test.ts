@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/store.js'
 t.test('npm run bench, in miniature', async (t) => {
   const out = tempDir(t)
   const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
-  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth,tollgate-2-workers', '--out', out, '--no-pin']
+  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth,tollgate-2-workers,tollgate-hash-2', '--out', out, '--no-pin']
   // Every process the harness starts inherits this; none may be left once it exits.
   const marker = `BENCH_SMOKE_RUN=${process.pid}-${Date.now()}`
   const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
@@ -51,7 +51,8 @@ t.test('npm run bench, in miniature', async (t) => {
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
   t.equal(files.length, 1)
   const json = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8')) as { results: { name: string, errors: number, rps: number }[] }
-  t.same(json.results.map((r) => r.name), ['bare', 'tollgate-key-auth', 'tollgate-2-workers'])
+  // tollgate-hash-2: a service balanced over an upstream, its targets on loopback addresses besides 127.0.0.1.
+  t.same(json.results.map((r) => r.name), ['bare', 'tollgate-key-auth', 'tollgate-hash-2', 'tollgate-2-workers'])
   for (const r of json.results) {
     t.equal(r.errors, 0, `${r.name}: no errors`)
     t.ok(r.rps > 0, `${r.name}: served requests`)
