@@ -56,7 +56,7 @@ export class UpstreamPeers implements PeerSelector {
       if (upstream === undefined) return this.#direct.select(ctx)
       let hash: string | undefined
       if (upstream.hash !== undefined) {
-        const value = upstream.hash(hashInput(ctx))
+        const value = upstream.hash(new HashInput(ctx))
         hash = value.value
         if (value.setCookie !== undefined) ctx.hashCookie = value.setCookie
       }
@@ -116,15 +116,18 @@ export function hostHeader (host: string, port: number, protocol: 'http' | 'http
   return (port === 80 && protocol === 'http') || (port === 443 && protocol === 'https') ? host : `${host}:${port}`
 }
 
-/** The request as consistent hashing reads it: getters, so only the named source is computed. */
-function hashInput (ctx: RequestContext): HashRequest {
-  return {
-    get headers () { return ctx.headers },
-    get clientIp () { return ctx.clientIp },
-    get consumerId () { return ctx.consumer?.id },
-    get credentialId () { return ctx.credential?.id as string | undefined },
-    get path () { return ctx.normalizedPath },
-    get query () { return ctx.query },
-    get uriCaptures () { return ctx.match?.captures },
-  }
+/**
+ * The request as consistent hashing reads it: getters on a class (one allocation, no
+ * closures), so only the source the upstream names is computed.
+ */
+class HashInput implements HashRequest {
+  readonly #ctx: RequestContext
+  constructor (ctx: RequestContext) { this.#ctx = ctx }
+  get headers (): HashRequest['headers'] { return this.#ctx.headers }
+  get clientIp (): string { return this.#ctx.clientIp }
+  get consumerId (): string | undefined { return this.#ctx.consumer?.id }
+  get credentialId (): string | undefined { return this.#ctx.credential?.id as string | undefined }
+  get path (): string { return this.#ctx.normalizedPath }
+  get query (): HashRequest['query'] { return this.#ctx.query }
+  get uriCaptures (): HashRequest['uriCaptures'] { return this.#ctx.match?.captures }
 }
