@@ -237,8 +237,10 @@ export function passiveEvidence (passive: Upstream['healthchecks']['passive'], o
   const bad = passive.unhealthy
   if (outcome === 'tcp') return bad.tcp_failures > 0 ? 'failure' : undefined
   if (outcome === 'timeout') return bad.timeouts > 0 ? 'failure' : undefined
-  if (passive.type === 'tcp') return passive.healthy.successes > 0 ? 'success' : undefined
-  if (status !== undefined && passive.healthy.http_statuses.includes(status)) return passive.healthy.successes > 0 ? 'success' : undefined
-  if (status !== undefined && bad.http_statuses.includes(status)) return bad.http_failures > 0 ? 'failure' : undefined
+  // As the checker classes it (passive.type is not consulted, as in Kong); no status is an
+  // invalid response, an HTTP failure.
+  const code = status ?? 0
+  if (passive.healthy.http_statuses.includes(code)) return passive.healthy.successes > 0 ? 'success' : undefined
+  if (code === 0 || bad.http_statuses.includes(code)) return bad.http_failures > 0 ? 'failure' : undefined
   return undefined
 }
