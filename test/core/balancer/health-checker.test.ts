@@ -516,14 +516,16 @@ t.test('stop() aborts probes in flight and leaves no sockets or timers', async (
   const resources = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length
   const baseline = resources()
   const targets = Array.from({ length: 4 }, (_, i) => tg(s.port, `h${i}.test`))
-  const c = new HealthChecker({ name: 'up.test', healthchecks: hc({ active: { timeout: 30, healthy: { interval: 0.05 }, unhealthy: { timeouts: 1 } } }) })
+  const c = new HealthChecker({ name: 'up.test', healthchecks: hc({ active: { timeout: 120, healthy: { interval: 0.05 }, unhealthy: { timeouts: 1 } } }) })
   c.setTargets(targets)
   let rounds = 0
   c.onRound(() => { rounds++ })
   c.start()
   await until(() => s.active === 4, 'four probes hanging')
   t.ok(resources() >= baseline + 8, 'client and server sockets open')
+  const stopping = Date.now()
   await c.stop()
+  t.ok(Date.now() - stopping < 10_000, 'stop() does not wait for the probes\' own timeout (120 s)')
   await until(() => s.active === 0, 'server sees every probe connection close')
   await until(() => resources() === baseline, 'no socket left')
   t.equal(rounds, 0, 'an aborted round completes no round')
