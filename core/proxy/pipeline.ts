@@ -33,6 +33,13 @@ function retryable (code: string, method: string): boolean {
 }
 /** How much of a body Tollgate holds for body_filter plugins, or for plugins that read the request body. */
 export const MAX_BUFFERED_BODY = 64 * 1024 * 1024
+/**
+ * How much of a streamed client body is kept so that a failed attempt can be sent again
+ * to the next peer. Kong can always retry: nginx buffers the whole body first (in memory,
+ * then on disk). Tollgate streams, keeping the first bytes as they pass: a body larger
+ * than this is not retried.
+ */
+export const RETRY_BODY_LIMIT = 64 * 1024
 
 export interface PipelineDeps {
   phases: PhaseRunner
@@ -199,8 +206,11 @@ export class Pipeline {
     return peer
   }
 
-  /** One attempt; a failed one that may be retried goes again, to the peer the selector picks next. */
-  #forward (ctx: RequestContext, collected: Collected[], attempt: number): void {
+  /**
+   * One attempt; a failed one that may be retried goes again, to the peer the selector
+   * picks next. `sent`: the streamed client body of earlier attempts, to send again.
+   */
+  #forward (ctx: RequestContext, collected: Collected[], attempt: number, sent?: StreamedBody): void {
     const { req, res } = ctx
     const service = ctx.service as Service
     const up = ctx.upstream as NonNullable<RequestContext['upstream']>
@@ -216,7 +226,10 @@ export class Pipeline {
     const buffering = anyRuns(collected, 'bodyFilter')
     const hasHeaderFilter = anyRuns(collected, 'headerFilter')
     let body: Dispatcher.DispatchOptions['body'] = null
-    if (up.body !== undefined) {
+    let streamed = sent
+    if (streamed !== undefined) {
+      body = streamed.again((err) => { if (controller !== undefined) controller.abort(err); else early = err })
+    } else if (up.body !== undefined) {
       body = up.body
       up.headers['content-length'] = String(up.body.length)
       delete up.headers['transfer-encoding']
@@ -225,9 +238,12 @@ export class Pipeline {
     } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
       // The body can fail before undici has started the request (a bad chunk in the same
       // read as the head): the failure then waits for onRequestStart.
-      body = upload(req, service.write_timeout, this.#limits, (err) => { if (controller !== undefined) controller.abort(err); else early = err })
+      streamed = new StreamedBody(req, service.write_timeout, this.#limits)
+      body = streamed.again((err) => { if (controller !== undefined) controller.abort(err); else early = err })
     }
-    const replayable = body === null || Buffer.isBuffer(body)
+    // A streamed body can be sent again only if all of it that passed was kept: asked when
+    // the attempt fails, not now.
+    const whole = body === null || Buffer.isBuffer(body)
     let controller: Dispatcher.DispatchController | undefined
     let early: Error | undefined
     let responded = false
@@ -310,8 +326,8 @@ export class Pipeline {
         // over the limit ends the upload early).
         if (gone) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
-        if (!responded && attempt < service.retries && replayable && retryable(code, up.method)) {
-          self.#forward(ctx, collected, attempt + 1)
+        if (!responded && attempt < service.retries && (whole || streamed?.replayable === true) && retryable(code, up.method)) {
+          self.#forward(ctx, collected, attempt + 1, streamed)
           return
         }
         if (responded || res.headersSent) { res.destroy(err); return }
@@ -331,34 +347,80 @@ export class Pipeline {
 }
 
 /**
- * The client body on its way upstream. undici reads it through this stream, so that when
- * the upstream request fails undici destroys this, not the client's request, which can
- * still be answered 502 or 504. undici pauses the stream while the upstream's socket is
- * full: paused for longer than the service's write_timeout, the upstream request fails as
- * a timeout (Kong: nginx's proxy_send_timeout, 504).
+ * The client body on its way upstream, one stream per attempt. undici reads the current
+ * stream, so that when the upstream request fails undici destroys that, not the client's
+ * request, which can still be answered 502 or 504, or sent to the next peer: the first
+ * RETRY_BODY_LIMIT bytes are kept as they pass, and a new attempt's stream starts with
+ * them, then goes on with the rest of the request. undici pauses the stream while the
+ * upstream's socket is full: paused for longer than the service's write_timeout, the
+ * upstream request fails as a timeout (Kong: nginx's proxy_send_timeout, 504).
  */
-function upload (req: IncomingMessage, writeTimeoutMs: number, limits: ClientLimits, abort: (err: Error) => void): PassThrough {
-  const pass = new PassThrough()
-  // Too large or too slow: the upstream request is cut short, so the upstream never sees
-  // a whole request, and the client is answered 413 or 408 (respond.ts upstreamFailed).
-  watchBody(req, limits, abort)
-  let timer: NodeJS.Timeout | undefined
-  const stop = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
-  pass.on('pause', () => {
-    stop()
-    timer = setTimeout(() => {
-      abort(Object.assign(new Error(`the upstream took no request body for ${writeTimeoutMs} ms (write_timeout)`), { code: WRITE_TIMEOUT }))
-    }, writeTimeoutMs)
-  })
-  pass.on('resume', stop)
-  pass.on('close', stop)
-  // undici listens for errors only while it writes the body; the client going away before
-  // that (the upstream still connecting) must not be an unhandled 'error'.
-  pass.on('error', () => {})
-  // A client that goes away mid-body ends the upstream request too.
-  req.on('close', () => { if (!req.complete) pass.destroy(new Error('client closed the connection')) })
-  req.pipe(pass)
-  return pass
+class StreamedBody {
+  readonly #req: IncomingMessage
+  readonly #writeTimeoutMs: number
+  /** The body so far, while it fits RETRY_BODY_LIMIT; undefined once it did not. */
+  #kept: Buffer[] | undefined = []
+  #size = 0
+  /** Where a failure of the client's side goes: the current attempt. */
+  #abort: (err: Error) => void = () => {}
+  /** The current attempt's stream. */
+  #current: PassThrough | undefined
+
+  constructor (req: IncomingMessage, writeTimeoutMs: number, limits: ClientLimits) {
+    this.#req = req
+    this.#writeTimeoutMs = writeTimeoutMs
+    // Too large or too slow: the upstream request is cut short, so the upstream never sees
+    // a whole request, and the client is answered 413 or 408 (respond.ts upstreamFailed).
+    watchBody(req, limits, (err) => this.#abort(err))
+    // Not req.pipe: a destination destroyed while the request waits for its 'drain' leaves
+    // a pipe waiting for ever, and the next attempt must take over from it.
+    req.on('data', (chunk: Buffer) => {
+      if (this.#kept !== undefined) {
+        this.#size += chunk.length
+        if (this.#size > RETRY_BODY_LIMIT) this.#kept = undefined
+        else this.#kept.push(chunk)
+      }
+      const cur = this.#current
+      if (cur === undefined || cur.destroyed) return
+      if (!cur.write(chunk)) {
+        req.pause()
+        cur.once('drain', () => { if (this.#current === cur) req.resume() })
+      }
+    })
+    req.on('end', () => { if (this.#current?.destroyed === false) this.#current.end() })
+  }
+
+  /** Whether a new attempt can carry the whole body. */
+  get replayable (): boolean { return this.#kept !== undefined }
+
+  /** A stream of the whole body for one attempt; `abort` ends that attempt. */
+  again (abort: (err: Error) => void): PassThrough {
+    this.#abort = abort
+    const req = this.#req
+    const pass = new PassThrough()
+    let timer: NodeJS.Timeout | undefined
+    const stop = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
+    pass.on('pause', () => {
+      stop()
+      timer = setTimeout(() => {
+        abort(Object.assign(new Error(`the upstream took no request body for ${this.#writeTimeoutMs} ms (write_timeout)`), { code: WRITE_TIMEOUT }))
+      }, this.#writeTimeoutMs)
+    })
+    pass.on('resume', stop)
+    pass.on('close', stop)
+    // undici listens for errors only while it writes the body; the client going away before
+    // that (the upstream still connecting) must not be an unhandled 'error'.
+    pass.on('error', () => {})
+    // A client that goes away mid-body ends the upstream request too.
+    req.on('close', () => { if (!req.complete) pass.destroy(new Error('client closed the connection')) })
+    // What earlier attempts took, then the rest as it comes: a chunk is either kept
+    // already or still to come, never both.
+    for (const chunk of this.#kept ?? []) pass.write(chunk)
+    this.#current = pass
+    if (req.readableEnded) pass.end()
+    else if (req.isPaused()) req.resume()
+    return pass
+  }
 }
 
 /**

@@ -6,13 +6,15 @@ import { createServer } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import { echo, startTestGateway, startUpstream, until, type Upstream } from '../../helpers/gateway.js'
+import { RETRY_BODY_LIMIT } from '../../../core/proxy/pipeline.js'
 
 /** An upstream that says which one it is and what Host it got. */
 function named (name: string) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    req.resume()
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const body = JSON.stringify({ name, host: req.headers.host, method: req.method })
+      const body = JSON.stringify({ name, host: req.headers.host, method: req.method, body: Buffer.concat(chunks).toString() })
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
       res.end(body)
     })
@@ -113,14 +115,12 @@ t.test('retries go to the next target; a stopped target costs no client errors',
   await gw.admin$('POST', '/services', { name: 's', host: 'rt.internal' })
   await gw.admin$('POST', '/services/s/routes', { paths: ['/rt'] })
   for (let i = 0; i < 6; i++) {
-    // (A streamed request body is not kept for a retry: only bodiless requests and bodies
-    // a plugin read are sent again.)
-    const r = await get(`${gw.proxy}/rt`, { method: i % 2 === 0 ? 'GET' : 'POST' })
-    t.equal(r.status, 200, `request ${i}: refused connections are retried, POST too (nothing was sent)`)
+    const r = await get(`${gw.proxy}/rt`, { method: i % 2 === 0 ? 'GET' : 'POST', body: i % 2 === 0 ? undefined : `order=${i}` })
+    t.equal(r.status, 200, `request ${i}: refused connections are retried, a POST with its body too (nothing was sent)`)
     t.equal(r.body.name, 'a')
     t.equal(r.body.host, `127.0.0.1:${a.port}`, 'the Host follows the retry')
+    if (i % 2 === 1) t.equal(r.body.body, `order=${i}`, 'the whole body reached the target the retry went to')
   }
-
   // retries = 0: the dead target's share fails.
   await gw.admin$('PATCH', '/services/s', { retries: 0 })
   const statuses = new Set<number>()
@@ -130,9 +130,13 @@ t.test('retries go to the next target; a stopped target costs no client errors',
 
 t.test('a request already sent with a non-idempotent method is not sent again', async (t) => {
   const gw = await startTestGateway(t)
-  // Both targets take the request and reset the connection without answering.
+  // Both targets read the whole request and reset the connection without answering.
   const hits: string[] = []
-  const reset = (name: string) => (req: IncomingMessage) => { hits.push(`${name} ${req.method}`); req.socket.destroy() }
+  const reset = (name: string) => (req: IncomingMessage) => {
+    let bytes = 0
+    req.on('data', (c: Buffer) => { bytes += c.length })
+    req.on('end', () => { hits.push(`${name} ${req.method} ${bytes}`); req.socket.destroy() })
+  }
   const a = await startUpstream(t, reset('a'))
   const b = await startUpstream(t, reset('b'))
   await gw.admin$('POST', '/upstreams', { name: 'ni.internal' })
@@ -149,6 +153,14 @@ t.test('a request already sent with a non-idempotent method is not sent again', 
   t.equal(r.status, 502)
   t.equal(hits.length, 4, 'an idempotent PUT is tried 1 + retries times')
   t.ok(hits.some((h) => h.startsWith('a')) && hits.some((h) => h.startsWith('b')), 'on both targets')
+  hits.length = 0
+  r = await get(`${gw.proxy}/ni`, { method: 'PUT', body: 'y'.repeat(1000) })
+  t.equal(r.status, 502)
+  t.same(hits.map((h) => h.split(' ')[2]), ['1000', '1000', '1000', '1000'], 'a streamed body is sent whole on every retry')
+  hits.length = 0
+  r = await get(`${gw.proxy}/ni`, { method: 'PUT', body: 'z'.repeat(RETRY_BODY_LIMIT + 1) })
+  t.equal(r.status, 502)
+  t.equal(hits.length, 1, 'a body over RETRY_BODY_LIMIT, already sent, is not kept to send again')
 })
 
 t.test('consistent hashing: the same header value sticks to one target; a cookie is made when absent', async (t) => {
