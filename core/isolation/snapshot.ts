@@ -435,7 +435,12 @@ export function applyMutations (ctx: RequestContext, plugin: string, mutations: 
         if (c.method !== undefined) up.method = c.method
         if (c.path !== undefined) up.path = c.path
         if (c.query !== undefined) up.query = c.query ?? undefined
-        if (c.headers !== undefined) for (const op of c.headers) applyHeaderOp(up.headers, op)
+        if (c.headers !== undefined) {
+          for (const op of c.headers) {
+            applyHeaderOp(up.headers, op)
+            if (op[1] === 'host' && op[0] !== 'del') ctx.hostSet = true
+          }
+        }
         if (c.body !== undefined) up.body = Buffer.from(c.body)
         break
       }

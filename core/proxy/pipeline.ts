@@ -202,7 +202,9 @@ export class Pipeline {
       ctx.source = 'error'
       return undefined
     }
-    if (peer.hostHeader !== undefined && ctx.route?.preserve_host !== true) (ctx.upstream as NonNullable<RequestContext['upstream']>).headers.host = peer.hostHeader
+    // Kong: a route's preserve_host, or a Host a plugin set, is kept (runloop's
+    // balancer_data.preserve_host); otherwise each attempt carries its peer's.
+    if (peer.hostHeader !== undefined && ctx.route?.preserve_host !== true && !ctx.hostSet) (ctx.upstream as NonNullable<RequestContext['upstream']>).headers.host = peer.hostHeader
     return peer
   }
 

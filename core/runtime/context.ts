@@ -107,6 +107,11 @@ export class RequestContext {
   responseBodyReplaced = false
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
+  /**
+   * A plugin set the upstream Host header (Kong's var.upstream_host): the balancer then
+   * leaves it as the plugin set it, as it does for a route with preserve_host.
+   */
+  hostSet = false
   /** The peer selector's state for this request's attempts (proxy/upstream-peers.ts). */
   balancer: object | undefined
   /**
@@ -146,6 +151,7 @@ export class RequestContext {
    * isolation/snapshot.ts) can also record it for the host to replay.
    */
   changeUpstreamHeader (up: UpstreamRequest, op: HeaderOp[0], name: string, value?: string | string[]): void {
+    if (name === 'host' && op !== 'del') this.hostSet = true
     setUpstreamHeader(up.headers, op, name, value)
   }
 

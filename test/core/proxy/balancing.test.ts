@@ -7,6 +7,18 @@ import t from 'tap'
 import { request } from 'undici'
 import { echo, startTestGateway, startUpstream, until, type Upstream } from '../../helpers/gateway.js'
 import { RETRY_BODY_LIMIT } from '../../../core/proxy/pipeline.js'
+import { Type } from '../../../core/store/schema.js'
+import type { PluginDescriptor } from '../../../core/runtime/plugin.js'
+
+const HostSchema = Type.Object({ host: Type.String() }, { additionalProperties: false })
+/** Sets the upstream Host, as a plugin may (kong.service.request.set_header). */
+const setHost: PluginDescriptor<typeof HostSchema> = {
+  name: 'test-set-host',
+  version: '1.0.0',
+  priority: 800,
+  schema: HostSchema,
+  access (kong, conf) { kong.service.request.setHeader('host', conf.host) },
+}
 
 /** An upstream that says which one it is and what Host it got. */
 function named (name: string) {
@@ -82,8 +94,8 @@ t.test('a service whose host names an upstream is balanced over its targets', as
   t.match(gone.body, { message: 'name resolution failed' })
 })
 
-t.test("Host: host_header, default ports left out, the route's preserve_host", async (t) => {
-  const gw = await startTestGateway(t)
+t.test("Host: host_header, default ports left out, the route's preserve_host, a plugin's", async (t) => {
+  const gw = await startTestGateway(t, { plugins: [setHost] })
   const a = await startUpstream(t, named('a'))
   await gw.admin$('POST', '/upstreams', { name: 'hh.internal' })
   await gw.admin$('POST', '/upstreams/hh.internal/targets', { target: `localhost:${a.port}` })
@@ -96,6 +108,10 @@ t.test("Host: host_header, default ports left out, the route's preserve_host", a
   t.equal(r.body.host, `localhost:${a.port}`, 'a hostname target: its name (hosts file) and port')
   r = await get(`${gw.proxy}/kept`, { headers: { host: 'client.example' } })
   t.equal(r.body.host, 'client.example', 'preserve_host keeps the client Host')
+  await gw.admin$('POST', '/services/s/routes', { name: 'set', paths: ['/set'] })
+  await gw.admin$('POST', '/routes/set/plugins', { name: 'test-set-host', config: { host: 'from.plugin' } })
+  r = await get(`${gw.proxy}/set`)
+  t.equal(r.body.host, 'from.plugin', 'a Host a plugin set is kept, as Kong keeps var.upstream_host')
 
   await gw.admin$('PATCH', '/upstreams/hh.internal', { host_header: 'api.example' })
   r = await get(`${gw.proxy}/plain`)
