@@ -3,19 +3,9 @@
 // runs it, in a child process with its own prefix.
 import t from 'tap'
 import { request } from 'undici'
-import { startGateway } from '../helpers/process.js'
+import { form, startGateway } from '../helpers/process.js'
 import { startMockUpstream } from '../helpers/mock-upstream.js'
 import { tempDir } from '../helpers/store.js'
-
-async function form (url: string, method: string, fields: Record<string, string> = {}) {
-  const res = await request(url, {
-    method: method as 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }
-}
 
 async function proxied (url: string, headers: Record<string, string> = {}) {
   const res = await request(url, { headers })

@@ -7,19 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
-import { startGateway, type Running } from '../helpers/process.js'
+import { form, startGateway, type Running } from '../helpers/process.js'
 import { until } from '../helpers/gateway.js'
 import { tempDir } from '../helpers/store.js'
-
-async function form (url: string, method: string, fields: Record<string, string> = {}) {
-  const res = await request(url, {
-    method: method as 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  })
-  const text = await res.body.text()
-  return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }
-}
 
 async function json (url: string, method = 'GET', body?: unknown): Promise<any> {
   const res = await request(url, { method: method as 'GET', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import { request } from 'undici'
 import { loadConfig, type Config } from '../../core/config/index.js'
@@ -82,4 +82,13 @@ export function memoryLogger (): { log: Logger, lines: Array<Record<string, any>
   const lines: Array<Record<string, any>> = []
   const log = createLogger('error', { write (chunk: string) { lines.push(JSON.parse(chunk)) } })
   return { log, lines }
+}
+
+/** A port on 127.0.0.1 nothing listens on (bound, then closed): connections are refused. */
+export async function closedPort (): Promise<number> {
+  const s = createNetServer()
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as AddressInfo).port
+  await new Promise<void>((resolve) => s.close(() => resolve()))
+  return port
 }

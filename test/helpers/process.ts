@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
+import { request } from 'undici'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 
@@ -89,4 +90,15 @@ export function refused (url: string): Promise<boolean> {
     s.once('connect', () => { s.destroy(); resolve(false) })
     s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
   })
+}
+
+/** An Admin API call with a form body, as Kong's guides' curl commands send them. */
+export async function form (url: string, method: string, fields: Record<string, string> = {}): Promise<{ status: number, body: any }> {
+  const res = await request(url, {
+    method: method as 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  })
+  const text = await res.body.text()
+  return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }
 }

@@ -11,6 +11,7 @@ import {
   HealthChecker, activeOn, checksOn, isHealthy, passiveOn, requestHead, startProbe,
   type CheckTarget, type Healthchecks, type InternalHealth,
 } from '../../../core/balancer/index.js'
+import { closedPort } from '../../helpers/gateway.js'
 
 const IP = '127.0.0.1'
 const FIXTURES = new URL('../../fixtures/tls/', import.meta.url)
@@ -105,16 +106,6 @@ async function startServer (t: Test, opts: { https?: boolean } = {}): Promise<Te
   s.server = server
   s.port = (server.address() as AddressInfo).port
   return s as TestServer
-}
-
-/** A port nothing listens on. */
-async function closedPort (): Promise<number> {
-  const s = createNetServer().listen(0, IP)
-  await once(s, 'listening')
-  const port = (s.address() as AddressInfo).port
-  s.close()
-  await once(s, 'close')
-  return port
 }
 
 const QUICK = { timeout: 0.2 }

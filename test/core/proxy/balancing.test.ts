@@ -2,10 +2,9 @@
 // upstreams on 127.0.0.1, Kong's Host rule, retries to the next target, the retry rule for
 // non-idempotent methods, hashing, weights and Kong's 503 when no target is available.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
-import { echo, startTestGateway, startUpstream, until, type Upstream } from '../../helpers/gateway.js'
+import { closedPort, echo, startTestGateway, startUpstream, until, type Upstream } from '../../helpers/gateway.js'
 import { RETRY_BODY_LIMIT } from '../../../core/proxy/pipeline.js'
 import { Type } from '../../../core/store/schema.js'
 import type { PluginDescriptor } from '../../../core/runtime/plugin.js'
@@ -39,15 +38,6 @@ async function get (url: string, init: Parameters<typeof request>[1] = {}): Prom
   let body: unknown = text
   try { body = JSON.parse(text) } catch {}
   return { status: res.statusCode, body, headers: res.headers }
-}
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
 }
 
 t.test('a service whose host names an upstream is balanced over its targets', async (t) => {

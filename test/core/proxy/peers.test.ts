@@ -2,21 +2,11 @@
 // tells it how the attempt ended. A selector that sends the first attempt to a closed port
 // and the retry to a live upstream shows retries going to the next peer, the Host header
 // following the peer, and the outcomes reported; one with nothing to offer gets Kong's 503.
-import { createServer } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import type { AttemptOutcome, Peer, PeerSelector } from '../../../core/proxy/peers.js'
 import type { RequestContext } from '../../../core/runtime/context.js'
-import { echo, startTestGateway, startUpstream } from '../../helpers/gateway.js'
-
-/** A port nothing listens on: bound, then closed. */
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
+import { closedPort, echo, startTestGateway, startUpstream } from '../../helpers/gateway.js'
 
 class ListPeers implements PeerSelector {
   readonly reports: Array<[string, AttemptOutcome, number | undefined]> = []
