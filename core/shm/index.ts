@@ -1,0 +1,185 @@
+// Node-wide shared dictionaries: what nginx's `lua_shared_dict` zones are to Kong
+// (`ngx.shared.kong_rate_limiting_counters`, `kong_db_cache`, ...). Every process of the
+// node (the primary, the cluster workers, their isolation threads) sees the same entries,
+// so a counter is the node's, not one worker's: rate-limiting's `local` policy holds
+// across worker_processes, as Kong's does.
+//
+// Kept in an LMDB environment of its own under the prefix (`shm.mdb`): LMDB is already
+// shared by every process of the node, its write lock makes `incr` atomic across them, and
+// a write transaction without fsync costs about 9 us. Nothing here needs to survive a
+// crash (nginx's zones do not survive a restart either): the environment is opened without
+// syncing, and emptied when the node starts.
+//
+// Calls are synchronous, as ngx.shared's are, so plugins call them on the request path
+// without awaiting. Values are numbers, strings, booleans or Buffers; a TTL is in seconds
+// (fractions allowed), 0 or none for no expiry, measured on the wall clock every process
+// shares.
+
+import { rmSync } from 'node:fs'
+import { open, type Database, type RootDatabase } from 'lmdb'
+
+export type SharedValue = number | string | boolean | Buffer
+
+/** One dictionary: ngx.shared.DICT's operations, with JavaScript names. */
+export interface SharedDict {
+  readonly name: string
+  /** The value, or undefined when absent or expired. */
+  get (key: string): SharedValue | undefined
+  /** Stores `value`, replacing any; `ttl` seconds (0: none). */
+  set (key: string, value: SharedValue, ttl?: number): void
+  /** Stores `value` only when the key is absent (or expired); false when it was there. */
+  add (key: string, value: SharedValue, ttl?: number): boolean
+  /**
+   * Adds `by` to a number atomically across the node and returns the new value. An absent
+   * key starts from `init` (with `initTtl` seconds to live) when given, else the call
+   * returns undefined, as ngx.shared's incr answers "not found". A key holding something
+   * other than a number throws.
+   */
+  incr (key: string, by: number, init?: number, initTtl?: number): number | undefined
+  /** Seconds left before the key expires (0: never), or undefined when absent. */
+  ttl (key: string): number | undefined
+  delete (key: string): void
+  /** Every live key, in key order, at most `limit`. */
+  keys (limit?: number): string[]
+  /** Removes every entry of this dictionary. */
+  flushAll (): void
+}
+
+/** A stored entry: the value and when it expires (ms since the epoch; 0: never). */
+type Entry = [SharedValue, number]
+
+const SEP = '\u0000'
+
+export interface SharedMemoryOptions {
+  /** The environment's directory file, e.g. `<prefix>/shm.mdb`. */
+  path: string
+  /** Empty it on open: the node's first process does, as nginx's zones start empty. */
+  reset?: boolean
+  /** Milliseconds since the epoch. Default Date.now (shared by every process). */
+  clock?: () => number
+}
+
+export class SharedMemory {
+  readonly #env: RootDatabase
+  readonly #db: Database<Entry, string>
+  readonly #clock: () => number
+  readonly #dicts = new Map<string, SharedDict>()
+
+  constructor (opts: SharedMemoryOptions) {
+    if (opts.reset === true) {
+      rmSync(opts.path, { force: true })
+      rmSync(`${opts.path}-lock`, { force: true })
+    }
+    this.#env = open({ path: opts.path, noSync: true, noMetaSync: true, compression: false, maxDbs: 2 })
+    this.#db = this.#env.openDB<Entry, string>({ name: 'shm' })
+    this.#clock = opts.clock ?? Date.now
+  }
+
+  /** The dictionary `name` (made on first use; the same object after). */
+  dict (name: string): SharedDict {
+    let d = this.#dicts.get(name)
+    if (d === undefined) {
+      if (name === '' || name.includes(SEP)) throw new TypeError(`invalid shared dictionary name ${JSON.stringify(name)}`)
+      d = this.#makeDict(name)
+      this.#dicts.set(name, d)
+    }
+    return d
+  }
+
+  /** Removes expired entries of every dictionary; returns how many. */
+  purgeExpired (): number {
+    const now = this.#clock()
+    const dead: string[] = []
+    for (const { key, value } of this.#db.getRange()) {
+      if (value[1] !== 0 && value[1] <= now) dead.push(key)
+    }
+    if (dead.length === 0) return 0
+    this.#env.transactionSync(() => {
+      for (const k of dead) {
+        const e = this.#db.get(k)
+        if (e !== undefined && e[1] !== 0 && e[1] <= now) this.#db.removeSync(k)
+      }
+    })
+    return dead.length
+  }
+
+  async close (): Promise<void> {
+    await this.#env.close()
+  }
+
+  #makeDict (name: string): SharedDict {
+    const db = this.#db
+    const env = this.#env
+    const clock = this.#clock
+    const prefix = `${name}${SEP}`
+    const live = (e: Entry | undefined, now: number): Entry | undefined => (e === undefined || (e[1] !== 0 && e[1] <= now) ? undefined : e)
+    const expiry = (ttl: number | undefined, now: number): number => {
+      if (ttl === undefined || ttl === 0) return 0
+      if (!(ttl > 0) || !Number.isFinite(ttl)) throw new TypeError(`ttl must be a non-negative number of seconds (got ${String(ttl)})`)
+      return now + ttl * 1000
+    }
+    const checkValue = (v: unknown): SharedValue => {
+      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || Buffer.isBuffer(v)) return v
+      throw new TypeError(`a shared dictionary holds numbers, strings, booleans or Buffers (got ${typeof v})`)
+    }
+    return {
+      name,
+      get (key) {
+        return live(db.get(prefix + key), clock())?.[0]
+      },
+      set (key, value, ttl) {
+        const now = clock()
+        db.putSync(prefix + key, [checkValue(value), expiry(ttl, now)])
+      },
+      add (key, value, ttl) {
+        const v = checkValue(value)
+        return env.transactionSync(() => {
+          const now = clock()
+          if (live(db.get(prefix + key), now) !== undefined) return false
+          db.putSync(prefix + key, [v, expiry(ttl, now)])
+          return true
+        })
+      },
+      incr (key, by, init, initTtl) {
+        if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
+        return env.transactionSync(() => {
+          const now = clock()
+          const e = live(db.get(prefix + key), now)
+          if (e === undefined) {
+            if (init === undefined) return undefined
+            const v = init + by
+            db.putSync(prefix + key, [v, expiry(initTtl, now)])
+            return v
+          }
+          if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
+          const v = e[0] + by
+          db.putSync(prefix + key, [v, e[1]])
+          return v
+        })
+      },
+      ttl (key) {
+        const now = clock()
+        const e = live(db.get(prefix + key), now)
+        if (e === undefined) return undefined
+        return e[1] === 0 ? 0 : (e[1] - now) / 1000
+      },
+      delete (key) {
+        db.removeSync(prefix + key)
+      },
+      keys (limit = Number.POSITIVE_INFINITY) {
+        const now = clock()
+        const out: string[] = []
+        for (const { key, value } of db.getRange({ start: prefix, end: `${name}\u0001` })) {
+          if (out.length >= limit) break
+          if (live(value, now) !== undefined) out.push(key.slice(prefix.length))
+        }
+        return out
+      },
+      flushAll () {
+        env.transactionSync(() => {
+          for (const key of db.getKeys({ start: prefix, end: `${name}\u0001` })) db.removeSync(key)
+        })
+      },
+    }
+  }
+}
