@@ -8,7 +8,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
-import { GRACE_MS, openStore, startAdmin, startProxy } from './gateway.js'
+import { GRACE_MS, openNodeShm, openStore, shmPath, startAdmin, startProxy } from './gateway.js'
+import { SharedMemory } from './shm/index.js'
 import type { Logger } from './log.js'
 import type { ProxyStats } from './proxy/server.js'
 import { loadPlugins } from './runtime/loader.js'
@@ -57,6 +58,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   let part: Awaited<ReturnType<typeof startProxy>>
   let store: ReturnType<typeof openStore>
   let balancers: UpstreamBalancers
+  let shm: SharedMemory | undefined
   try {
     const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
     store = openStore(config, plugins, false)
@@ -65,7 +67,8 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     await snapshotSeen
     m.apply(early)
     mirror = m
-    part = await startProxy(config, store, plugins, log, { balancers, health: m })
+    shm = new SharedMemory({ path: shmPath(config) })
+    part = await startProxy(config, store, plugins, log, { balancers, health: m, shm })
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message })
     process.exit(1)
@@ -89,6 +92,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     await part.stop()
     mirror?.close()
     balancers.close()
+    await shm?.close()
     await store.close()
     process.exit(0)
   }
@@ -108,6 +112,8 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
+  // Emptied before any worker opens it.
+  const shm = openNodeShm(config, log)
   // The node's one set of health checkers: workers follow its states and send it the
   // passive evidence that matters (health-hub.ts).
   // Workers that were sent the snapshot get every change after it, ready or not yet.
@@ -178,6 +184,7 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
     await Promise.all([...live].map(retire))
     await hub.stop()
     balancers.close()
+    await shm.stop()
     await store.close()
   }
   try {

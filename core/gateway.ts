@@ -21,6 +21,7 @@ import type { PeerSelector } from './proxy/peers.js'
 import { UpstreamPeers, type PassiveHealth } from './proxy/upstream-peers.js'
 import { UpstreamBalancers } from './balancer/registry.js'
 import { HealthHub } from './balancer/health-hub.js'
+import { SharedMemory } from './shm/index.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
@@ -55,10 +56,35 @@ export function openStore (config: Config, plugins: PluginRegistry, writer: bool
   return new LmdbStore({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
 }
 
-/** How a proxy balances: the process's upstream balancers and where passive evidence goes. */
-export interface Balancing {
+/**
+ * What a proxy shares with the rest of its node: its process's upstream balancers, where
+ * passive health evidence goes, and the node's shared dictionaries.
+ */
+export interface NodeParts {
   balancers: UpstreamBalancers
   health: PassiveHealth
+  shm: SharedMemory
+}
+
+/** How often the node's first process drops expired shared-dictionary entries. */
+const SHM_PURGE_MS = 10_000
+
+/**
+ * The node's shared dictionaries, for its first process (the single one, or the cluster
+ * primary): emptied as nginx's zones are at start, purged of expired entries from then on.
+ * Workers and isolation threads open the same file without emptying it.
+ */
+export function openNodeShm (config: Config, log: Logger): { shm: SharedMemory, stop: () => Promise<void> } {
+  const shm = new SharedMemory({ path: shmPath(config), reset: true })
+  const timer = setInterval(() => {
+    try { shm.purgeExpired() } catch (err) { log.error({ err }, 'purging expired shared dictionary entries failed') }
+  }, SHM_PURGE_MS)
+  timer.unref()
+  return { shm, stop: async () => { clearInterval(timer); await shm.close() } }
+}
+
+export function shmPath (config: Config): string {
+  return join(config.prefix, 'shm.mdb')
 }
 
 /** What the Admin API's health endpoints read and change: the node's checkers. */
@@ -76,9 +102,9 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, balancing: Balancing, selector?: PeerSelector): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
-  const peers = selector ?? new UpstreamPeers(balancing.balancers, balancing.health)
+  const peers = selector ?? new UpstreamPeers(node.balancers, node.health)
   const pools = new UpstreamPools()
   const router = new LiveRouter(store)
   router.get() // compile now, so the first request does not pay for it
@@ -95,6 +121,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
       isolated: config.isolated_plugins,
       cwd: process.cwd(),
       storePath: join(config.prefix, 'tollgate.mdb'),
+      shmPath: shmPath(config),
       nodeId: store.nodeId(),
       size: config.isolation_pool_size,
       timeoutMs: config.isolation_timeout,
@@ -104,7 +131,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
     })
     : undefined
   await isolation?.warm()
-  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId() })
+  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId(), shm: node.shm })
   const isolated = new Set(config.isolated_plugins)
   const runnerFor = (p: AnyPlugin): PluginRunner => isolation !== undefined && isolated.has(p.name) ? isolation : inProcess
   // Isolated plugins are configured in their worker threads (isolation/worker.ts), where their handlers run.
@@ -136,7 +163,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); balancing.balancers.invalidate(); published(version) },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); node.balancers.invalidate(); published(version) },
     stop,
   }
 }
@@ -178,15 +205,17 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
   const hub = new HealthHub(balancers, { log })
+  const shm = openNodeShm(config, log)
   let proxy: ProxyPart | undefined
   let admin: AdminPart | undefined
   const stop = async (): Promise<void> => {
     await Promise.all([proxy?.stop(), admin?.stop(), hub.stop()])
     balancers.close()
+    await shm.stop()
     await store.close()
   }
   try {
-    proxy = await startProxy(config, store, plugins, log, { balancers, health: hub }, opts.peers)
+    proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm }, opts.peers)
     admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub })
   } catch (err) {
     await stop()

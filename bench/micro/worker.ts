@@ -12,6 +12,7 @@ import { Kong } from '../../core/pdk/index.js'
 import { EntityCache } from '../../core/runtime/entity-cache.js'
 import { loadPlugins } from '../../core/runtime/loader.js'
 import { LmdbStore } from '../../core/store/index.js'
+import { SharedMemory } from '../../core/shm/index.js'
 
 const pluginPath = fileURLToPath(new URL('../../dist/examples/header-injector/index.js', import.meta.url))
 const registry = await loadPlugins([pluginPath], process.cwd(), [], ['header-injector'])
@@ -19,7 +20,7 @@ const plugin = registry.get('header-injector') as NonNullable<ReturnType<typeof 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-bench-'))
 const store = new LmdbStore({ path: join(dir, 'db.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
 const log = createLogger('error')
-const pool = new IsolationPool({ plugins: [pluginPath], cwd: process.cwd(), storePath: join(dir, 'db.mdb'), nodeId: store.nodeId(), size: 2, timeoutMs: 5000, maxMemoryMb: 128, log, version: () => store.version() })
+const pool = new IsolationPool({ plugins: [pluginPath], cwd: process.cwd(), storePath: join(dir, 'db.mdb'), shmPath: join(dir, 'shm.mdb'), nodeId: store.nodeId(), size: 2, timeoutMs: 5000, maxMemoryMb: 128, log, version: () => store.version() })
 await pool.warm()
 const conf = { upstream: { 'x-bench': '1' }, response: {} }
 
@@ -34,7 +35,7 @@ function snapshot (): Snapshot {
   }
 }
 
-const env = { db: new EntityCache(store), log, nodeId: store.nodeId() }
+const env = { db: new EntityCache(store), log, nodeId: store.nodeId(), shm: new SharedMemory({ path: join(dir, 'shm.mdb') }) }
 async function rate (name: string, n: number, inFlight: number, one: () => unknown): Promise<void> {
   let done = 0
   const start = performance.now()

@@ -25,6 +25,7 @@ export interface IsolationOptions {
   isolated?: string[]
   cwd: string
   storePath: string
+  shmPath: string
   nodeId: string
   size: number
   timeoutMs: number
@@ -129,7 +130,7 @@ export class IsolationPool implements PluginRunner {
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, nodeId: opts.nodeId }
+    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, shmPath: opts.shmPath, nodeId: opts.nodeId }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
     this.#threads = threads
     this.#pool = new Piscina({

@@ -8,6 +8,7 @@
 // whole batch. A handler still waiting on I/O answers later on its own, through piscina's
 // worker-to-host message channel, so a slow request never holds up its batch-mates.
 
+import { SharedMemory } from '../shm/index.js'
 import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
 import { Kong } from '../pdk/index.js'
@@ -25,6 +26,8 @@ export interface WorkerData {
   cwd: string
   /** The store's LMDB file, opened here for kong.db reads. */
   storePath: string
+  /** The node's shared dictionaries (shm/index.ts), opened here too: the same entries. */
+  shmPath: string
   nodeId: string
   /** Names of the isolated plugins: the ones this thread configures (the others are loaded for their schemas only). */
   isolated: string[]
@@ -61,6 +64,7 @@ export interface LateOutcome {
 
 const data = workerData as WorkerData
 let seenVersion = -1
+const shm = new SharedMemory({ path: data.shmPath })
 
 async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache, configurer: Configurer }> {
   const registry = await loadPlugins(data.plugins, data.cwd)
@@ -140,7 +144,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
           return { error: message(err) }
         }
       }
-      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId }, task.plugin), task.conf) as unknown
+      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm }, task.plugin), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++
         ;(result as Promise<void>).then(() => answer(i, done()), (err: unknown) => answer(i, { error: message(err) }))

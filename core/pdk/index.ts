@@ -10,6 +10,7 @@
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import type { EntityCache } from '../runtime/entity-cache.js'
+import type { SharedDict, SharedMemory } from '../shm/index.js'
 import { KongClient } from './client.js'
 import { KongDbView, type KongDb } from './db.js'
 import { makeLog, type KongLog } from './log.js'
@@ -38,6 +39,8 @@ export interface PdkEnv {
   db: EntityCache
   log: Logger
   nodeId: string
+  /** The node's shared dictionaries (nginx's lua_shared_dict zones). */
+  shm: SharedMemory
 }
 
 /** The `kong` object one plugin sees during one request. */
@@ -87,4 +90,11 @@ export class Kong {
   get db (): KongDb { return (this.#db ??= new KongDbView(this.#ctx, this.#env.db)) }
 
   get node (): KongNode { return makeNode(this.#env) }
+
+  /**
+   * The node's shared dictionary `name`, as `ngx.shared[name]` is to a Kong plugin: every
+   * worker process of the node sees the same entries (rate-limiting counters, caches).
+   * Synchronous; allowed in every phase, as ngx.shared is.
+   */
+  shm (name: string): SharedDict { return this.#env.shm.dict(name) }
 }

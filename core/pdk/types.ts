@@ -11,10 +11,11 @@ import type { KongDb } from './db.js'
 import type { KongLog } from './log.js'
 import type { KongNode } from './node.js'
 import type { KongRouter } from './router.js'
+import type { SharedDict, SharedValue } from '../shm/index.js'
 
 // The namespaces made of closures declare their interfaces beside their code, documented
 // there; the classes' interfaces are here.
-export type { Entity, KongDb, KongLog, KongNode, KongRouter }
+export type { Entity, KongDb, KongLog, KongNode, KongRouter, SharedDict, SharedValue }
 
 /** Header values by lower-case name; a repeated header is an array. */
 export type PdkHeaders = Record<string, string | string[]>
@@ -117,4 +118,6 @@ export interface Kong {
   readonly router: KongRouter
   readonly db: KongDb
   readonly node: KongNode
+  /** The node's shared dictionary `name` (Kong plugins' ngx.shared[name]). */
+  shm (name: string): SharedDict
 }

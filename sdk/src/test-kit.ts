@@ -28,6 +28,7 @@ import { LivePlugins, anyRuns } from '../../core/runtime/plugins.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
 import { LmdbStore } from '../../core/store/lmdb-store.js'
+import { SharedMemory } from '../../core/shm/index.js'
 import { validateRecord } from '../../core/store/schema.js'
 
 export interface TestRequest {
@@ -131,6 +132,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
   registry.register(descriptor)
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-testkit-'))
   const store = new LmdbStore({ path: join(dir, 'test.mdb'), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+  const shm = new SharedMemory({ path: join(dir, 'shm.mdb') })
   try {
     const insert = async (entity: string, row: Record<string, unknown>): Promise<void> => {
       try {
@@ -155,7 +157,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     let error: string | undefined
     const log = kitLogger(logs, (message) => { error ??= message })
     const flags = headerFlags()
-    const runner = new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID })
+    const runner = new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID, shm })
     const plugins = new LivePlugins(store, registry, () => runner, { log, here: () => true })
     // As the gateway does before it serves: the plugin's configure hook, with its config.
     plugins.get()
@@ -220,6 +222,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     }
   } finally {
     await store.close()
+    await shm.close()
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -3,6 +3,10 @@
 // leave both sides agreeing, bodies and timings included.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SharedMemory } from '../../../core/shm/index.js'
 import { request } from 'undici'
 import { Kong, serialize } from '../../../core/pdk/index.js'
 import { applyMutations, BatchWriter, contextFromSnapshot, mutationsOf, readBatch, rebuild, readOutcomes, writeOutcomes } from '../../../core/isolation/snapshot.js'
@@ -28,7 +32,10 @@ const route = { id: 'r1', name: 'r', paths: ['/svc'] } as unknown as Route
 const service = { id: 's1', name: 's', host: 'up.test', port: 80 } as unknown as Service
 const consumer = { id: 'c1', username: 'ada' } as never
 const credential = { id: 'k1' } as never
-const env = { db: { get: () => undefined, find: () => undefined } as never, log: { debug () {}, info () {}, warn () {}, error () {}, fatal () {} } as never, nodeId: 'n' }
+const shmDir = mkdtempSync(join(tmpdir(), 'tollgate-shm-'))
+const shm = new SharedMemory({ path: join(shmDir, 'shm.mdb') })
+t.teardown(async () => { await shm.close(); rmSync(shmDir, { recursive: true, force: true }) })
+const env = { db: { get: () => undefined, find: () => undefined } as never, log: { debug () {}, info () {}, warn () {}, error () {}, fatal () {} } as never, nodeId: 'n', shm }
 
 function hostContext (req: IncomingMessage, res: ServerResponse): RequestContext {
   const ctx = new RequestContext(req, res, 'req-1')

@@ -8,6 +8,10 @@
 // checker, fails with it: a phase rule, as false is here), 'pending' (Kong does not test
 // it; DOCUMENTED below gives the answer from Kong's docs, which win over its source).
 import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SharedMemory } from '../../../core/shm/index.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Kong, type PdkEnv } from '../../../core/pdk/index.js'
 import { PHASES, type PhaseRule } from '../../../core/pdk/private/phases.js'
@@ -256,7 +260,10 @@ const FAILS_ANYWAY: Record<string, { phase: PhaseName, message: RegExp }> = {
 const noop = (): void => {}
 const logger = { debug: noop, info: noop, warn: noop, error: noop, fatal: noop } as unknown as Logger
 const db = { get: () => undefined, find: () => undefined, listFor: () => [] } as unknown as EntityCache
-const env: PdkEnv = { db, log: logger, nodeId: 'node-1' }
+const shmDir = mkdtempSync(join(tmpdir(), 'tollgate-shm-'))
+const shm = new SharedMemory({ path: join(shmDir, 'shm.mdb') })
+t.teardown(async () => { await shm.close(); rmSync(shmDir, { recursive: true, force: true }) })
+const env: PdkEnv = { db, log: logger, nodeId: 'node-1', shm }
 
 /** A request as far into its life as `phase`: routed, with a body, and answered from header_filter on. */
 function contextIn (phase: PhaseName): RequestContext {
