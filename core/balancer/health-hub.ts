@@ -63,6 +63,12 @@ export class HealthHub {
   readonly #checked = new Map<string, Checked>()
   /** Addresses not fully healthy, for snapshots: what a new worker must be told. */
   readonly #states = new Map<string, HealthChange>()
+  /**
+   * The states of deleted upstreams, by name: Kong keeps health in its shm under the
+   * upstream's name (kong/runloop/balancer/healthcheckers.lua), so an upstream deleted and
+   * made again with the same name and targets finds its targets as they were.
+   */
+  readonly #byName = new Map<string, HealthChange[]>()
   readonly #unsubscribe: () => void
   #stopped = false
 
@@ -71,7 +77,11 @@ export class HealthHub {
     this.#log = opts.log
     this.#publish = opts.publish
     this.#unsubscribe = balancers.onChange((changed, removed) => {
-      for (const u of removed) this.#drop(u.id)
+      for (const u of removed) {
+        const kept = [...this.#states.values()].filter((s) => s.upstream === u.id)
+        if (kept.length > 0) this.#remember(u.upstream.name, kept)
+        this.#drop(u.id)
+      }
       for (const u of changed) this.#follow(u)
     })
     for (const u of balancers.all()) this.#follow(u)
@@ -132,6 +142,7 @@ export class HealthHub {
     if (existing !== undefined) {
       existing.checker.update(hc, u.upstream.host_header)
       existing.checker.setTargets(checkTargets(u.balancer))
+      this.#recall(u, existing.checker)
       return
     }
     const checker = new HealthChecker({ name: u.upstream.name, healthchecks: hc, hostHeader: u.upstream.host_header, log: this.#log })
@@ -143,7 +154,30 @@ export class HealthHub {
     })
     this.#checked.set(u.id, { checker, unsubscribe: () => { offChange(); offAddresses() } })
     checker.setTargets(checkTargets(u.balancer))
+    this.#recall(u, checker)
     checker.start()
+  }
+
+  /** At most this many deleted upstreams' states are kept. */
+  static readonly REMEMBERED = 1000
+
+  #remember (name: string, states: HealthChange[]): void {
+    this.#byName.delete(name)
+    this.#byName.set(name, states)
+    if (this.#byName.size > HealthHub.REMEMBERED) this.#byName.delete(this.#byName.keys().next().value as string)
+  }
+
+  /** Applies a deleted namesake's states to the targets this upstream has of them. */
+  #recall (u: BalancedUpstream, checker: HealthChecker): void {
+    const kept = this.#byName.get(u.upstream.name)
+    if (kept === undefined) return
+    const left = kept.filter((s) => {
+      if (checker.health(s.ip, s.port, s.hostname) === undefined) return true
+      // The counters are not carried over: a mostly_* state comes back as its full state.
+      checker.set(s.ip, s.port, s.hostname, isHealthy(s.health))
+      return false
+    })
+    if (left.length === 0) this.#byName.delete(u.upstream.name); else this.#byName.set(u.upstream.name, left)
   }
 
   /** Checks turned off or the upstream deleted: its addresses all count as available again. */

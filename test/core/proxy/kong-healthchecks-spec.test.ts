@@ -72,9 +72,7 @@ t.test('01-healthchecks: a target that has healthchecks disabled', async (t) => 
   t.equal((await balancerHealth(gw, api.name)).health, 'HEALTHCHECKS_OFF')
 })
 
-t.test('01-healthchecks: an upstream that is removed and readed keeps the health status (one IP target)', {
-  todo: 'Tollgate drops an upstream\'s health state when it is deleted (HealthHub keys it by upstream id); Kong 3.2 keeps it in the kong_healthchecks shm under "<ws_id>:<upstream name>" (kong/runloop/balancer/healthcheckers.lua:276), so a re-created upstream of the same name finds it',
-}, async (t) => {
+t.test('01-healthchecks: an upstream that is removed and readed keeps the health status (one IP target)', async (t) => {
   const gw = await startTestGateway(t)
   const dead = `127.0.0.1:${await closedPort()}` // connections refused
   const hc = kongHc({ passive: { unhealthy: { tcp_failures: 1 } } })
