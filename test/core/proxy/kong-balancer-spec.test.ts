@@ -24,7 +24,7 @@
 //   - worker_consistency (eventual/strict), db_update_frequency: kong.conf options
 //     Tollgate does not have (changes apply to the next request).
 // Kong's SLOTS (10) and its requests = SLOTS * 2 are kept so the counts are Kong's.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
 import { startTestGateway, startUpstream } from '../../helpers/gateway.js'
 import { addApi, adminCall, clientRequests, kongHc, kongServer, type KongServer } from '../../helpers/kong-balancer.js'
@@ -32,12 +32,17 @@ import { addApi, adminCall, clientRequests, kongHc, kongServer, type KongServer 
 const SLOTS = 10
 const target = (port: number, weight?: number) => ({ target: `127.0.0.1:${port}`, ...(weight === undefined ? {} : { weight }) })
 
-t.test('04-round-robin: over multiple targets', async (t) => {
+/** Kong's usual set-up: two servers behind an upstream of equal weights, and SLOTS * 2 requests to send. */
+async function twoTargets (t: Test) {
   const gw = await startTestGateway(t)
   const s1 = await kongServer(t)
   const s2 = await kongServer(t)
   const api = await addApi(gw, {}, [target(s1.port), target(s2.port)])
-  const requests = SLOTS * 2
+  return { gw, s1, s2, api, requests: SLOTS * 2 }
+}
+
+t.test('04-round-robin: over multiple targets', async (t) => {
+  const { gw, s1, s2, api, requests } = await twoTargets(t)
   const { oks } = await clientRequests(gw, requests, api.path)
   t.equal(oks, requests)
   t.equal(s1.ok, requests / 2)
@@ -64,11 +69,7 @@ t.test('04-round-robin: adding a target', async (t) => {
 })
 
 t.test('04-round-robin: removing a target', async (t) => {
-  const gw = await startTestGateway(t)
-  const s1 = await kongServer(t)
-  const s2 = await kongServer(t)
-  const api = await addApi(gw, {}, [target(s1.port), target(s2.port)])
-  const requests = SLOTS * 2
+  const { gw, s1, s2, api, requests } = await twoTargets(t)
   t.equal((await clientRequests(gw, requests, api.path)).oks, requests)
   t.equal(s1.ok, requests / 2)
   t.equal(s2.ok, requests / 2)
@@ -80,11 +81,7 @@ t.test('04-round-robin: removing a target', async (t) => {
 })
 
 t.test('04-round-robin: modifying target weight', async (t) => {
-  const gw = await startTestGateway(t)
-  const s1 = await kongServer(t)
-  const s2 = await kongServer(t)
-  const api = await addApi(gw, {}, [target(s1.port), target(s2.port)])
-  const requests = SLOTS * 2
+  const { gw, s1, s2, api, requests } = await twoTargets(t)
   await clientRequests(gw, requests, api.path)
   t.equal(s1.ok, requests / 2)
   t.equal(s2.ok, requests / 2)
@@ -97,11 +94,7 @@ t.test('04-round-robin: modifying target weight', async (t) => {
 })
 
 t.test('04-round-robin: failure due to targets all 0 weight', async (t) => {
-  const gw = await startTestGateway(t)
-  const s1 = await kongServer(t)
-  const s2 = await kongServer(t)
-  const api = await addApi(gw, {}, [target(s1.port), target(s2.port)])
-  const requests = SLOTS * 2
+  const { gw, s1, s2, api, requests } = await twoTargets(t)
   t.equal((await clientRequests(gw, requests, api.path)).oks, requests)
   await gw.admin$('PATCH', `/upstreams/${api.name}/targets/127.0.0.1:${s1.port}`, { weight: 0 })
   await gw.admin$('PATCH', `/upstreams/${api.name}/targets/127.0.0.1:${s2.port}`, { weight: 0 })
