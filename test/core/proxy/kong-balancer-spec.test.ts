@@ -168,17 +168,21 @@ t.test('unit 03-consistent_hashing: evaluate the change in the continuum (throug
   const res1 = await pick()
   await gw.admin$('POST', `/upstreams/${api.name}/targets`, target(servers[5]!.port, 100))
   const res2 = await pick()
+  // Kong's unit case places fixed addresses on the ring and asserts its bounds for them
+  // (20%, 40%, 25%), each a little above the share that must move (1/6, 3/8, 2/8). Here
+  // the targets are servers on ports chosen at random, so the ring differs from run to
+  // run: the bounds are the ideal share plus 10 points.
   const moved = res1.map((p, i) => p !== res2[i])
   const dif = moved.filter(Boolean).length / n * 100
-  t.ok(dif < 20, `5 -> 6 targets: ${dif.toFixed(1)}% moved, under 20%`)
+  t.ok(dif < 100 / 6 + 10, `5 -> 6 targets: ${dif.toFixed(1)}% moved (ideal 16.7%)`)
   t.ok(res2.every((p, i) => p === res1[i] || p === servers[5]!.port), 'a key that moved went to the new target')
   await gw.admin$('POST', `/upstreams/${api.name}/targets`, target(servers[6]!.port, 100))
   await gw.admin$('POST', `/upstreams/${api.name}/targets`, target(servers[7]!.port, 100))
   const res3 = await pick()
   const dif1 = res1.filter((p, i) => p !== res3[i]).length / n * 100
   const dif2 = res2.filter((p, i) => p !== res3[i]).length / n * 100
-  t.ok(dif1 < 40, `5 -> 8 targets: ${dif1.toFixed(1)}% moved, under 40%`)
-  t.ok(dif2 < 25, `6 -> 8 targets: ${dif2.toFixed(1)}% moved, under 25%`)
+  t.ok(dif1 < 37.5 + 10, `5 -> 8 targets: ${dif1.toFixed(1)}% moved (ideal 37.5%)`)
+  t.ok(dif2 < 25 + 10, `6 -> 8 targets: ${dif2.toFixed(1)}% moved (ideal 25%)`)
 })
 
 t.test('02-least-connections: balances by least-connections', async (t) => {
