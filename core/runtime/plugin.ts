@@ -29,6 +29,12 @@ export interface ConfiguredPlugin<C> {
   config: C
 }
 
+/** Errors checkConfig reports, as they appear in the plugin entity's `fields`. */
+export interface ConfigErrors {
+  '@entity'?: string[]
+  config?: string | Record<string, string>
+}
+
 export interface PluginDescriptor<S extends TObject = TObject> {
   name: string
   version: string
@@ -52,6 +58,14 @@ export interface PluginDescriptor<S extends TObject = TObject> {
   readsBody?: boolean | ((conf: Static<S>) => boolean)
   /** The plugin may not be scoped to a consumer (auth plugins: Kong's `no_consumer`). */
   noConsumer?: boolean
+  /**
+   * Rules across config fields that a schema cannot say: Kong's `entity_checks` of a
+   * plugin schema (at_least_one_of, conditional) and a config record's custom_validator.
+   * Runs once the config passed its schema (defaults filled in); returns the plugin
+   * entity's errors in Kong's shape (`@entity` messages; `config` as one message or per
+   * field), or undefined. The Admin API answers them with Kong's 400 schema violation.
+   */
+  checkConfig?: (conf: Static<S>) => ConfigErrors | undefined
   /** Entities the plugin owns, with Admin API endpoints generated from them. */
   entities?: EntityDef[]
   /** Semver range of the SDK the plugin was written for. */
@@ -192,6 +206,7 @@ export function descriptorProblems (p: unknown): string[] {
     problems.push(`it implements no phase (${HANDLERS.join(', ')}), no configure and no admin routes`)
   }
   if (d.configure !== undefined && typeof d.configure !== 'function') problems.push("'configure' must be a function")
+  if (d.checkConfig !== undefined && typeof d.checkConfig !== 'function') problems.push("'checkConfig' must be a function")
   if (d.admin !== undefined) problems.push(...adminProblems(d.admin))
   if (d.skipWhen !== undefined) {
     if (typeof d.skipWhen !== 'object' || d.skipWhen === null) problems.push("'skipWhen' must be an object of handler names to functions")

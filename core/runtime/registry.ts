@@ -4,6 +4,7 @@
 
 import type { TObject } from 'typebox'
 import type { EntityDef, PluginSchemas } from '../store/entity.js'
+import type { FieldErrors } from '../errors.js'
 import type { AnyPlugin } from './plugin.js'
 
 /** A loaded plugin: its descriptor (see plugin.ts). */
@@ -36,6 +37,11 @@ export class PluginRegistry implements PluginSchemas {
 
   noConsumer (name: string): boolean {
     return this.#plugins.get(name)?.noConsumer === true
+  }
+
+  configErrors (name: string, config: Record<string, unknown>): FieldErrors | undefined {
+    const check = this.#plugins.get(name)?.checkConfig as ((c: Record<string, unknown>) => FieldErrors | undefined) | undefined
+    return check?.(config)
   }
 
   /** Entities owned by loaded plugins, for the store. */

@@ -8,6 +8,8 @@ export interface PluginSchemas {
   configSchema(name: string): TSchema | undefined
   /** Whether the plugin refuses a consumer scope (Kong's `no_consumer`). */
   noConsumer?(name: string): boolean
+  /** The plugin's own rules across its config fields (see PluginDescriptor.checkConfig). */
+  configErrors?(name: string, config: Record<string, unknown>): FieldErrors | undefined
 }
 
 export interface CheckContext {

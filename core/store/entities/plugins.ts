@@ -34,6 +34,8 @@ export const plugins: EntityDef = {
   uniqueTogether: [['name', 'route', 'service', 'consumer']],
   checks: (p, ctx): FieldErrors | undefined => {
     if (p.consumer != null && ctx.plugins.noConsumer?.(String(p.name)) === true) return { consumer: 'value must be null' }
+    const configErrors = ctx.plugins.configErrors?.(String(p.name), p.config as Record<string, unknown>)
+    if (configErrors !== undefined) return configErrors
     // Kong: a plugin's protocols must overlap those of its route, or of at least one route
     // of its service (when the service has routes).
     const protocols = p.protocols as string[]

@@ -130,6 +130,7 @@ t.test('descriptorProblems checks configure; a plugin with only configure is val
   const base = { name: 'p', version: '1.0.0', priority: 1, schema: Schema }
   t.same(descriptorProblems({ ...base, configure: () => {} }), [])
   t.same(descriptorProblems({ ...base, access: () => {}, configure: 'yes' }), ["'configure' must be a function"])
+  t.same(descriptorProblems({ ...base, access: () => {}, checkConfig: 'yes' }), ["'checkConfig' must be a function"])
   t.same(descriptorProblems(base), ['it implements no phase (rewrite, access, headerFilter, bodyFilter, log), no configure and no admin routes'])
 })
 
