@@ -14,7 +14,7 @@ import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
-import type { PluginRunner } from '../runtime/plugin-runner.js'
+import type { PluginRunner, RunInstance } from '../runtime/plugin-runner.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
 import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog } from './worker.js'
 
@@ -88,7 +88,7 @@ interface Pending {
   ctx: RequestContext
   plugin: AnyPlugin
   handler: HandlerName
-  conf: Record<string, unknown>
+  instance: RunInstance
   resolve: () => void
   reject: (err: Error) => void
   done: boolean
@@ -108,7 +108,7 @@ interface InFlight {
 /** A batch's phases on the wire. */
 function write (items: Pending[]): Wire {
   const writer = new BatchWriter()
-  for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.conf, readsBody(p.plugin, p.conf))
+  for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.instance, readsBody(p.plugin, p.instance.config))
   return writer.finish()
 }
 
@@ -181,9 +181,9 @@ export class IsolationPool implements PluginRunner {
   }
 
   /** Runs one phase of an isolated plugin; settles once its mutations are applied to ctx. */
-  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): Promise<void> {
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ctx, plugin, handler, conf, resolve, reject, done: false })
+      this.#queue.push({ ctx, plugin, handler, instance, resolve, reject, done: false })
       this.#schedule()
     })
   }

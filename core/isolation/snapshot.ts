@@ -91,7 +91,7 @@ const F = {
   shared: 24, pluginCtx: 25, serializeExtra: 26,
   upScheme: 27, upMethod: 28, upPath: 29, upQuery: 30, upContentType: 31, upBody: 32,
   body: 33, exit: 34, exitBody: 35, source: 36, status: 37, responseHeaders: 38, serviceStatus: 39, upstreamHeaders: 40,
-  responseBody: 41, responseSize: 42,
+  responseBody: 41, responseSize: 42, instance: 43,
 } as const
 type WireTask = unknown[]
 
@@ -109,7 +109,8 @@ export class BatchWriter {
   readonly #bins: Uint8Array[] = []
   readonly #tasks: WireTask[] = []
 
-  add (ctx: RequestContext, plugin: string, handler: string, conf: Record<string, unknown>, withBody: boolean): void {
+  add (ctx: RequestContext, plugin: string, handler: string, instance: { id: string, config: Record<string, unknown> }, withBody: boolean): void {
+    const conf = instance.config
     const phase = ctx.phase
     const match = ctx.match
     // service.request (the upstream request) is for rewrite and access, and
@@ -165,6 +166,7 @@ export class BatchWriter {
       ctx.upstreamHeaders ?? null, // upstreamHeaders
       this.#bin(ctx.responseBody), // responseBody
       phase === Phase.log ? headerString(ctx.res.getHeader('content-length')) ?? null : null, // responseSize
+      instance.id, // instance
     ]
     this.#tasks.push(t)
   }
@@ -195,7 +197,7 @@ function headerString (v: number | string | string[] | undefined): string | unde
 
 // --- Worker: the wire back to tasks -----------------------------------------------------
 
-export interface ReadTask { plugin: string, handler: string, conf: Record<string, unknown>, snapshot: Snapshot }
+export interface ReadTask { plugin: string, handler: string, conf: Record<string, unknown>, instance: string, snapshot: Snapshot }
 
 /** Decodes a batch into snapshots; tasks of one batch share its entity and config objects. */
 export function readBatch (wire: Wire): ReadTask[] {
@@ -250,7 +252,7 @@ export function readBatch (wire: Wire): ReadTask[] {
       responseBody: bin(t[F.responseBody]),
       responseSize: opt(t[F.responseSize]),
     }
-    return { plugin: t[F.plugin] as string, handler: t[F.handler] as string, conf: obj<Record<string, unknown>>(t[F.conf]) ?? {}, snapshot }
+    return { plugin: t[F.plugin] as string, handler: t[F.handler] as string, conf: obj<Record<string, unknown>>(t[F.conf]) ?? {}, instance: t[F.instance] as string, snapshot }
   })
 }
 

@@ -144,7 +144,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
           return { error: message(err) }
         }
       }
-      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm }, task.plugin), task.conf) as unknown
+      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm }, task.plugin, task.instance), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++
         ;(result as Promise<void>).then(() => answer(i, done()), (err: unknown) => answer(i, { error: message(err) }))

@@ -15,6 +15,7 @@ import { KongClient } from './client.js'
 import { KongDbView, type KongDb } from './db.js'
 import { makeLog, type KongLog } from './log.js'
 import { makeNode, type KongNode } from './node.js'
+import type { KongPlugin } from './types.js'
 import { KongRequest } from './request.js'
 import { KongResponse } from './response.js'
 import { makeRouter, type KongRouter } from './router.js'
@@ -48,6 +49,8 @@ export class Kong {
   readonly #ctx: RequestContext
   readonly #env: PdkEnv
   readonly #plugin: string
+  readonly #instance: string
+  #pluginApi?: KongPlugin
   #request?: KongRequest
   #response?: KongResponse
   #client?: KongClient
@@ -56,10 +59,12 @@ export class Kong {
   #db?: KongDb
   #ctxApi?: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
 
-  constructor (ctx: RequestContext, env: PdkEnv, plugin: string) {
+  /** `instance`: the id of the plugin entity whose config the handler runs with. */
+  constructor (ctx: RequestContext, env: PdkEnv, plugin: string, instance = '') {
     this.#ctx = ctx
     this.#env = env
     this.#plugin = plugin
+    this.#instance = instance
   }
 
   get request (): KongRequest { return (this.#request ??= new KongRequest(this.#ctx)) }
@@ -90,6 +95,12 @@ export class Kong {
   get db (): KongDb { return (this.#db ??= new KongDbView(this.#ctx, this.#env.db)) }
 
   get node (): KongNode { return makeNode(this.#env) }
+
+  /** Kong's kong.plugin: the running plugin instance. */
+  get plugin (): KongPlugin {
+    const id = this.#instance
+    return (this.#pluginApi ??= { getId: () => id })
+  }
 
   /**
    * The node's shared dictionary `name`, as `ngx.shared[name]` is to a Kong plugin: every

@@ -108,6 +108,16 @@ export interface KongServiceResponse {
 }
 
 /** The `kong` object a plugin handler gets: one per plugin per request. */
+/** kong.plugin (Kong 3.x): the plugin instance the handler runs for. */
+export interface KongPlugin {
+  /**
+   * The id of the plugin entity (its config) this handler runs with: Kong's
+   * kong.plugin.get_id(). Counters and caches kept per instance key on it.
+   * @phases rewrite, access, header_filter, body_filter, log
+   */
+  getId (): string
+}
+
 export interface Kong {
   readonly request: KongRequest
   readonly response: KongResponse
@@ -118,6 +128,7 @@ export interface Kong {
   readonly router: KongRouter
   readonly db: KongDb
   readonly node: KongNode
+  readonly plugin: KongPlugin
   /** The node's shared dictionary `name` (Kong plugins' ngx.shared[name]). */
   shm (name: string): SharedDict
 }

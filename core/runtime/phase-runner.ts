@@ -135,7 +135,7 @@ export class PhaseRunner {
       ctx.phase = bit
       let r: unknown
       try {
-        r = c.runner.run(ctx, c.plugin, handler, c.instance.config)
+        r = c.runner.run(ctx, c.plugin, handler, c.instance)
       } catch (err) {
         this.#failed(ctx, c, handler, err)
         continue
@@ -188,7 +188,7 @@ export class PhaseRunner {
       ctx.phase = Phase.access
       let r: unknown
       try {
-        r = c.runner.run(ctx, c.plugin, 'access', instance.config)
+        r = c.runner.run(ctx, c.plugin, 'access', instance)
       } catch (err) {
         this.#failed(ctx, c, 'access', err)
         continue

@@ -6,13 +6,19 @@ import { Kong, type PdkEnv } from '../pdk/index.js'
 import type { RequestContext } from './context.js'
 import type { AnyPlugin, HandlerName } from './plugin.js'
 
+/** The plugin instance a handler runs for: its id (kong.plugin.getId) and config. */
+export interface RunInstance {
+  id: string
+  config: Record<string, unknown>
+}
+
 export interface PluginRunner {
   /**
-   * Runs one handler of `plugin` for the request in `ctx` with config `conf`. Returns a
-   * promise only when the handler has to wait; a thrown error or a rejection is the
-   * handler's failure, which the phase runner answers.
+   * Runs one handler of `plugin` for the request in `ctx` with the config of `instance`.
+   * Returns a promise only when the handler has to wait; a thrown error or a rejection is
+   * the handler's failure, which the phase runner answers.
    */
-  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): unknown
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): unknown
 }
 
 /** Runs handlers in this thread with a `kong` object over the request's own context. */
@@ -23,8 +29,8 @@ export class InProcessRunner implements PluginRunner {
     this.#env = env
   }
 
-  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, conf: Record<string, unknown>): unknown {
-    return (plugin[handler] as NonNullable<AnyPlugin[HandlerName]>)(new Kong(ctx, this.#env, plugin.name), conf)
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): unknown {
+    return (plugin[handler] as NonNullable<AnyPlugin[HandlerName]>)(new Kong(ctx, this.#env, plugin.name, instance.id), instance.config)
   }
 }
 

@@ -126,4 +126,9 @@ export const PHASES = {
   node: rules('kong.node', {
     getId: ALL,
   }),
+  // Kong's docs: rewrite, access, header_filter, response, body_filter, log. Not checked:
+  // the instance is known before the handler runs.
+  plugin: rules('kong.plugin', {
+    getId: ALL,
+  }),
 }

@@ -59,14 +59,15 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     other.phase = Phase.access
     const w = new BatchWriter()
     const conf = { a: 1 }
-    w.add(host, 'p', 'access', conf, true)
-    w.add(other, 'p', 'access', conf, false)
+    w.add(host, 'p', 'access', { id: 'instance-1', config: conf }, true)
+    w.add(other, 'p', 'access', { id: 'instance-1', config: conf }, false)
     const wire = w.finish()
     t.equal(wire.bins.length, 1, 'one body travels: only the first task reads it')
     t.equal(JSON.parse(wire.json)[0].length, 5, 'route, service, consumer, credential and config once for two tasks')
     const [task, second] = readBatch(wire)
     if (task === undefined || second === undefined) { t.fail('two tasks'); return }
     t.same(task.conf, { a: 1 })
+    t.equal(task.instance, 'instance-1', 'the plugin instance id travels with each task')
     t.equal(second.snapshot.body, undefined)
     t.equal(task.snapshot.match?.route, second.snapshot.match?.route, 'batch-mates share one entity object')
 
@@ -134,7 +135,7 @@ t.test('log: kong.log.serialize() reads the same in the worker as on the host', 
     host.phase = Phase.log
     const w = new BatchWriter()
     const sent = performance.now()
-    w.add(host, 'p', 'log', {}, false)
+    w.add(host, 'p', 'log', { id: 'i', config: {} }, false)
     const [task] = readBatch(w.finish())
     if (task === undefined) { t.fail('one task'); return }
     const worker = serialize(contextFromSnapshot(task.snapshot, 'p'))

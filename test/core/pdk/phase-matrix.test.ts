@@ -165,6 +165,7 @@ const DOCUMENTED: Record<string, { phases: PhaseName[], source: string }> = {
   'kong.service.response.getRawBody': { phases: RESPONSE_PHASES, source: 'kong.service.response.get_raw_body: header_filter, body_filter, log' },
   'kong.log': { phases: ALL_FIVE, source: 'kong.log(...): init_worker, certificate, rewrite, access, header_filter, response, body_filter, log' },
   'kong.log.err': { phases: ALL_FIVE, source: 'kong.log.LEVEL(...): init_worker, certificate, rewrite, access, header_filter, response, body_filter, log' },
+  'kong.plugin.getId': { phases: ALL_FIVE, source: 'kong.plugin.get_id: rewrite, access, header_filter, response, body_filter, log' },
 }
 
 /** Functions Kong does not have: they keep their own rules, listed here to be seen. */
@@ -360,6 +361,7 @@ t.test('the table names every function the PDK has, and Kong\'s rows are all acc
   methods('kong.router', kong.router)
   methods('kong.db', kong.db)
   methods('kong.node', kong.node)
+  methods('kong.plugin', kong.plugin)
   t.same(found.sort(), tollgate.map(([fn]) => fn).sort(), 'core/pdk/private/phases.ts has a rule for each, and none for what is not there')
 
   const ours = new Set(found)

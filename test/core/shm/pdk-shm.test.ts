@@ -13,10 +13,11 @@ import { tempDir } from '../../helpers/store.js'
 
 const PLUGIN = fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/shm-counter.js', import.meta.url))
 
-async function admin (base: string, path: string, body: unknown): Promise<void> {
+async function admin (base: string, path: string, body: unknown): Promise<any> {
   const res = await request(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   const text = await res.body.text()
   if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${text}`)
+  return JSON.parse(text)
 }
 
 /** `n` requests, each on a new connection (so cluster workers take turns); the x-hits values. */
@@ -44,9 +45,12 @@ for (const isolated of [false, true]) {
     const A = `http://127.0.0.1:${gw.admin[0]?.port as number}`
     await admin(A, '/services', { name: 's', url: up.url })
     await admin(A, '/services/s/routes', { paths: ['/'] })
-    await admin(A, '/plugins', { name: 'shm-counter' })
+    const plugin = await admin(A, '/plugins', { name: 'shm-counter' })
     const proxy = (): string => `http://127.0.0.1:${gw.proxy[0]?.port as number}`
-    t.same(await hits(proxy(), 5), [1, 2, 3, 4, 5])
+    const one = await request(`${proxy()}/`)
+    await one.body.dump()
+    t.equal(one.headers['x-plugin-id'], plugin.id, 'kong.plugin.getId() is the plugin entity\'s id')
+    t.same(await hits(proxy(), 5), [2, 3, 4, 5, 6])
     await gw.stop()
     gw = await start()
     t.teardown(() => gw.stop())
