@@ -1,5 +1,6 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
 import { keyAuth } from './key-auth/index.js'
+import { rateLimiting } from './rate-limiting/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting]
