@@ -6,7 +6,7 @@
 //
 // Kept in an LMDB environment of its own under the prefix (`shm.mdb`): LMDB is already
 // shared by every process of the node, its write lock makes `incr` atomic across them, and
-// a write transaction without fsync costs about 9 us. Nothing here needs to survive a
+// a write transaction without fsync, into the map, costs about 4 us. Nothing here needs to survive a
 // crash (nginx's zones do not survive a restart either): the environment is opened without
 // syncing, and emptied when the node starts.
 //
@@ -70,7 +70,10 @@ export class SharedMemory {
       rmSync(opts.path, { force: true })
       rmSync(`${opts.path}-lock`, { force: true })
     }
-    this.#env = open({ path: opts.path, noSync: true, noMetaSync: true, compression: false, maxDbs: 2 })
+    // useWritemap: a commit writes into the map instead of pwrite()ing its pages, which
+    // halves an increment (about 4 us instead of 9, almost no system time). A crash can
+    // then leave the file torn; the node empties it at start anyway.
+    this.#env = open({ path: opts.path, noSync: true, noMetaSync: true, useWritemap: true, compression: false, maxDbs: 2 })
     this.#db = this.#env.openDB<Entry, string>({ name: 'shm' })
     this.#clock = opts.clock ?? Date.now
   }
