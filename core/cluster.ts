@@ -113,7 +113,7 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
   // Emptied before any worker opens it.
-  const shm = openNodeShm(config, log)
+  const shm = openNodeShm(config, log, false)
   // The node's one set of health checkers: workers follow its states and send it the
   // passive evidence that matters (health-hub.ts).
   // Workers that were sent the snapshot get every change after it, ready or not yet.

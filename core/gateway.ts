@@ -72,10 +72,12 @@ const SHM_PURGE_MS = 10_000
 /**
  * The node's shared dictionaries, for its first process (the single one, or the cluster
  * primary): emptied as nginx's zones are at start, purged of expired entries from then on.
- * Workers and isolation threads open the same file without emptying it.
+ * Workers and isolation threads open the same file without emptying it. `alone`: this
+ * process is the whole node (no workers, no isolation threads), so they can live in its
+ * memory.
  */
-export function openNodeShm (config: Config, log: Logger): { shm: SharedMemory, stop: () => Promise<void> } {
-  const shm = new SharedMemory({ path: shmPath(config), reset: true })
+export function openNodeShm (config: Config, log: Logger, alone: boolean): { shm: SharedMemory, stop: () => Promise<void> } {
+  const shm = alone ? new SharedMemory() : new SharedMemory({ path: shmPath(config), reset: true })
   const timer = setInterval(() => {
     try { shm.purgeExpired() } catch (err) { log.error({ err }, 'purging expired shared dictionary entries failed') }
   }, SHM_PURGE_MS)
@@ -205,7 +207,7 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
   const hub = new HealthHub(balancers, { log })
-  const shm = openNodeShm(config, log)
+  const shm = openNodeShm(config, log, config.isolated_plugins.length === 0)
   let proxy: ProxyPart | undefined
   let admin: AdminPart | undefined
   const stop = async (): Promise<void> => {

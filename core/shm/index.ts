@@ -51,30 +51,78 @@ type Entry = [SharedValue, number]
 const SEP = '\u0000'
 
 export interface SharedMemoryOptions {
-  /** The environment's directory file, e.g. `<prefix>/shm.mdb`. */
-  path: string
+  /**
+   * The environment's file, e.g. `<prefix>/shm.mdb`, for a node of several processes or
+   * threads. Without one the dictionaries live in this process's memory: right when the
+   * process is the whole node (one worker process, no isolation threads), and an
+   * increment then costs a Map lookup instead of a write transaction.
+   */
+  path?: string
   /** Empty it on open: the node's first process does, as nginx's zones start empty. */
   reset?: boolean
   /** Milliseconds since the epoch. Default Date.now (shared by every process). */
   clock?: () => number
 }
 
-export class SharedMemory {
+/** Where entries are kept: the operations the dictionaries are written over. */
+interface Backend {
+  get (key: string): Entry | undefined
+  put (key: string, e: Entry): void
+  remove (key: string): void
+  /** Entries with keys in [start, end) (no end: to the last), in key order. */
+  range (start: string, end?: string): Iterable<{ key: string, value: Entry }>
+  /** Runs `fn` as one atomic step for every process sharing the backend. */
+  atomic<T> (fn: () => T): T
+  close (): Promise<void>
+}
+
+class LmdbBackend implements Backend {
   readonly #env: RootDatabase
   readonly #db: Database<Entry, string>
-  readonly #clock: () => number
-  readonly #dicts = new Map<string, SharedDict>()
 
-  constructor (opts: SharedMemoryOptions) {
-    if (opts.reset === true) {
-      rmSync(opts.path, { force: true })
-      rmSync(`${opts.path}-lock`, { force: true })
+  constructor (path: string, reset: boolean) {
+    if (reset) {
+      rmSync(path, { force: true })
+      rmSync(`${path}-lock`, { force: true })
     }
     // useWritemap: a commit writes into the map instead of pwrite()ing its pages, which
     // halves an increment (about 4 us instead of 9, almost no system time). A crash can
     // then leave the file torn; the node empties it at start anyway.
-    this.#env = open({ path: opts.path, noSync: true, noMetaSync: true, useWritemap: true, compression: false, maxDbs: 2 })
+    this.#env = open({ path, noSync: true, noMetaSync: true, useWritemap: true, compression: false, maxDbs: 2 })
     this.#db = this.#env.openDB<Entry, string>({ name: 'shm' })
+  }
+
+  get (key: string): Entry | undefined { return this.#db.get(key) }
+  put (key: string, e: Entry): void { this.#db.putSync(key, e) }
+  remove (key: string): void { this.#db.removeSync(key) }
+  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> { return this.#db.getRange(end === undefined ? { start } : { start, end }) }
+  atomic<T> (fn: () => T): T { return this.#env.transactionSync(fn) }
+  async close (): Promise<void> { await this.#env.close() }
+}
+
+class MemoryBackend implements Backend {
+  readonly #map = new Map<string, Entry>()
+
+  get (key: string): Entry | undefined { return this.#map.get(key) }
+  put (key: string, e: Entry): void { this.#map.set(key, e) }
+  remove (key: string): void { this.#map.delete(key) }
+  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> {
+    const keys = [...this.#map.keys()].filter((k) => k >= start && (end === undefined || k < end)).sort()
+    return keys.map((key) => ({ key, value: this.#map.get(key) as Entry }))
+  }
+
+  // One thread: every call is atomic already.
+  atomic<T> (fn: () => T): T { return fn() }
+  async close (): Promise<void> { this.#map.clear() }
+}
+
+export class SharedMemory {
+  readonly #store: Backend
+  readonly #clock: () => number
+  readonly #dicts = new Map<string, SharedDict>()
+
+  constructor (opts: SharedMemoryOptions = {}) {
+    this.#store = opts.path === undefined ? new MemoryBackend() : new LmdbBackend(opts.path, opts.reset === true)
     this.#clock = opts.clock ?? Date.now
   }
 
@@ -92,29 +140,30 @@ export class SharedMemory {
   /** Removes expired entries of every dictionary; returns how many. */
   purgeExpired (): number {
     const now = this.#clock()
+    const store = this.#store
     const dead: string[] = []
-    for (const { key, value } of this.#db.getRange()) {
+    for (const { key, value } of store.range('')) {
       if (value[1] !== 0 && value[1] <= now) dead.push(key)
     }
     if (dead.length === 0) return 0
-    this.#env.transactionSync(() => {
+    store.atomic(() => {
       for (const k of dead) {
-        const e = this.#db.get(k)
-        if (e !== undefined && e[1] !== 0 && e[1] <= now) this.#db.removeSync(k)
+        const e = store.get(k)
+        if (e !== undefined && e[1] !== 0 && e[1] <= now) store.remove(k)
       }
     })
     return dead.length
   }
 
   async close (): Promise<void> {
-    await this.#env.close()
+    await this.#store.close()
   }
 
   #makeDict (name: string): SharedDict {
-    const db = this.#db
-    const env = this.#env
+    const store = this.#store
     const clock = this.#clock
     const prefix = `${name}${SEP}`
+    const end = `${name}\u0001`
     const live = (e: Entry | undefined, now: number): Entry | undefined => (e === undefined || (e[1] !== 0 && e[1] <= now) ? undefined : e)
     const expiry = (ttl: number | undefined, now: number): number => {
       if (ttl === undefined || ttl === 0) return 0
@@ -128,59 +177,59 @@ export class SharedMemory {
     return {
       name,
       get (key) {
-        return live(db.get(prefix + key), clock())?.[0]
+        return live(store.get(prefix + key), clock())?.[0]
       },
       set (key, value, ttl) {
         const now = clock()
-        db.putSync(prefix + key, [checkValue(value), expiry(ttl, now)])
+        store.put(prefix + key, [checkValue(value), expiry(ttl, now)])
       },
       add (key, value, ttl) {
         const v = checkValue(value)
-        return env.transactionSync(() => {
+        return store.atomic(() => {
           const now = clock()
-          if (live(db.get(prefix + key), now) !== undefined) return false
-          db.putSync(prefix + key, [v, expiry(ttl, now)])
+          if (live(store.get(prefix + key), now) !== undefined) return false
+          store.put(prefix + key, [v, expiry(ttl, now)])
           return true
         })
       },
       incr (key, by, init, initTtl) {
         if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
-        return env.transactionSync(() => {
+        return store.atomic(() => {
           const now = clock()
-          const e = live(db.get(prefix + key), now)
+          const e = live(store.get(prefix + key), now)
           if (e === undefined) {
             if (init === undefined) return undefined
             const v = init + by
-            db.putSync(prefix + key, [v, expiry(initTtl, now)])
+            store.put(prefix + key, [v, expiry(initTtl, now)])
             return v
           }
           if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
           const v = e[0] + by
-          db.putSync(prefix + key, [v, e[1]])
+          store.put(prefix + key, [v, e[1]])
           return v
         })
       },
       ttl (key) {
         const now = clock()
-        const e = live(db.get(prefix + key), now)
+        const e = live(store.get(prefix + key), now)
         if (e === undefined) return undefined
         return e[1] === 0 ? 0 : (e[1] - now) / 1000
       },
       delete (key) {
-        db.removeSync(prefix + key)
+        store.remove(prefix + key)
       },
       keys (limit = Number.POSITIVE_INFINITY) {
         const now = clock()
         const out: string[] = []
-        for (const { key, value } of db.getRange({ start: prefix, end: `${name}\u0001` })) {
+        for (const { key, value } of store.range(prefix, end)) {
           if (out.length >= limit) break
           if (live(value, now) !== undefined) out.push(key.slice(prefix.length))
         }
         return out
       },
       flushAll () {
-        env.transactionSync(() => {
-          for (const key of db.getKeys({ start: prefix, end: `${name}\u0001` })) db.removeSync(key)
+        store.atomic(() => {
+          for (const { key } of [...store.range(prefix, end)]) store.remove(key)
         })
       },
     }

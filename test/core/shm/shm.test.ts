@@ -7,78 +7,82 @@ import t, { type Test } from 'tap'
 import { SharedMemory } from '../../../core/shm/index.js'
 import { tempDir } from '../../helpers/store.js'
 
-function shm (t: Test, clock?: () => number): SharedMemory {
-  const s = new SharedMemory({ path: join(tempDir(t), 'shm.mdb'), clock })
-  t.teardown(() => s.close())
-  return s
+// The same semantics in a file shared by processes and in one process's memory.
+for (const kind of ['lmdb', 'memory'] as const) {
+  const shm = (t: Test, clock?: () => number): SharedMemory => {
+    const s = new SharedMemory(kind === 'lmdb' ? { path: join(tempDir(t), 'shm.mdb'), clock } : { clock })
+    t.teardown(() => s.close())
+    return s
+  }
+
+  t.test(`${kind}: get, set, add, delete, keys, flushAll; dictionaries are separate`, async (t) => {
+    const s = shm(t)
+    const a = s.dict('a')
+    const b = s.dict('b')
+    t.equal(s.dict('a'), a, 'one object per name')
+    t.equal(a.get('k'), undefined)
+    a.set('k', 'v')
+    a.set('n', 42)
+    a.set('f', false)
+    a.set('buf', Buffer.from('xyz'))
+    t.equal(a.get('k'), 'v')
+    t.equal(a.get('n'), 42)
+    t.equal(a.get('f'), false)
+    t.same(a.get('buf'), Buffer.from('xyz'))
+    t.equal(b.get('k'), undefined, 'b does not see a')
+    t.equal(a.add('k', 'other'), false, 'add keeps what is there')
+    t.equal(a.add('new', 1), true)
+    t.same(a.keys(), ['buf', 'f', 'k', 'n', 'new'])
+    t.same(a.keys(2), ['buf', 'f'])
+    a.delete('k')
+    t.equal(a.get('k'), undefined)
+    b.set('x', 1)
+    a.flushAll()
+    t.same(a.keys(), [])
+    t.equal(b.get('x'), 1, "flushing a leaves b's entries")
+    t.throws(() => a.set('o', {} as never), /numbers, strings, booleans or Buffers/)
+    t.throws(() => s.dict(''), /invalid shared dictionary name/)
+    t.throws(() => a.set('k', 1, -1), /ttl must be a non-negative number/)
+  })
+
+  t.test(`${kind}: incr: ngx.shared semantics`, async (t) => {
+    const a = shm(t).dict('c')
+    t.equal(a.incr('missing', 1), undefined, 'absent without init: not found')
+    t.equal(a.incr('n', 1, 0), 1, 'absent with init: init + by')
+    t.equal(a.incr('n', 5), 6)
+    t.equal(a.incr('n', -2, 100), 4, 'init only for an absent key')
+    t.equal(a.incr('n', 0.5), 4.5)
+    a.set('s', 'text')
+    t.throws(() => a.incr('s', 1), /does not hold a number/)
+    t.throws(() => a.incr('n', Number.NaN), /must be a number/)
+  })
+
+  t.test(`${kind}: expiry on the wall clock: entries vanish, incr keeps the first TTL, purge removes them`, async (t) => {
+    let now = 1_000_000
+    const s = shm(t, () => now)
+    const a = s.dict('e')
+    a.set('short', 'x', 1.5)
+    a.set('forever', 'y')
+    t.equal(a.ttl('short'), 1.5)
+    t.equal(a.ttl('forever'), 0)
+    t.equal(a.ttl('none'), undefined)
+    t.equal(a.incr('window', 1, 0, 10), 1)
+    now += 5000
+    t.equal(a.incr('window', 1, 0, 10), 2, 'an increment keeps the key alive until its first expiry')
+    t.equal(a.ttl('window'), 5)
+    t.equal(a.get('short'), undefined, 'expired after 1.5 s')
+    t.equal(a.add('short', 'again'), true, 'an expired key counts as absent for add')
+    now += 6000
+    t.equal(a.get('window'), undefined)
+    t.equal(a.incr('window', 1, 0, 10), 1, 'a new window starts over')
+    t.same(a.keys(), ['forever', 'short', 'window'])
+    now += 20_000
+    t.same(a.keys(), ['forever', 'short'], "'window' expired again; 'short' was added back without a ttl")
+    t.equal(s.purgeExpired(), 1, 'the expired entry is removed from the file')
+    t.equal(s.purgeExpired(), 0)
+  })
+
 }
-
-t.test('get, set, add, delete, keys, flushAll; dictionaries are separate', async (t) => {
-  const s = shm(t)
-  const a = s.dict('a')
-  const b = s.dict('b')
-  t.equal(s.dict('a'), a, 'one object per name')
-  t.equal(a.get('k'), undefined)
-  a.set('k', 'v')
-  a.set('n', 42)
-  a.set('f', false)
-  a.set('buf', Buffer.from('xyz'))
-  t.equal(a.get('k'), 'v')
-  t.equal(a.get('n'), 42)
-  t.equal(a.get('f'), false)
-  t.same(a.get('buf'), Buffer.from('xyz'))
-  t.equal(b.get('k'), undefined, 'b does not see a')
-  t.equal(a.add('k', 'other'), false, 'add keeps what is there')
-  t.equal(a.add('new', 1), true)
-  t.same(a.keys(), ['buf', 'f', 'k', 'n', 'new'])
-  t.same(a.keys(2), ['buf', 'f'])
-  a.delete('k')
-  t.equal(a.get('k'), undefined)
-  b.set('x', 1)
-  a.flushAll()
-  t.same(a.keys(), [])
-  t.equal(b.get('x'), 1, "flushing a leaves b's entries")
-  t.throws(() => a.set('o', {} as never), /numbers, strings, booleans or Buffers/)
-  t.throws(() => s.dict(''), /invalid shared dictionary name/)
-  t.throws(() => a.set('k', 1, -1), /ttl must be a non-negative number/)
-})
-
-t.test('incr: ngx.shared semantics', async (t) => {
-  const a = shm(t).dict('c')
-  t.equal(a.incr('missing', 1), undefined, 'absent without init: not found')
-  t.equal(a.incr('n', 1, 0), 1, 'absent with init: init + by')
-  t.equal(a.incr('n', 5), 6)
-  t.equal(a.incr('n', -2, 100), 4, 'init only for an absent key')
-  t.equal(a.incr('n', 0.5), 4.5)
-  a.set('s', 'text')
-  t.throws(() => a.incr('s', 1), /does not hold a number/)
-  t.throws(() => a.incr('n', Number.NaN), /must be a number/)
-})
-
-t.test('expiry on the wall clock: entries vanish, incr keeps the first TTL, purge removes them', async (t) => {
-  let now = 1_000_000
-  const s = shm(t, () => now)
-  const a = s.dict('e')
-  a.set('short', 'x', 1.5)
-  a.set('forever', 'y')
-  t.equal(a.ttl('short'), 1.5)
-  t.equal(a.ttl('forever'), 0)
-  t.equal(a.ttl('none'), undefined)
-  t.equal(a.incr('window', 1, 0, 10), 1)
-  now += 5000
-  t.equal(a.incr('window', 1, 0, 10), 2, 'an increment keeps the key alive until its first expiry')
-  t.equal(a.ttl('window'), 5)
-  t.equal(a.get('short'), undefined, 'expired after 1.5 s')
-  t.equal(a.add('short', 'again'), true, 'an expired key counts as absent for add')
-  now += 6000
-  t.equal(a.get('window'), undefined)
-  t.equal(a.incr('window', 1, 0, 10), 1, 'a new window starts over')
-  t.same(a.keys(), ['forever', 'short', 'window'])
-  now += 20_000
-  t.same(a.keys(), ['forever', 'short'], "'window' expired again; 'short' was added back without a ttl")
-  t.equal(s.purgeExpired(), 1, 'the expired entry is removed from the file')
-  t.equal(s.purgeExpired(), 0)
-})
 
 t.test('increments from several processes at once are all counted', async (t) => {
   const path = join(tempDir(t), 'shm.mdb')
