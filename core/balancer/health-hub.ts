@@ -142,6 +142,7 @@ export class HealthHub {
     if (existing !== undefined) {
       existing.checker.update(hc, u.upstream.host_header)
       existing.checker.setTargets(checkTargets(u.balancer))
+      this.#prune(u.id, existing.checker)
       this.#recall(u, existing.checker)
       return
     }
@@ -150,12 +151,29 @@ export class HealthHub {
     // New DNS answers bring addresses; the checker follows them.
     const offAddresses = u.balancer.onAddressChange(() => {
       const cur = this.#balancers.byId(u.id)
-      if (cur !== undefined) checker.setTargets(checkTargets(cur.balancer))
+      if (cur === undefined) return
+      checker.setTargets(checkTargets(cur.balancer))
+      this.#prune(u.id, checker)
     })
     this.#checked.set(u.id, { checker, unsubscribe: () => { offChange(); offAddresses() } })
     checker.setTargets(checkTargets(u.balancer))
     this.#recall(u, checker)
     checker.start()
+  }
+
+  /**
+   * Forgets the states of addresses the checker no longer has (a target removed, a name
+   * that stopped resolving to an address), and tells the workers: one that comes back
+   * starts healthy everywhere, as Kong's remove_target clears its state.
+   */
+  #prune (upstream: string, checker: HealthChecker): void {
+    const gone: HealthChange[] = []
+    for (const [k, s] of this.#states) {
+      if (s.upstream !== upstream || checker.health(s.ip, s.port, s.hostname) !== undefined) continue
+      this.#states.delete(k)
+      gone.push({ ...s, health: 'healthy' })
+    }
+    if (gone.length > 0) this.#publish?.(gone)
   }
 
   /** At most this many deleted upstreams' states are kept. */

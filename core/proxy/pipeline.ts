@@ -141,7 +141,9 @@ export class Pipeline {
           if (isThenable(r)) r.then(() => { if (socket.destroyed) upstream.destroy(); else open() }, () => {})
           else open()
         },
-        onResponseStart () {},
+        // Not 101: the upstream refused the upgrade. The attempt is over (its address is
+        // released, the status is passive evidence) and the client's socket closes.
+        onResponseStart (_c, statusCode) { if (statusCode >= 200) peers.done(ctx, peer, 'response', statusCode) },
         onResponseData () {},
         onResponseEnd () { socket.destroy() },
         onResponseError (_c, err) {
@@ -220,7 +222,14 @@ export class Pipeline {
     if (attempt === 0) this.#logAfter(ctx, collected)
     const peer = this.#peer(ctx, attempt)
     if (peer === undefined) {
-      req.resume()
+      // No peer for a retry: the body earlier attempts began to send is left unread, and
+      // the connection closes after the answer, as for any failed upload.
+      if (sent !== undefined) {
+        sent.detach()
+        if (!req.complete) closeWithoutBody(req, res)
+      } else {
+        req.resume()
+      }
       this.#respondExit(ctx, collected, false).catch(() => {})
       return
     }
@@ -320,7 +329,10 @@ export class Pipeline {
         if (isThenable(r)) r.then(send, () => {})
         else send()
       },
-      onResponseError (_c, err) {
+      onResponseError (_c, failure) {
+        // A failure of the client's side (body too large, too slow, malformed) that came
+        // before undici started the request is the answer, whatever the connect did next.
+        const err = early ?? failure
         res.removeListener('close', onClose)
         const gone = res.destroyed || req.socket.destroyed
         if (!responded) peers.done(ctx, peer, gone || err instanceof ClientError ? 'aborted' : attemptOutcome(err))
@@ -363,6 +375,8 @@ class StreamedBody {
   /** The body so far, while it fits RETRY_BODY_LIMIT; undefined once it did not. */
   #kept: Buffer[] | undefined = []
   #size = 0
+  /** The client's side failed (413, 408, a bad chunk): no attempt may carry the body. */
+  #failed: Error | undefined
   /** Where a failure of the client's side goes: the current attempt. */
   #abort: (err: Error) => void = () => {}
   /** The current attempt's stream. */
@@ -373,7 +387,7 @@ class StreamedBody {
     this.#writeTimeoutMs = writeTimeoutMs
     // Too large or too slow: the upstream request is cut short, so the upstream never sees
     // a whole request, and the client is answered 413 or 408 (respond.ts upstreamFailed).
-    watchBody(req, limits, (err) => this.#abort(err))
+    watchBody(req, limits, (err) => { this.#failed = err; this.#abort(err) })
     // Not req.pipe: a destination destroyed while the request waits for its 'drain' leaves
     // a pipe waiting for ever, and the next attempt must take over from it.
     req.on('data', (chunk: Buffer) => {
@@ -390,15 +404,19 @@ class StreamedBody {
       }
     })
     req.on('end', () => { if (this.#current?.destroyed === false) this.#current.end() })
+    // A client that goes away mid-body ends the upstream request too.
+    req.on('close', () => { if (!req.complete) this.#current?.destroy(new Error('client closed the connection')) })
   }
 
   /** Whether a new attempt can carry the whole body. */
-  get replayable (): boolean { return this.#kept !== undefined }
+  get replayable (): boolean { return this.#kept !== undefined && this.#failed === undefined }
 
   /** A stream of the whole body for one attempt; `abort` ends that attempt. */
   again (abort: (err: Error) => void): PassThrough {
     this.#abort = abort
     const req = this.#req
+    // The attempt before failed; undici leaves a body it never began to write alone.
+    this.#current?.destroy()
     const pass = new PassThrough()
     let timer: NodeJS.Timeout | undefined
     const stop = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
@@ -413,8 +431,6 @@ class StreamedBody {
     // undici listens for errors only while it writes the body; the client going away before
     // that (the upstream still connecting) must not be an unhandled 'error'.
     pass.on('error', () => {})
-    // A client that goes away mid-body ends the upstream request too.
-    req.on('close', () => { if (!req.complete) pass.destroy(new Error('client closed the connection')) })
     // What earlier attempts took, then the rest as it comes: a chunk is either kept
     // already or still to come, never both.
     for (const chunk of this.#kept ?? []) pass.write(chunk)
@@ -422,6 +438,14 @@ class StreamedBody {
     if (req.readableEnded) pass.end()
     else if (req.isPaused()) req.resume()
     return pass
+  }
+
+  /** No attempt follows: the current stream is dropped and the request no longer fed to it. */
+  detach (): void {
+    const cur = this.#current
+    this.#current = undefined
+    this.#kept = undefined
+    cur?.destroy()
   }
 }
 

@@ -84,7 +84,9 @@ export function access (kong: Kong, conf: RateLimitingConfig): void {
       periods.push(p)
       keys.push(key)
       counts.push(count)
-      if (count > limit && stop === undefined) stop = p
+      // Kong refuses when limit - (count before this request) <= 0: for a limit that is
+      // not a whole number, that is not the same as count > limit.
+      if (count - 1 >= limit && stop === undefined) stop = p
     }
     if (stop !== undefined) for (const key of keys) counters.incr(key, -1)
   } catch (err) {

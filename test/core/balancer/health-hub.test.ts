@@ -76,6 +76,22 @@ t.test('hub and mirror: states flow to the worker, evidence back only when it ma
   const rebuilt = workerSide.get('h.internal')
   t.equal(rebuilt?.balancer.addresses().find((a) => a.ip === '10.1.0.1')?.available, false)
 
+  // A removed address forgets its state, and the workers are told: back, it starts healthy.
+  const hub2 = hubSide.get('h.internal')
+  if (hub2 === undefined) throw new Error('no hub balancer')
+  await until(() => hub2.balancer.addresses().length === 3, 'the hub to see the third target')
+  const t1 = store.listFor('targets', 'upstream', up.id, {}).data.find((x) => x.target === '10.1.0.1:80')
+  t.ok(t1, 'target 10.1.0.1 found')
+  published.length = 0
+  await store.delete('targets', { id: t1?.id as string })
+  await until(() => published.some((c) => c.some((x) => x.ip === '10.1.0.1' && x.health === 'healthy')), 'the removal to be published')
+  t.same(hub.snapshot(), [], 'nothing left to tell a new worker')
+  await store.insert('targets', { target: '10.1.0.1:80', upstream: { id: up.id } })
+  await until(() => hub2.balancer.addresses().length === 3, 'the target back')
+  mirror.apply(published.flat())
+  workerSide.invalidate()
+  t.equal(workerSide.get('h.internal')?.balancer.addresses().find((a) => a.ip === '10.1.0.1')?.available, true, 'back and healthy in the worker too')
+
   // Manual changes: through the hub, published like the others.
   const hu = hubSide.get('h.internal')
   if (hu === undefined) throw new Error('no hub balancer')

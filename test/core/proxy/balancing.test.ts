@@ -2,6 +2,7 @@
 // upstreams on 127.0.0.1, Kong's Host rule, retries to the next target, the retry rule for
 // non-idempotent methods, hashing, weights and Kong's 503 when no target is available.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { PassThrough, Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
 import { closedPort, echo, startTestGateway, startUpstream, until, type Upstream } from '../../helpers/gateway.js'
@@ -350,4 +351,44 @@ t.test('the health endpoints: Kong\'s shapes and errors', async (t) => {
   const paged = await gw.admin$('GET', '/upstreams/he.internal/health?size=1')
   t.equal(paged.data.length, 1)
   t.equal(paged.next, '/upstreams/he.internal/health?offset=1')
+})
+
+t.test('a retry with no peer left answers 503 at once, its half-read body left unread', async (t) => {
+  const gw = await startTestGateway(t)
+  const dead = await closedPort()
+  await gw.admin$('POST', '/upstreams', { name: 'np.internal', healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } })
+  await gw.admin$('POST', '/upstreams/np.internal/targets', { target: `127.0.0.1:${dead}` })
+  await gw.admin$('POST', '/services', { name: 's', host: 'np.internal', retries: 2 })
+  await gw.admin$('POST', '/services/s/routes', { paths: ['/np'] })
+  // The first attempt is refused and takes the only target out (tcp_failures 1): the retry
+  // finds no peer while the client is still sending its body.
+  const body = new PassThrough()
+  body.write(Buffer.alloc(40_000, 'a'))
+  const res = await request(`${gw.proxy}/np`, { method: 'PUT', body, headersTimeout: 20_000, headers: { accept: 'application/json' } })
+  t.equal(res.statusCode, 503)
+  t.match(await res.body.json(), { message: 'failure to get a peer from the ring-balancer' })
+  t.equal(res.headers.connection, 'close', 'the connection closes: the rest of the body is not read')
+  body.destroy()
+})
+
+t.test('a client error found while connecting is the answer, not a retry to the next target', async (t) => {
+  const gw = await startTestGateway(t, { config: { nginx_http_client_max_body_size: '8k' } })
+  let reached = 0
+  const live = await startUpstream(t, (req, res) => { reached++; req.resume(); req.on('end', () => res.end('ok')) })
+  const dead = await closedPort()
+  await gw.admin$('POST', '/upstreams', { name: 'ce.internal' })
+  await gw.admin$('POST', '/upstreams/ce.internal/targets', { target: `127.0.0.1:${dead}`, weight: 100 })
+  await gw.admin$('POST', '/upstreams/ce.internal/targets', { target: `127.0.0.1:${live.port}`, weight: 100 })
+  await gw.admin$('POST', '/services', { name: 's', host: 'ce.internal', retries: 3 })
+  await gw.admin$('POST', '/services/s/routes', { paths: ['/ce'] })
+  const statuses: number[] = []
+  for (let i = 0; i < 4; i++) {
+    // Chunked (no Content-Length), so only the streamed count can find it too large.
+    const body = Readable.from([Buffer.alloc(20_000, 'b')])
+    const res = await request(`${gw.proxy}/ce`, { method: 'POST', body })
+    await res.body.dump()
+    statuses.push(res.statusCode)
+  }
+  t.same(statuses, [413, 413, 413, 413], 'every oversized body is refused, whichever target was tried first')
+  t.equal(reached, 0, 'no target got a request')
 })

@@ -212,3 +212,10 @@ t.test("windows on the UTC calendar, as Kong's timestamp.get_timestamps", async 
     year: Date.UTC(2028, 0, 1),
   })
 })
+
+t.test('a limit that is not a whole number: as Kong, refused once limit - count before <= 0', async (t) => {
+  const gw = await setup(t, { config: { year: 2.5 } })
+  const statuses: number[] = []
+  for (let i = 0; i < 4; i++) statuses.push((await send(`${gw.proxy}/rl`)).status)
+  t.same(statuses, [200, 200, 200, 429], 'year = 2.5 lets three through')
+})
