@@ -78,6 +78,29 @@ export function checksOn (hc: Healthchecks | null | undefined): boolean {
 
 type Counter = 'successes' | 'tcp_failures' | 'timeouts' | 'http_failures'
 
+/** What one outcome counts toward under `checks`: a counter, its threshold (0: off), the health it leads to. */
+export interface Evidence { toward: 'healthy' | 'unhealthy', limit: number, counter: Counter }
+
+/**
+ * Classes an outcome as lua-resty-healthcheck's report_* functions do: a TCP failure, a
+ * timeout, or a status in `healthy.http_statuses` (a success) or `unhealthy.http_statuses`
+ * (an HTTP failure); undefined for a status in neither list. The checker counts it; a
+ * worker's mirror asks the same to know whether it is worth sending (health-hub.ts).
+ */
+export function evidenceOf (checks: CheckSettings, outcome: PassiveOutcome, status?: number): Evidence | undefined {
+  switch (outcome) {
+    case 'tcp': return { toward: 'unhealthy', limit: checks.unhealthy.tcp_failures, counter: 'tcp_failures' }
+    case 'timeout': return { toward: 'unhealthy', limit: checks.unhealthy.timeouts, counter: 'timeouts' }
+    default: {
+      // lua-resty-healthcheck: tonumber(status) or 0; 0 is an invalid response.
+      const code = status !== undefined && Number.isFinite(status) ? status : 0
+      if (checks.healthy.http_statuses.includes(code)) return { toward: 'healthy', limit: checks.healthy.successes, counter: 'successes' }
+      if (code === 0 || checks.unhealthy.http_statuses.includes(code)) return { toward: 'unhealthy', limit: checks.unhealthy.http_failures, counter: 'http_failures' }
+      return undefined
+    }
+  }
+}
+
 interface Entry {
   readonly target: CheckTarget
   health: InternalHealth
@@ -312,19 +335,8 @@ export class HealthChecker {
   }
 
   #evidence (e: Entry, checks: CheckSettings, outcome: PassiveOutcome, status?: number): void {
-    switch (outcome) {
-      case 'tcp': this.#count(e, 'unhealthy', checks.unhealthy.tcp_failures, 'tcp_failures'); return
-      case 'timeout': this.#count(e, 'unhealthy', checks.unhealthy.timeouts, 'timeouts'); return
-      case 'response': {
-        // lua-resty-healthcheck: tonumber(status) or 0; 0 is an invalid response.
-        const code = status !== undefined && Number.isFinite(status) ? status : 0
-        if (checks.healthy.http_statuses.includes(code)) {
-          this.#count(e, 'healthy', checks.healthy.successes, 'successes')
-        } else if (code === 0 || checks.unhealthy.http_statuses.includes(code)) {
-          this.#count(e, 'unhealthy', checks.unhealthy.http_failures, 'http_failures')
-        }
-      }
-    }
+    const ev = evidenceOf(checks, outcome, status)
+    if (ev !== undefined) this.#count(e, ev.toward, ev.limit, ev.counter)
   }
 
   /**

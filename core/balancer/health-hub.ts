@@ -15,7 +15,7 @@ import type { Logger } from '../log.js'
 import type { Upstream } from '../store/entities/upstreams.js'
 import type { PeerAddress } from './address.js'
 import type { Balancer } from './balancer.js'
-import { HealthChecker, checksOn, isHealthy, passiveOn, type CheckTarget, type InternalHealth } from './health-checker.js'
+import { HealthChecker, checksOn, evidenceOf, isHealthy, passiveOn, type CheckTarget, type InternalHealth } from './health-checker.js'
 import type { BalancedUpstream, UpstreamBalancers } from './registry.js'
 
 export type PassiveOutcome = 'response' | 'tcp' | 'timeout'
@@ -286,13 +286,7 @@ export class HealthMirror {
  * status is in neither list.
  */
 export function passiveEvidence (passive: Upstream['healthchecks']['passive'], outcome: PassiveOutcome, status?: number): 'success' | 'failure' | undefined {
-  const bad = passive.unhealthy
-  if (outcome === 'tcp') return bad.tcp_failures > 0 ? 'failure' : undefined
-  if (outcome === 'timeout') return bad.timeouts > 0 ? 'failure' : undefined
-  // As the checker classes it (passive.type is not consulted, as in Kong); no status is an
-  // invalid response, an HTTP failure.
-  const code = status ?? 0
-  if (passive.healthy.http_statuses.includes(code)) return passive.healthy.successes > 0 ? 'success' : undefined
-  if (code === 0 || bad.http_statuses.includes(code)) return bad.http_failures > 0 ? 'failure' : undefined
-  return undefined
+  const ev = evidenceOf(passive, outcome, status)
+  if (ev === undefined || ev.limit === 0) return undefined
+  return ev.toward === 'healthy' ? 'success' : 'failure'
 }
