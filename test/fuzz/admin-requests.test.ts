@@ -177,7 +177,7 @@ async function check (h: Harness, method: string, request: Buffer, what: string,
 
 // --- paths ---------------------------------------------------------------------------
 
-const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate', 'upstreams', 'targets', 'all', 'upstream']
+const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate', 'upstreams', 'targets', 'all', 'upstream', 'health', 'healthy', 'unhealthy']
 const KEYS = ['svc', 'rt', 'cons', 'plug', 'kkey', 't1', 'test-auth', SVC, RT, CONS, PLUG, CRED, MISSING, SVC.toUpperCase(), 'missing', 'é', '%C3%A9', '00000000-0000-0000-0000-000000000000',
   'ups.test', UPS, TGT, 'tgt.test:8000', 'tgt.test', '1.2.3.4', '[::1]:80', '%5B0000:0000:0000:0000:0000:0000:0000:0001%5D:8000']
 const ODD_SEGMENTS = ['', '.', '..', '%2e', '%2E%2E', '%2F', '%2f..%2f', '%', '%z', '%zz', '%G0', '%00', '%ff', '%C0%AF', '%E2%82', '%F0%9F%99%82', '%25', '%20', ' ', '+', ';', ';a=b', '*', '~', '\\', '..\\..', '%5C', ':', '@', '!$&\'()*,=', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
@@ -253,7 +253,7 @@ const body = fc.constantFrom(
 const SIZES = ['0', '1', '1', '2', '2', '3', '-1', '1000', '1001', '1.5', '1e0', '2e0', '1e309', 'abc', '', ' 1', '0x1', 'Infinity', 'NaN', '%zz', '%', '%31', '+1']
 const OFFSETS = ['WyJ4Il0=', 'WyJ4IiwieSIsInoiXQ==', 'W10=', 'bnVsbA==', 'eyJhIjoxfQ==', 'WyI1ZTFmMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAxMDEiXQ==', 'AAAA', '!!!', '=', '====', '', '%zz', '%2B', 'x'.repeat(3000)]
 const TAGS = ['t1', 't1', '%C3%A9', '%C3%A9', 'é', 't1,%C3%A9', 't1/%C3%A9', 't1%2C%C3%A9', 'a,b/c', ',', '/', 'a,,b', 'a//b', '1,2,3,4,5,6', ' ', '%20', '%ff', '%C3', '%zz', '__proto__', 'x'.repeat(3000)]
-const OTHER_KEYS = ['custom_id', 'foo', '__proto__', 'constructor', '', 'size[]', 'tags[]', 'offset[a]', 'tags[0]', 'SIZE', 'ttl', 'offset', 'size', 'tags']
+const OTHER_KEYS = ['custom_id', 'foo', '__proto__', 'constructor', '', 'size[]', 'tags[]', 'offset[a]', 'tags[0]', 'SIZE', 'ttl', 'offset', 'size', 'tags', 'balancer_health']
 const OTHER_VALUES = ['cid', 'cons', '', '1', 'abc', '%zz', '%ff', '%00', '+', '=']
 const anyValue = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...OTHER_VALUES, ...SIZES, ...TAGS) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }).map(encodeURIComponent) }, { weight: 1, arbitrary: byteSegment })
 const queryPart = fc.oneof(
@@ -268,7 +268,8 @@ const queryPart = fc.oneof(
 )
 const query = fc.array(queryPart, { maxLength: 5 }).map((parts) => parts.join('&'))
 const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service',
-  '/upstreams', '/upstreams/ups.test/targets', `/upstreams/${UPS}/targets/all`, '/upstreams/ups.test/targets/tgt.test:8000']
+  '/upstreams', '/upstreams/ups.test/targets', `/upstreams/${UPS}/targets/all`, '/upstreams/ups.test/targets/tgt.test:8000',
+  '/upstreams/ups.test/health', '/upstreams/ups.test/targets/tgt.test:8000/healthy', '/upstreams/ups.test/targets/tgt.test:8000/127.0.0.1:8000/unhealthy', '/upstreams/ups.test/targets/tgt.test:8000/%zz/healthy']
 
 // --- headers -------------------------------------------------------------------------
 
