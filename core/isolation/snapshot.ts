@@ -74,6 +74,7 @@ export type Mutation =
   | { op: 'pluginCtx', value: Record<string, unknown> }
   | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: string }
   | { op: 'serialize', key: string, value: unknown }
+  | { op: 'skipBodyFilter' }
 
 // --- Host: a batch of phases to the wire ------------------------------------------------
 
@@ -378,6 +379,8 @@ export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: s
   if (JSON.stringify(ctx.shared) !== base.shared) out.push({ op: 'shared', value: ctx.shared })
   const own = ctx.pluginCtx.get(plugin) ?? {}
   if (JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
+  // The worker's context starts without the mark, so any mark is this handler's.
+  if (ctx.bodyFilterOff?.has(plugin) === true) out.push({ op: 'skipBodyFilter' })
   if (JSON.stringify(ctx.serializeExtra) !== base.serializeExtra) {
     const was = JSON.parse(base.serializeExtra) as Record<string, unknown>
     for (const [key, value] of Object.entries(ctx.serializeExtra)) {
@@ -460,6 +463,7 @@ export function applyMutations (ctx: RequestContext, plugin: string, mutations: 
         break
       case 'pluginCtx': ctx.pluginCtx.set(plugin, m.value); break
       case 'serialize': ctx.serializeExtra[m.key] = m.value; break
+      case 'skipBodyFilter': (ctx.bodyFilterOff ??= new Set()).add(plugin); break
       case 'log': log(m); break
     }
   }

@@ -12,6 +12,8 @@ import type { RequestContext } from '../runtime/context.js'
 import type { EntityCache } from '../runtime/entity-cache.js'
 import type { SharedDict, SharedMemory } from '../shm/index.js'
 import { KongClient } from './client.js'
+import { check } from './private/checks.js'
+import { PHASES } from './private/phases.js'
 import { KongDbView, type KongDb } from './db.js'
 import { makeLog, type KongLog } from './log.js'
 import { makeNode, type KongNode } from './node.js'
@@ -99,7 +101,15 @@ export class Kong {
   /** Kong's kong.plugin: the running plugin instance. */
   get plugin (): KongPlugin {
     const id = this.#instance
-    return (this.#pluginApi ??= { getId: () => id })
+    const ctx = this.#ctx
+    const name = this.#plugin
+    return (this.#pluginApi ??= {
+      getId: () => id,
+      skipBodyFilter: () => {
+        check(ctx, PHASES.plugin.skipBodyFilter)
+        ;(ctx.bodyFilterOff ??= new Set()).add(name)
+      },
+    })
   }
 
   /**

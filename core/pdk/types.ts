@@ -116,6 +116,14 @@ export interface KongPlugin {
    * @phases rewrite, access, header_filter, body_filter, log
    */
   getId (): string
+  /**
+   * This plugin's body_filter has nothing to do for this request (Tollgate's; Kong has no
+   * equivalent, since nginx streams to body_filter anyway). When no other plugin's
+   * body_filter runs either, the response is streamed to the client instead of being held
+   * whole: e.g. proxy-cache after deciding in header_filter that a response is not stored.
+   * @phases rewrite, access, header_filter
+   */
+  skipBodyFilter (): void
 }
 
 export interface Kong {

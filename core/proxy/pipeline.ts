@@ -11,7 +11,7 @@ import type { Logger } from '../log.js'
 import type { RequestContext, Headers } from '../runtime/context.js'
 import { exitAsResponse } from '../runtime/exit.js'
 import { isThenable, type PhaseRunner } from '../runtime/phase-runner.js'
-import { anyRuns, type Collected } from '../runtime/plugins.js'
+import { anyBodyFilter, anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { WRITE_TIMEOUT, addDebugHeaders, attemptOutcome, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
 import type { UpstreamPools } from './upstream-pools.js'
@@ -234,7 +234,9 @@ export class Pipeline {
       return
     }
     const peers = this.#peers
-    const buffering = anyRuns(collected, 'bodyFilter')
+    // Decided once header_filter has run: a plugin may find there that its body_filter has
+    // nothing to do for this response (kong.plugin.skipBodyFilter), and the body streams.
+    let buffering = false
     const hasHeaderFilter = anyRuns(collected, 'headerFilter')
     let body: Dispatcher.DispatchOptions['body'] = null
     let streamed = sent
@@ -289,6 +291,7 @@ export class Pipeline {
         upstreamResponse(ctx, statusCode, upstreamHeaders as Headers, h)
         if (self.#debug && req.headers['kong-debug'] === '1') addDebugHeaders(ctx, ctx.responseHeaders)
         const writeHead = (): void => {
+          buffering = anyBodyFilter(ctx, collected)
           if (buffering) return // the head waits for body_filter, which may change the length
           res.writeHead(ctx.status, proxiedResponseHead(ctx, h))
         }

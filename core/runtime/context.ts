@@ -105,6 +105,11 @@ export class RequestContext {
   responseBody: Buffer | undefined
   /** Set when a plugin replaced the response body in body_filter. */
   responseBodyReplaced = false
+  /**
+   * Plugins whose body_filter has nothing to do for this request (kong.plugin.skipBodyFilter):
+   * when no other body_filter runs, the response streams instead of being held whole.
+   */
+  bodyFilterOff: Set<string> | undefined
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
   /**

@@ -19,7 +19,7 @@ import type { RequestContext, UpstreamRequest } from './context.js'
 import { errorExit } from './exit.js'
 import { Phase } from './phases.js'
 import { HANDLER_BIT, HANDLER_PHASE, readsBody, type HandlerName } from './plugin.js'
-import { PluginSet, anyRuns, runs, type Collected, type Plan } from './plugins.js'
+import { PluginSet, anyBodyFilter, runs, runsBodyFilter, type Collected, type Plan } from './plugins.js'
 
 /** Kong's router step (runloop's access.before), as the phase runner needs it. */
 export interface RouteStep {
@@ -119,7 +119,7 @@ export class PhaseRunner {
    */
   async filterWhole (ctx: RequestContext, collected: readonly Collected[], body: Buffer | undefined): Promise<Buffer | undefined> {
     await this.headerFilter(ctx, collected)
-    if (!anyRuns(collected, 'bodyFilter')) return body
+    if (!anyBodyFilter(ctx, collected)) return body
     ctx.responseBody = body ?? Buffer.alloc(0)
     await this.bodyFilter(ctx, collected)
     return ctx.responseBody
@@ -131,7 +131,7 @@ export class PhaseRunner {
     for (let i = from; i < list.length; i++) {
       if (bit === Phase.rewrite && ctx.exit !== undefined) return
       const c = list[i] as Collected
-      if (!runs(c, handler)) continue
+      if (bit === Phase.body_filter ? !runsBodyFilter(ctx, c) : !runs(c, handler)) continue
       ctx.phase = bit
       let r: unknown
       try {

@@ -31,6 +31,17 @@ export function anyRuns (collected: readonly Collected[], handler: HandlerName):
   return false
 }
 
+/** Whether a collected config's body_filter runs for this request (its plugin may have opted out: kong.plugin.skipBodyFilter). */
+export function runsBodyFilter (ctx: { bodyFilterOff: Set<string> | undefined }, c: { plugin: AnyPlugin, instance: PluginInstance }): boolean {
+  return runs(c, 'bodyFilter') && ctx.bodyFilterOff?.has(c.plugin.name) !== true
+}
+
+/** Whether any collected config's body_filter runs for this request: the response is then held whole. */
+export function anyBodyFilter (ctx: { bodyFilterOff: Set<string> | undefined }, collected: readonly Collected[]): boolean {
+  for (const c of collected) if (runsBodyFilter(ctx, c)) return true
+  return false
+}
+
 /** A plugin's skipWhen for one config, as HANDLER_BIT flags. */
 function skipsFor (plugin: AnyPlugin, config: Record<string, unknown>): number {
   let skip = 0

@@ -24,7 +24,7 @@ import { PhaseRunner } from '../../core/runtime/phase-runner.js'
 import { Phase } from '../../core/runtime/phases.js'
 import { HANDLERS, type AnyPlugin, type HandlerName, type PluginDescriptor } from '../../core/runtime/plugin.js'
 import { InProcessRunner } from '../../core/runtime/plugin-runner.js'
-import { LivePlugins, anyRuns } from '../../core/runtime/plugins.js'
+import { LivePlugins, anyBodyFilter } from '../../core/runtime/plugins.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { Consumer, Route, Service } from '../../core/store/index.js'
 import { LmdbStore } from '../../core/store/lmdb-store.js'
@@ -197,7 +197,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
       out = await phases.filterWhole(ctx, collected, Buffer.from(up.body ?? '{}'))
       // The head as the proxy writes it: a body_filter makes it buffer the body, so the
       // length is the filtered body's.
-      const buffered = anyRuns(collected, 'bodyFilter')
+      const buffered = anyBodyFilter(ctx, collected)
       head = proxiedResponseHead(ctx, flags, buffered, buffered ? out?.length ?? 0 : undefined)
     } else {
       out = await phases.filterWhole(ctx, collected, exitAsResponse(ctx))

@@ -130,5 +130,7 @@ export const PHASES = {
   // the instance is known before the handler runs.
   plugin: rules('kong.plugin', {
     getId: ALL,
+    // Tollgate's: before the response is under way, so the pipeline can still stream it.
+    skipBodyFilter: BEFORE_HEADERS,
   }),
 }

@@ -173,6 +173,7 @@ const TOLLGATE_ONLY: Record<string, PhaseName[]> = {
   'kong.db.get': ALL_FIVE,
   'kong.db.find': ALL_FIVE,
   'kong.db.listFor': ALL_FIVE,
+  'kong.plugin.skipBodyFilter': ['rewrite', 'access', 'header_filter'],
 }
 
 /** Kong functions Tollgate does not have (yet). */
