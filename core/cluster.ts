@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
-import { GRACE_MS, openNodeShm, openStore, shmPath, startAdmin, startProxy } from './gateway.js'
+import { GRACE_MS, checkEnv, openNodeShm, openStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
 import { SharedMemory } from './shm/index.js'
 import type { Logger } from './log.js'
 import type { ProxyStats } from './proxy/server.js'
@@ -67,7 +67,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     await snapshotSeen
     m.apply(early)
     mirror = m
-    shm = new SharedMemory({ path: shmPath(config) })
+    shm = new SharedMemory({ path: shmPath(config), sizes: sharedDictSizes(config) })
     part = await startProxy(config, store, plugins, log, { balancers, health: m, shm })
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message })
@@ -110,6 +110,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 /** Runs in the primary: store writer, Admin API, and the worker supervisor. */
 export async function startPrimary (config: Config, log: Logger): Promise<Primary> {
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
+  plugins.useEnv(checkEnv(config))
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
   // Emptied before any worker opens it.
@@ -189,7 +190,7 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   }
   try {
     await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
-    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub })
+    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub }, shm.shm)
   } catch (err) {
     await stop()
     throw err

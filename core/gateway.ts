@@ -29,7 +29,7 @@ import { IsolationPool } from './isolation/pool.js'
 import { loadPlugins } from './runtime/loader.js'
 import { PhaseRunner } from './runtime/phase-runner.js'
 import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
-import type { AnyPlugin } from './runtime/plugin.js'
+import type { AnyPlugin, CheckEnv } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
 import { LmdbStore, type ConfigReader, type EntityStore } from './store/index.js'
 
@@ -77,12 +77,28 @@ const SHM_PURGE_MS = 10_000
  * memory.
  */
 export function openNodeShm (config: Config, log: Logger, alone: boolean): { shm: SharedMemory, stop: () => Promise<void> } {
-  const shm = alone ? new SharedMemory() : new SharedMemory({ path: shmPath(config), reset: true })
+  const sizes = sharedDictSizes(config)
+  const shm = alone ? new SharedMemory({ sizes }) : new SharedMemory({ path: shmPath(config), reset: true, sizes })
   const timer = setInterval(() => {
     try { shm.purgeExpired() } catch (err) { log.error({ err }, 'purging expired shared dictionary entries failed') }
   }, SHM_PURGE_MS)
   timer.unref()
   return { shm, stop: async () => { clearInterval(timer); await shm.close() } }
+}
+
+/**
+ * The node's declared dictionaries and their capacities: Kong's `kong_db_cache` sized by
+ * mem_cache_size, and those nginx_http_lua_shared_dict adds. Other names a plugin asks
+ * for are made unbounded on first use (rate-limiting's counters, say).
+ */
+export function sharedDictSizes (config: Config): Record<string, number> {
+  return { kong_db_cache: config.mem_cache_size, ...config.nginx_http_lua_shared_dict }
+}
+
+/** What plugins' checkConfig may ask about this node. */
+export function checkEnv (config: Config): CheckEnv {
+  const sizes = sharedDictSizes(config)
+  return { sharedDictDeclared: (name) => Object.hasOwn(sizes, name) }
 }
 
 export function shmPath (config: Config): string {
@@ -124,6 +140,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
       cwd: process.cwd(),
       storePath: join(config.prefix, 'tollgate.mdb'),
       shmPath: shmPath(config),
+      shmSizes: sharedDictSizes(config),
       nodeId: store.nodeId(),
       size: config.isolation_pool_size,
       timeoutMs: config.isolation_timeout,
@@ -175,7 +192,7 @@ export interface AdminPart {
   stop(): Promise<void>
 }
 
-export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[], health: NodeHealth): Promise<AdminPart> {
+export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[], health: NodeHealth, shm: SharedMemory): Promise<AdminPart> {
   const admins: FastifyInstance[] = []
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
@@ -187,7 +204,7 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
   }
   try {
     for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health })
+      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health, shm })
       admins.push(a)
       await a.ready()
       addresses.push(await listen(a.server, l, 'admin_listen'))
@@ -203,6 +220,7 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
+  plugins.useEnv(checkEnv(config))
   const store = openStore(config, plugins, true)
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
@@ -218,7 +236,7 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   }
   try {
     proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm }, opts.peers)
-    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub })
+    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub }, shm.shm)
   } catch (err) {
     await stop()
     throw err

@@ -4,9 +4,33 @@
 
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../log.js'
-import type { AdminAnswer, AdminRoute } from '../runtime/plugin.js'
+import type { AdminAnswer, AdminContext, AdminRoute, PluginConfigRow } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
+import type { SharedMemory } from '../shm/index.js'
+import type { ConfigReader } from '../store/index.js'
 import type { RouteTable } from './route-table.js'
+
+/** What plugin routes may reach of the node (see AdminContext). */
+export interface PluginRouteDeps {
+  shm: SharedMemory
+  store: ConfigReader
+}
+
+/** The AdminContext of plugin `name`'s routes: one per plugin, made once. */
+function contextFor (name: string, deps: PluginRouteDeps): AdminContext {
+  const ref = (v: unknown): string | null => (v as { id?: string } | null)?.id ?? null
+  return {
+    shm: (dict) => deps.shm.dict(dict),
+    configs: () => {
+      const out: PluginConfigRow[] = []
+      for (const e of deps.store.each('plugins')) {
+        if (e.name !== name) continue
+        out.push({ id: e.id as string, route: ref(e.route), service: ref(e.service), consumer: ref(e.consumer), enabled: e.enabled === true, config: e.config as Record<string, unknown> })
+      }
+      return out
+    },
+  }
+}
 
 const INTERNAL_ERROR = { message: 'An unexpected error occurred' }
 
@@ -15,15 +39,16 @@ const INTERNAL_ERROR = { message: 'An unexpected error occurred' }
  * another plugin serves is a start-up error naming both (Kong lets api.lua extend core
  * endpoints; here a plugin adds paths of its own only).
  */
-export function registerPluginRoutes (table: RouteTable, plugins: PluginRegistry, log: Logger): void {
+export function registerPluginRoutes (table: RouteTable, plugins: PluginRegistry, log: Logger, deps: PluginRouteDeps): void {
   for (const p of plugins.all()) {
+    const context = contextFor(p.name, deps)
     const owner = `plugin '${p.name}'`
     for (const route of (p.admin ?? []) as AdminRoute[]) {
       const doc = { summary: route.summary ?? `${route.method} ${route.path} (plugin ${p.name})`, response: 'object' as const, tags: [p.name], owner }
       try {
         table.add(route.method, route.path, doc, async (req, reply) => {
           try {
-            const answer: AdminAnswer = (await route.handler({ params: req.params, query: req.query, body: req.body, headers: req.headers })) ?? {}
+            const answer: AdminAnswer = (await route.handler({ params: req.params, query: req.query, body: req.body, headers: req.headers }, context)) ?? {}
             if (answer.headers !== undefined) reply.headers(answer.headers)
             return reply.code(answer.status ?? 200).send(answer.body)
           } catch (err) {

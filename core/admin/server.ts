@@ -18,6 +18,7 @@ import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
 import { registerPluginRoutes } from './plugin-routes.js'
+import { SharedMemory } from '../shm/index.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
 import { registerUpstreamRoutes } from './upstreams.js'
@@ -38,6 +39,11 @@ export interface AdminDeps {
    * started alone (tests, tools) makes its own, closed with it.
    */
   health?: HealthDeps
+  /**
+   * The node's shared dictionaries, for plugins' Admin API routes (proxy-cache's purges).
+   * An Admin API started alone gets an empty set in its memory.
+   */
+  shm?: SharedMemory
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -287,7 +293,9 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     return openapi
   })
 
-  registerPluginRoutes(table, plugins, deps.log)
+  const shm = deps.shm ?? new SharedMemory()
+  if (deps.shm === undefined) app.addHook('onClose', async () => { await shm.close() })
+  registerPluginRoutes(table, plugins, deps.log, { shm, store })
 
   table.finish()
   return app

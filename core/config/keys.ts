@@ -47,6 +47,10 @@ export interface Config {
   nginx_http_client_header_timeout: number
   /** Milliseconds a client may pause between two reads of a request body (nginx client_body_timeout). */
   nginx_http_client_body_timeout: number
+  /** Bytes of the node's `kong_db_cache` shared dictionary (Kong's mem_cache_size). */
+  mem_cache_size: number
+  /** More named shared dictionaries and their sizes in bytes (Kong's injected `lua_shared_dict` directives). */
+  nginx_http_lua_shared_dict: Record<string, number>
 }
 
 /** The headers kong.conf's `headers` setting turns on and off, as Kong names them. */
@@ -182,6 +186,23 @@ function parseHeaderBuffers (raw: string): { number: number, size: number } {
   return { number, size }
 }
 
+/**
+ * `name size` entries, separated by ',' or ';'. Kong users declare extra zones with
+ * `nginx_http_lua_shared_dict = name 5m`, and several with the injection trick
+ * `a 5m; lua_shared_dict b 5m`: both read the same here.
+ */
+function parseSharedDicts (raw: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const entry of raw.split(/[,;]/).map((s) => s.trim()).filter((s) => s !== '')) {
+    const m = /^(?:lua_shared_dict\s+)?([A-Za-z0-9_-]+)\s+(\S+)$/.exec(entry)
+    if (m === null) throw new BadValue(`'${entry}' is not 'name size'`)
+    const size = parseSize(m[2] as string)
+    if (size < 8 * 1024) throw new BadValue(`'${entry}': a dictionary needs at least 8k`)
+    out[m[1] as string] = size
+  }
+  return out
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -284,6 +305,22 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: 'a time from 100ms to 1h, such as 500ms, 60s or 1m',
     parse: timeIn(100, 3_600_000),
     description: 'A client that sends no request body bytes for this long is answered 408 (if no answer has started) and disconnected',
+  },
+  mem_cache_size: {
+    default: '128m',
+    expects: 'a size of at least 8k, such as 128m or 1g',
+    parse: (raw) => {
+      const size = parseSize(raw)
+      if (size < 8 * 1024) throw new BadValue('too small')
+      return size
+    },
+    description: "Size of the node's kong_db_cache shared dictionary, where proxy-cache keeps responses by default; its least recently used entries are evicted when full",
+  },
+  nginx_http_lua_shared_dict: {
+    default: '',
+    expects: "'name size' entries separated by ',' or ';', such as 'my_cache 10m'",
+    parse: parseSharedDicts,
+    description: 'More node-wide shared dictionaries, each bounded to its size with LRU eviction (e.g. for proxy-cache memory.dictionary_name)',
   },
   log_level: {
     default: 'notice',

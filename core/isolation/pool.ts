@@ -26,6 +26,8 @@ export interface IsolationOptions {
   cwd: string
   storePath: string
   shmPath: string
+  /** The declared dictionaries' capacities (bytes), as every process of the node has them. */
+  shmSizes?: Record<string, number>
   nodeId: string
   size: number
   timeoutMs: number
@@ -130,7 +132,7 @@ export class IsolationPool implements PluginRunner {
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, shmPath: opts.shmPath, nodeId: opts.nodeId }
+    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
     this.#threads = threads
     this.#pool = new Piscina({

@@ -28,6 +28,8 @@ export interface WorkerData {
   storePath: string
   /** The node's shared dictionaries (shm/index.ts), opened here too: the same entries. */
   shmPath: string
+  /** The declared dictionaries' capacities, as in the processes. */
+  shmSizes: Record<string, number>
   nodeId: string
   /** Names of the isolated plugins: the ones this thread configures (the others are loaded for their schemas only). */
   isolated: string[]
@@ -64,7 +66,7 @@ export interface LateOutcome {
 
 const data = workerData as WorkerData
 let seenVersion = -1
-const shm = new SharedMemory({ path: data.shmPath })
+const shm = new SharedMemory({ path: data.shmPath, sizes: data.shmSizes })
 
 async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache, configurer: Configurer }> {
   const registry = await loadPlugins(data.plugins, data.cwd)

@@ -3,7 +3,7 @@
 
 import type { Static, TObject } from 'typebox'
 import type { EntityDef } from '../store/entity.js'
-import type { Kong } from '../pdk/types.js'
+import type { Kong, SharedDict } from '../pdk/types.js'
 import { SDK_VERSION } from '../meta.js'
 import { Phase, type PhaseName } from './phases.js'
 
@@ -33,6 +33,15 @@ export interface ConfiguredPlugin<C> {
 export interface ConfigErrors {
   '@entity'?: string[]
   config?: string | Record<string, string>
+}
+
+/** What checkConfig may ask about the node the config is written to. */
+export interface CheckEnv {
+  /**
+   * Whether the node declares the shared dictionary `name` (kong_db_cache, or one of
+   * nginx_http_lua_shared_dict): Kong's check that `ngx.shared[name]` exists.
+   */
+  sharedDictDeclared (name: string): boolean
 }
 
 export interface PluginDescriptor<S extends TObject = TObject> {
@@ -65,7 +74,7 @@ export interface PluginDescriptor<S extends TObject = TObject> {
    * entity's errors in Kong's shape (`@entity` messages; `config` as one message or per
    * field), or undefined. The Admin API answers them with Kong's 400 schema violation.
    */
-  checkConfig?: (conf: Static<S>) => ConfigErrors | undefined
+  checkConfig?: (conf: Static<S>, env: CheckEnv) => ConfigErrors | undefined
   /** Entities the plugin owns, with Admin API endpoints generated from them. */
   entities?: EntityDef[]
   /** Semver range of the SDK the plugin was written for. */
@@ -107,13 +116,31 @@ export interface AdminAnswer {
   headers?: Record<string, string>
 }
 
+/** A stored config of a plugin as its Admin API routes see it: enabled or not, with its scope. */
+export interface PluginConfigRow extends ConfiguredPlugin<Record<string, unknown>> {
+  enabled: boolean
+}
+
+/**
+ * What an Admin API route reaches besides its request: the node's shared dictionaries (the
+ * entries every worker's handlers see through kong.shm; a change is seen by all of them)
+ * and the plugin's own stored configs. Kong's api.lua reaches the same through ngx.shared
+ * and kong.db.plugins.
+ */
+export interface AdminContext {
+  /** The node's shared dictionary `name`, as kong.shm(name) gives it to handlers. */
+  shm (name: string): SharedDict
+  /** Every stored config of this plugin, enabled or not, in the store's order. */
+  configs (): PluginConfigRow[]
+}
+
 export interface AdminRoute {
   method: AdminMethod
   /** fastify path syntax, e.g. '/rate-limiting/usage/:consumer'; may not be a path the core API or another plugin serves. */
   path: string
   /** For the OpenAPI document. */
   summary?: string
-  handler: (req: AdminRequest) => AdminAnswer | Promise<AdminAnswer>
+  handler: (req: AdminRequest, ctx: AdminContext) => AdminAnswer | Promise<AdminAnswer>
 }
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -5,13 +5,22 @@
 import type { TObject } from 'typebox'
 import type { EntityDef, PluginSchemas } from '../store/entity.js'
 import type { FieldErrors } from '../errors.js'
-import type { AnyPlugin } from './plugin.js'
+import type { AnyPlugin, CheckEnv } from './plugin.js'
 
 /** A loaded plugin: its descriptor (see plugin.ts). */
 export type PluginInfo = AnyPlugin
 
+/** Kong's default zones a plugin config may name, for a registry not told of the node's. */
+const DEFAULT_ENV: CheckEnv = { sharedDictDeclared: (name) => name === 'kong_db_cache' }
+
 export class PluginRegistry implements PluginSchemas {
   readonly #plugins = new Map<string, PluginInfo>()
+  #env: CheckEnv = DEFAULT_ENV
+
+  /** What plugins' checkConfig learns of the node (its declared shared dictionaries). */
+  useEnv (env: CheckEnv): void {
+    this.#env = env
+  }
 
   register (plugin: PluginInfo): void {
     if (this.#plugins.has(plugin.name)) throw new Error(`plugin '${plugin.name}' is loaded twice`)
@@ -40,8 +49,8 @@ export class PluginRegistry implements PluginSchemas {
   }
 
   configErrors (name: string, config: Record<string, unknown>): FieldErrors | undefined {
-    const check = this.#plugins.get(name)?.checkConfig as ((c: Record<string, unknown>) => FieldErrors | undefined) | undefined
-    return check?.(config)
+    const check = this.#plugins.get(name)?.checkConfig as ((c: Record<string, unknown>, env: CheckEnv) => FieldErrors | undefined) | undefined
+    return check?.(config, this.#env)
   }
 
   /** Entities owned by loaded plugins, for the store. */

@@ -15,8 +15,7 @@
 // (fractions allowed), 0 or none for no expiry, measured on the wall clock every process
 // shares.
 
-import { rmSync } from 'node:fs'
-import { open, type Database, type RootDatabase } from 'lmdb'
+import { LmdbBackend, MemoryBackend, type Backend, type Entry } from './backends.js'
 
 export type SharedValue = number | string | boolean | Buffer
 
@@ -25,8 +24,12 @@ export interface SharedDict {
   readonly name: string
   /** The value, or undefined when absent or expired. */
   get (key: string): SharedValue | undefined
-  /** Stores `value`, replacing any; `ttl` seconds (0: none). */
-  set (key: string, value: SharedValue, ttl?: number): void
+  /**
+   * Stores `value`, replacing any; `ttl` seconds (0: none). False when the dictionary has a
+   * capacity and the entry is larger than all of it (nginx's "no memory"); a dictionary
+   * that is only full evicts its least recently used entries instead.
+   */
+  set (key: string, value: SharedValue, ttl?: number): boolean
   /** Stores `value` only when the key is absent (or expired); false when it was there. */
   add (key: string, value: SharedValue, ttl?: number): boolean
   /**
@@ -45,10 +48,20 @@ export interface SharedDict {
   flushAll (): void
 }
 
-/** A stored entry: the value and when it expires (ms since the epoch; 0: never). */
-type Entry = [SharedValue, number]
-
 const SEP = '\u0000'
+/**
+ * Bookkeeping rows of bounded dictionaries start with this: below every dictionary name
+ * (names are printable), so they never show in a dictionary's range nor in the expiry
+ * sweep. `META name` holds the dictionary's total size, `META name SEP key` each entry's
+ * [size, expiry, last access].
+ */
+const META = '\u0001'
+/** What an entry costs besides its key and value: nginx's slab node is about this much. */
+const ENTRY_OVERHEAD = 64
+/** A full dictionary is evicted down to this share of its capacity, so evictions come in batches. */
+const LOW_WATER = 0.9
+/** How many keys a process remembers having touched recently, before it starts over. */
+const TOUCHED_MAX = 50_000
 
 export interface SharedMemoryOptions {
   /**
@@ -62,79 +75,65 @@ export interface SharedMemoryOptions {
   reset?: boolean
   /** Milliseconds since the epoch. Default Date.now (shared by every process). */
   clock?: () => number
+  /**
+   * Dictionaries with a capacity, in bytes, as nginx's `lua_shared_dict NAME SIZE` declares
+   * a zone: when a write takes one over its capacity, the least recently used entries
+   * (expired ones first) are evicted. Every process of the node must be given the same.
+   * Other names are made on first use and are unbounded.
+   */
+  sizes?: Record<string, number>
+  /**
+   * How stale a bounded entry's recorded last access may get before a read records it
+   * again (ms, default 1000). Reads within that window write nothing, so a hot entry costs
+   * one write per window per process; LRU order is only this precise.
+   */
+  accessGranularityMs?: number
 }
 
-/** Where entries are kept: the operations the dictionaries are written over. */
-interface Backend {
-  get (key: string): Entry | undefined
-  put (key: string, e: Entry): void
-  remove (key: string): void
-  /** Entries with keys in [start, end) (no end: to the last), in key order. */
-  range (start: string, end?: string): Iterable<{ key: string, value: Entry }>
-  /** Runs `fn` as one atomic step for every process sharing the backend. */
-  atomic<T> (fn: () => T): T
-  close (): Promise<void>
-}
-
-class LmdbBackend implements Backend {
-  readonly #env: RootDatabase
-  readonly #db: Database<Entry, string>
-
-  constructor (path: string, reset: boolean) {
-    if (reset) {
-      rmSync(path, { force: true })
-      rmSync(`${path}-lock`, { force: true })
-    }
-    // useWritemap: a commit writes into the map instead of pwrite()ing its pages, which
-    // halves an increment (about 4 us instead of 9, almost no system time). A crash can
-    // then leave the file torn; the node empties it at start anyway.
-    this.#env = open({ path, noSync: true, noMetaSync: true, useWritemap: true, compression: false, maxDbs: 2 })
-    this.#db = this.#env.openDB<Entry, string>({ name: 'shm' })
-  }
-
-  get (key: string): Entry | undefined { return this.#db.get(key) }
-  put (key: string, e: Entry): void { this.#db.putSync(key, e) }
-  remove (key: string): void { this.#db.removeSync(key) }
-  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> { return this.#db.getRange(end === undefined ? { start } : { start, end }) }
-  atomic<T> (fn: () => T): T { return this.#env.transactionSync(fn) }
-  async close (): Promise<void> { await this.#env.close() }
-}
-
-class MemoryBackend implements Backend {
-  readonly #map = new Map<string, Entry>()
-
-  get (key: string): Entry | undefined { return this.#map.get(key) }
-  put (key: string, e: Entry): void { this.#map.set(key, e) }
-  remove (key: string): void { this.#map.delete(key) }
-  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> {
-    const keys = [...this.#map.keys()].filter((k) => k >= start && (end === undefined || k < end)).sort()
-    return keys.map((key) => ({ key, value: this.#map.get(key) as Entry }))
-  }
-
-  // One thread: every call is atomic already.
-  atomic<T> (fn: () => T): T { return fn() }
-  async close (): Promise<void> { this.#map.clear() }
+/** Bytes an entry is counted for in a bounded dictionary. */
+export function entrySize (key: string, value: SharedValue): number {
+  const v = typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 8
+  return Buffer.byteLength(key) + v + ENTRY_OVERHEAD
 }
 
 export class SharedMemory {
   readonly #store: Backend
   readonly #clock: () => number
   readonly #dicts = new Map<string, SharedDict>()
+  readonly #sizes: Map<string, number>
+  readonly #granularity: number
 
   constructor (opts: SharedMemoryOptions = {}) {
     this.#store = opts.path === undefined ? new MemoryBackend() : new LmdbBackend(opts.path, opts.reset === true)
     this.#clock = opts.clock ?? Date.now
+    this.#sizes = new Map(Object.entries(opts.sizes ?? {}))
+    for (const [name, size] of this.#sizes) {
+      checkName(name)
+      if (!Number.isSafeInteger(size) || size <= 0) throw new TypeError(`shared dictionary '${name}': the size must be a positive number of bytes`)
+    }
+    this.#granularity = opts.accessGranularityMs ?? 1000
   }
 
   /** The dictionary `name` (made on first use; the same object after). */
   dict (name: string): SharedDict {
     let d = this.#dicts.get(name)
     if (d === undefined) {
-      if (name === '' || name.includes(SEP)) throw new TypeError(`invalid shared dictionary name ${JSON.stringify(name)}`)
-      d = this.#makeDict(name)
+      checkName(name)
+      const size = this.#sizes.get(name)
+      d = size === undefined ? this.#makeDict(name) : this.#makeBounded(name, size)
       this.#dicts.set(name, d)
     }
     return d
+  }
+
+  /** The capacity `name` was declared with (bytes), or undefined for an undeclared name. */
+  capacity (name: string): number | undefined {
+    return this.#sizes.get(name)
+  }
+
+  /** Bytes the entries of a bounded dictionary are counted for now (0 for an unbounded one). */
+  used (name: string): number {
+    return (this.#store.get(META + name)?.[0] as number | undefined) ?? 0
   }
 
   /** Removes expired entries of every dictionary; returns how many. */
@@ -142,14 +141,23 @@ export class SharedMemory {
     const now = this.#clock()
     const store = this.#store
     const dead: string[] = []
-    for (const { key, value } of store.range('')) {
+    // From ' ': past the bookkeeping rows, which are not entries.
+    for (const { key, value } of store.range(' ')) {
       if (value[1] !== 0 && value[1] <= now) dead.push(key)
     }
     if (dead.length === 0) return 0
     store.atomic(() => {
       for (const k of dead) {
         const e = store.get(k)
-        if (e !== undefined && e[1] !== 0 && e[1] <= now) store.remove(k)
+        if (e === undefined || e[1] === 0 || e[1] > now) continue
+        store.remove(k)
+        // An entry of a bounded dictionary: its size is given back.
+        const meta = store.get(META + k)
+        if (meta !== undefined) {
+          store.remove(META + k)
+          const total = META + k.slice(0, k.indexOf(SEP))
+          store.put(total, [Math.max(0, ((store.get(total)?.[0] as number | undefined) ?? 0) - (meta[0] as number)), 0])
+        }
       }
     })
     return dead.length
@@ -164,16 +172,6 @@ export class SharedMemory {
     const clock = this.#clock
     const prefix = `${name}${SEP}`
     const end = `${name}\u0001`
-    const live = (e: Entry | undefined, now: number): Entry | undefined => (e === undefined || (e[1] !== 0 && e[1] <= now) ? undefined : e)
-    const expiry = (ttl: number | undefined, now: number): number => {
-      if (ttl === undefined || ttl === 0) return 0
-      if (!(ttl > 0) || !Number.isFinite(ttl)) throw new TypeError(`ttl must be a non-negative number of seconds (got ${String(ttl)})`)
-      return now + ttl * 1000
-    }
-    const checkValue = (v: unknown): SharedValue => {
-      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || Buffer.isBuffer(v)) return v
-      throw new TypeError(`a shared dictionary holds numbers, strings, booleans or Buffers (got ${typeof v})`)
-    }
     return {
       name,
       get (key) {
@@ -182,6 +180,7 @@ export class SharedMemory {
       set (key, value, ttl) {
         const now = clock()
         store.put(prefix + key, [checkValue(value), expiry(ttl, now)])
+        return true
       },
       add (key, value, ttl) {
         const v = checkValue(value)
@@ -210,22 +209,13 @@ export class SharedMemory {
         })
       },
       ttl (key) {
-        const now = clock()
-        const e = live(store.get(prefix + key), now)
-        if (e === undefined) return undefined
-        return e[1] === 0 ? 0 : (e[1] - now) / 1000
+        return ttlLeft(store.get(prefix + key), clock())
       },
       delete (key) {
         store.remove(prefix + key)
       },
       keys (limit = Number.POSITIVE_INFINITY) {
-        const now = clock()
-        const out: string[] = []
-        for (const { key, value } of store.range(prefix, end)) {
-          if (out.length >= limit) break
-          if (live(value, now) !== undefined) out.push(key.slice(prefix.length))
-        }
-        return out
+        return liveKeys(store, prefix, end, clock(), limit)
       },
       flushAll () {
         store.atomic(() => {
@@ -234,4 +224,182 @@ export class SharedMemory {
       },
     }
   }
+
+  /**
+   * A dictionary with a capacity. Each entry has a bookkeeping row (size, expiry, last
+   * access) and the dictionary a running total, both changed in the same atomic step as
+   * the entry, so every process sees one total. A write that takes the total over the
+   * capacity evicts, in that step, expired entries and then the least recently used ones
+   * until the total is under LOW_WATER of it. Reads record their access only when this
+   * process has not recorded one for the key within the granularity: an approximate LRU
+   * whose hits mostly write nothing.
+   */
+  #makeBounded (name: string, capacity: number): SharedDict {
+    const store = this.#store
+    const clock = this.#clock
+    const granularity = this.#granularity
+    const prefix = `${name}${SEP}`
+    const end = `${name}\u0001`
+    const metaPrefix = `${META}${name}${SEP}`
+    const metaEnd = `${META}${name}\u0001`
+    const totalKey = `${META}${name}`
+    const touched = new Map<string, number>()
+    const remember = (key: string, now: number): void => {
+      if (touched.size >= TOUCHED_MAX) touched.clear()
+      touched.set(key, now)
+    }
+    const total = (): number => (store.get(totalKey)?.[0] as number | undefined) ?? 0
+
+    // Inside an atomic step: the victims' rows go, the total comes down; `keep` is the
+    // key just written, never its own victim.
+    const evict = (sum: number, now: number, keep: string): number => {
+      const target = Math.floor(capacity * LOW_WATER)
+      const rows: Array<{ key: string, size: number, expires: number, used: number }> = []
+      for (const { key, value } of store.range(metaPrefix, metaEnd)) {
+        const k = key.slice(metaPrefix.length)
+        if (k !== keep) rows.push({ key: k, size: value[0] as number, expires: value[1], used: value[2] ?? 0 })
+      }
+      const dead = (r: { expires: number }): number => (r.expires !== 0 && r.expires <= now ? 0 : 1)
+      rows.sort((a, b) => dead(a) - dead(b) || a.used - b.used)
+      for (const r of rows) {
+        if (sum <= target) break
+        store.remove(prefix + r.key)
+        store.remove(metaPrefix + r.key)
+        touched.delete(r.key)
+        sum -= r.size
+      }
+      return sum
+    }
+    // Inside an atomic step: stores the entry and accounts for it.
+    const write = (key: string, entry: Entry, size: number, now: number): void => {
+      const before = store.get(metaPrefix + key)
+      store.put(prefix + key, entry)
+      store.put(metaPrefix + key, [size, entry[1], now])
+      let sum = total() - ((before?.[0] as number | undefined) ?? 0) + size
+      if (sum > capacity) sum = evict(sum, now, key)
+      store.put(totalKey, [sum, 0])
+      remember(key, now)
+    }
+    const fits = (key: string, v: SharedValue): number | undefined => {
+      const size = entrySize(key, v)
+      return size > capacity ? undefined : size
+    }
+
+    return {
+      name,
+      get (key) {
+        const now = clock()
+        const e = live(store.get(prefix + key), now)
+        if (e === undefined) return undefined
+        const last = touched.get(key)
+        if (last === undefined || now - last >= granularity) {
+          remember(key, now)
+          store.atomic(() => {
+            const m = store.get(metaPrefix + key)
+            if (m !== undefined) store.put(metaPrefix + key, [m[0], m[1], now])
+          })
+        }
+        return e[0]
+      },
+      set (key, value, ttl) {
+        const v = checkValue(value)
+        const size = fits(key, v)
+        // nginx's "no memory": larger than the whole dictionary.
+        if (size === undefined) return false
+        store.atomic(() => {
+          const now = clock()
+          write(key, [v, expiry(ttl, now)], size, now)
+        })
+        return true
+      },
+      add (key, value, ttl) {
+        const v = checkValue(value)
+        const size = fits(key, v)
+        if (size === undefined) return false
+        return store.atomic(() => {
+          const now = clock()
+          if (live(store.get(prefix + key), now) !== undefined) return false
+          write(key, [v, expiry(ttl, now)], size, now)
+          return true
+        })
+      },
+      incr (key, by, init, initTtl) {
+        if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
+        return store.atomic(() => {
+          const now = clock()
+          const e = live(store.get(prefix + key), now)
+          if (e === undefined) {
+            if (init === undefined) return undefined
+            const v = init + by
+            write(key, [v, expiry(initTtl, now)], entrySize(key, v), now)
+            return v
+          }
+          if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
+          const v = e[0] + by
+          // A number's size does not change: only the entry is written.
+          store.put(prefix + key, [v, e[1]])
+          return v
+        })
+      },
+      ttl (key) {
+        return ttlLeft(store.get(prefix + key), clock())
+      },
+      delete (key) {
+        touched.delete(key)
+        store.atomic(() => {
+          const m = store.get(metaPrefix + key)
+          store.remove(prefix + key)
+          if (m === undefined) return
+          store.remove(metaPrefix + key)
+          store.put(totalKey, [Math.max(0, total() - (m[0] as number)), 0])
+        })
+      },
+      keys (limit = Number.POSITIVE_INFINITY) {
+        return liveKeys(store, prefix, end, clock(), limit)
+      },
+      flushAll () {
+        touched.clear()
+        store.atomic(() => {
+          for (const { key } of [...store.range(prefix, end)]) store.remove(key)
+          for (const { key } of [...store.range(metaPrefix, metaEnd)]) store.remove(key)
+          store.remove(totalKey)
+        })
+      },
+    }
+  }
+}
+
+function checkName (name: string): void {
+  // Printable names only: the bookkeeping rows sort below them (META).
+  if (name === '' || !/^[\x20-\x7e]+$/.test(name)) throw new TypeError(`invalid shared dictionary name ${JSON.stringify(name)}`)
+}
+
+function live (e: Entry | undefined, now: number): Entry | undefined {
+  return e === undefined || (e[1] !== 0 && e[1] <= now) ? undefined : e
+}
+
+function expiry (ttl: number | undefined, now: number): number {
+  if (ttl === undefined || ttl === 0) return 0
+  if (!(ttl > 0) || !Number.isFinite(ttl)) throw new TypeError(`ttl must be a non-negative number of seconds (got ${String(ttl)})`)
+  return now + ttl * 1000
+}
+
+function checkValue (v: unknown): SharedValue {
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || Buffer.isBuffer(v)) return v
+  throw new TypeError(`a shared dictionary holds numbers, strings, booleans or Buffers (got ${typeof v})`)
+}
+
+function ttlLeft (stored: Entry | undefined, now: number): number | undefined {
+  const e = live(stored, now)
+  if (e === undefined) return undefined
+  return e[1] === 0 ? 0 : (e[1] - now) / 1000
+}
+
+function liveKeys (store: Backend, prefix: string, end: string, now: number, limit: number): string[] {
+  const out: string[] = []
+  for (const { key, value } of store.range(prefix, end)) {
+    if (out.length >= limit) break
+    if (live(value, now) !== undefined) out.push(key.slice(prefix.length))
+  }
+  return out
 }
