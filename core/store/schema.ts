@@ -242,7 +242,11 @@ function checkArray (schema: S, value: unknown, opts: ValidateOptions): Result {
   const out = value.map((v) => checkValue(items, v, opts))
   const errors = out.map((r) => r.error)
   if (errors.some((e) => e !== undefined)) {
-    return { value, error: errors.map((e) => e === undefined ? null : e) as FieldError }
+    // Kong's errors are a Lua array: a valid element is a hole, and the JSON encoder
+    // drops holes at the end (['bad', 'bad', 123] gives two messages, not three).
+    let last = errors.length
+    while (last > 0 && errors[last - 1] === undefined) last--
+    return { value, error: errors.slice(0, last).map((e) => e === undefined ? null : e) as FieldError }
   }
   let result = out.map((r) => r.value)
   if (kind === 'set') {

@@ -26,7 +26,18 @@ t.test('embedded defaults', async (t) => {
     nginx_http_large_client_header_buffers: { number: 4, size: 8192 },
     nginx_http_client_header_timeout: 60_000,
     nginx_http_client_body_timeout: 60_000,
+    mem_cache_size: 128 * 1024 * 1024,
+    nginx_http_lua_shared_dict: {},
   })
+})
+
+t.test('mem_cache_size and nginx_http_lua_shared_dict: sizes as nginx writes them, names and sizes checked', async (t) => {
+  t.equal(loadConfig({ env: { TOLLGATE_MEM_CACHE_SIZE: '1g' } }).mem_cache_size, 1024 ** 3)
+  t.same(loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a 10m, b 64k' } }).nginx_http_lua_shared_dict, { a: 10 * 1024 ** 2, b: 64 * 1024 })
+  t.same(loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a 5m; lua_shared_dict b 5m' } }).nginx_http_lua_shared_dict, { a: 5 * 1024 ** 2, b: 5 * 1024 ** 2 }, "Kong's injection of several")
+  t.throws(() => loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a' } }), /nginx_http_lua_shared_dict/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a 1k' } }), /at least 8k/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_MEM_CACHE_SIZE: '12q' } }), /mem_cache_size/)
 })
 
 t.test("headers and headers_upstream: Kong's tokens, case-insensitive, off", async (t) => {
