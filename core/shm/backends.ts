@@ -43,7 +43,13 @@ export class LmdbBackend implements Backend {
   get (key: string): Entry | undefined { return this.#db.get(key) }
   put (key: string, e: Entry): void { this.#db.putSync(key, e) }
   remove (key: string): void { this.#db.removeSync(key) }
-  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> { return this.#db.getRange(end === undefined ? { start } : { start, end }) }
+  range (start: string, end?: string): Iterable<{ key: string, value: Entry }> {
+    // A range reads through lmdb-js's shared read transaction, which can be a snapshot
+    // from before other processes' last commits (a get is not affected): renewed first,
+    // a flush, an eviction scan or the expiry sweep sees what the workers wrote.
+    this.#env.resetReadTxn()
+    return this.#db.getRange(end === undefined ? { start } : { start, end })
+  }
   atomic<T> (fn: () => T): T { return this.#env.transactionSync(fn) }
   async close (): Promise<void> { await this.#env.close() }
 }

@@ -48,14 +48,21 @@ export interface SharedDict {
   flushAll (): void
 }
 
-const SEP = '\u0000'
+// Separators below every name character (names are printable), but neither NUL nor the
+// lowest bytes: lmdb-js's key encoding (ordered-binary) reads a NUL in a string key as
+// the boundary of an array key, and a key starting with \u0001 as a typed one, so such
+// keys came back from a range as arrays, or not at all. NUL separated dictionary and key
+// here before: ranges (keys, flushAll, the expiry sweep) silently missed long keys.
+const SEP = '\u001f'
+/** Just above SEP: the end of a dictionary's range. */
+const END = '\u0020'
 /**
  * Bookkeeping rows of bounded dictionaries start with this: below every dictionary name
  * (names are printable), so they never show in a dictionary's range nor in the expiry
  * sweep. `META name` holds the dictionary's total size, `META name SEP key` each entry's
  * [size, expiry, last access].
  */
-const META = '\u0001'
+const META = '\u001e'
 /** What an entry costs besides its key and value: nginx's slab node is about this much. */
 const ENTRY_OVERHEAD = 64
 /** A full dictionary is evicted down to this share of its capacity, so evictions come in batches. */
@@ -171,7 +178,7 @@ export class SharedMemory {
     const store = this.#store
     const clock = this.#clock
     const prefix = `${name}${SEP}`
-    const end = `${name}\u0001`
+    const end = `${name}${END}`
     return {
       name,
       get (key) {
@@ -239,9 +246,9 @@ export class SharedMemory {
     const clock = this.#clock
     const granularity = this.#granularity
     const prefix = `${name}${SEP}`
-    const end = `${name}\u0001`
+    const end = `${name}${END}`
     const metaPrefix = `${META}${name}${SEP}`
-    const metaEnd = `${META}${name}\u0001`
+    const metaEnd = `${META}${name}${END}`
     const totalKey = `${META}${name}`
     const touched = new Map<string, number>()
     const remember = (key: string, now: number): void => {

@@ -93,6 +93,24 @@ for (const kind of ['lmdb', 'memory'] as const) {
     t.ok(c.get('b'))
   })
 
+  t.test(`${kind}: long keys are listed, flushed and purged (a NUL separator once hid them from ranges)`, async (t) => {
+    let now = 1_000_000
+    const s = shm(t, { clock: () => now, sizes: { c: 100 * KB } })
+    const long = 'a'.repeat(64)
+    for (const d of [s.dict('c'), s.dict('free')]) {
+      d.set(long, Buffer.alloc(10), 1)
+      d.set(`${long}b`, 'v')
+      t.same(d.keys(), [long, `${long}b`], d.name)
+    }
+    now += 2000
+    t.equal(s.purgeExpired(), 2)
+    t.equal(s.used('c'), entrySize(`${long}b`, 'v'))
+    s.dict('c').flushAll()
+    t.same(s.dict('c').keys(), [])
+    t.equal(s.used('c'), 0)
+    t.same(s.dict('free').keys(), [`${long}b`], 'another dictionary keeps its entries')
+  })
+
   t.test(`${kind}: a value read stays intact after later reads`, async (t) => {
     const s = shm(t, { sizes: { c: 100 * KB } })
     const c = s.dict('c')
