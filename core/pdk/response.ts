@@ -1,6 +1,6 @@
 // kong.response: the response the client will get (Kong's kong/pdk/response.lua).
 
-import type { Headers, RequestContext } from '../runtime/context.js'
+import { copyHeaders, type Headers, type RequestContext } from '../runtime/context.js'
 import { Phase } from '../runtime/phases.js'
 import { bodyTypeFor, errorBody, errorMessage, negotiate } from '../http/errors.js'
 import { check, first, headerName, headerNameToSet, headerValue } from './private/checks.js'
@@ -21,7 +21,7 @@ export class KongResponse {
   }
 
   /** @phases header_filter, body_filter, log */
-  getHeaders (): Headers { check(this.#ctx, P.getHeaders); return { ...this.#ctx.responseHeaders } }
+  getHeaders (): Headers { check(this.#ctx, P.getHeaders); return copyHeaders(this.#ctx.responseHeaders) }
   /**
    * 'service' when proxied, 'exit' when a plugin answered, 'error' after an error.
    * @phases header_filter, body_filter, log
@@ -108,16 +108,24 @@ export class KongResponse {
     check(this.#ctx, P.exit)
     if (!Number.isInteger(status) || status < 100 || status > 599) throw new TypeError('kong.response.exit: code must be an integer between 100 and 599')
     if (this.#ctx.phase === Phase.header_filter && body !== undefined) throw new Error('kong.response.exit: a body cannot be set in header_filter')
-    const out: Headers = {}
-    for (const [k, v] of Object.entries(headers ?? {})) out[headerNameToSet(k, P.exit.fn)] = headerValue(v, P.exit.fn)
+    // What plugins set before, then these headers over them.
+    const out = copyHeaders(this.#ctx.responseHeaders)
+    let typed = false
+    if (headers !== undefined && headers !== null) {
+      for (const k in headers) {
+        const name = headerNameToSet(k, P.exit.fn)
+        out[name] = headerValue(headers[k], P.exit.fn)
+        if (name === 'content-type') typed = true
+      }
+    }
     let raw: Buffer | string | undefined
     if (body === undefined || body === null) raw = undefined
     else if (typeof body === 'string' || Buffer.isBuffer(body)) raw = body
     else {
       raw = JSON.stringify(body)
-      out['content-type'] ??= 'application/json; charset=utf-8'
+      if (!typed) out['content-type'] = 'application/json; charset=utf-8'
     }
-    this.#ctx.exit = { status, body: raw, headers: { ...this.#ctx.responseHeaders, ...out } }
+    this.#ctx.exit = { status, body: raw, headers: out }
     this.#ctx.source = 'exit'
     this.#ctx.status = status
   }

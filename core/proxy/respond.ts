@@ -5,7 +5,7 @@
 
 import { KEYS, type KongHeader } from '../config/keys.js'
 import { SERVER_TOKEN } from '../meta.js'
-import type { Headers, RequestContext } from '../runtime/context.js'
+import { copyHeaders, type Headers, type RequestContext } from '../runtime/context.js'
 import { errorExit } from '../runtime/exit.js'
 import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 import { HOP_BY_HOP, connectionTokens, viaToken } from './upstream-request.js'
@@ -90,7 +90,7 @@ export function proxiedResponseHead (ctx: RequestContext, h: HeaderFlags, buffer
 
 /** The head of a response Tollgate holds whole (an exit, an error): Kong's headers added after header_filter. */
 export function wholeResponseHead (ctx: RequestContext, body: Buffer | undefined, h: HeaderFlags, debugHeader: boolean): Headers {
-  const headers: Headers = { ...ctx.responseHeaders }
+  const headers = copyHeaders(ctx.responseHeaders)
   headers['content-length'] = String(body?.length ?? 0)
   if (h.server) headers.server ??= SERVER_TOKEN
   else if (headers.server !== undefined) delete headers.server

@@ -21,6 +21,16 @@ export interface UpstreamRequest {
   body: Buffer | undefined
 }
 
+/**
+ * A copy of a header object, into `into` (a new one by default). A loop, not a spread:
+ * header objects are built name by name from the wire, and V8 copies such objects by
+ * spread about ten times slower than by a loop (several microseconds per response).
+ */
+export function copyHeaders (from: Headers, into: Headers = {}): Headers {
+  for (const k in from) into[k] = from[k] as string | string[]
+  return into
+}
+
 /** One change to the upstream request's headers, as kong.service.request made it. */
 export type HeaderOp = ['set' | 'add', string, string | string[]] | ['del', string]
 

@@ -1,5 +1,5 @@
 import { errorBody, negotiate } from '../http/errors.js'
-import type { Headers, RequestContext } from './context.js'
+import { copyHeaders, type Headers, type RequestContext } from './context.js'
 
 /**
  * Answers the request with Kong's error body for `message`, negotiated from Accept (Kong's
@@ -8,7 +8,9 @@ import type { Headers, RequestContext } from './context.js'
  */
 export function errorExit (ctx: RequestContext, status: number, message: string, nginxLevel: boolean, headers: Headers = {}): void {
   const { body, contentType } = errorBody(negotiate(ctx.req, nginxLevel), message, ctx.id)
-  ctx.exit = { status, body, headers: { ...ctx.responseHeaders, 'content-type': contentType, ...headers } }
+  const out = copyHeaders(ctx.responseHeaders)
+  out['content-type'] = contentType
+  ctx.exit = { status, body, headers: copyHeaders(headers, out) }
   ctx.status = status
   if (ctx.source === 'service') ctx.source = 'exit'
 }
