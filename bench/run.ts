@@ -177,6 +177,8 @@ interface TollgateOptions {
   root?: string
   /** rate-limiting (local policy) on top, with a limit the run never reaches. */
   rateLimit?: boolean
+  /** proxy-cache (memory strategy) on the route: the ready check stores the answer, the runs are hits. */
+  proxyCache?: boolean
   /** The service's host names an upstream with this many targets (all the bench upstream). */
   balanced?: { targets: number, algorithm: 'round-robin' | 'consistent-hashing' }
 }
@@ -217,6 +219,7 @@ async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOp
     await store.insert('plugins', { name: 'key-auth' })
   }
   if (o.rateLimit === true) await store.insert('plugins', { name: 'rate-limiting', config: { year: 1e12, policy: 'local' } })
+  if (o.proxyCache === true) await store.insert('plugins', { name: 'proxy-cache', config: { strategy: 'memory', cache_ttl: 3600 } })
   if (o.headerPlugin !== undefined) await store.insert('plugins', { name: 'header-injector', config: { upstream: { 'x-bench': '1' } } })
   await store.close()
 }
@@ -377,6 +380,8 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   await add('tollgate-hash-2', () => startTollgate('tollgate-hash-2', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 2, algorithm: 'consistent-hashing' } }))
   await add('tollgate-hash-1000', () => startTollgate('tollgate-hash-1000', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 1000, algorithm: 'consistent-hashing' } }))
   await add('tollgate-key-auth-rate-limiting', () => startTollgate('tollgate-key-auth-rate-limiting', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, rateLimit: true }))
+  // A cache hit against the same route uncached (`tollgate`): the upstream is not called.
+  await add('tollgate-proxy-cache-hit', () => startTollgate('tollgate-proxy-cache-hit', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, proxyCache: true }))
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
@@ -452,6 +457,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
     `- tollgate-key-auth / express-gateway (key-auth): ${ratio('tollgate-key-auth', 'express-gateway')} (target >= 3x)`,
     `- tollgate-key-auth-rate-limiting / bare: ${ratio('tollgate-key-auth-rate-limiting', 'bare')} (target >= 0.85x)`,
+    `- tollgate-proxy-cache-hit / tollgate (the same route uncached): ${ratio('tollgate-proxy-cache-hit', 'tollgate')} (target >= 1.5x)`,
     `- tollgate-upstream-2 / tollgate (service by host): ${ratio('tollgate-upstream-2', 'tollgate')} (target >= 0.95x)`,
     `- tollgate-upstream-1000 / tollgate-upstream-2 (round-robin): ${ratio('tollgate-upstream-1000', 'tollgate-upstream-2')} (target >= 0.95x)`,
     `- tollgate-hash-1000 / tollgate-hash-2 (consistent-hashing): ${ratio('tollgate-hash-1000', 'tollgate-hash-2')} (target >= 0.95x)`,

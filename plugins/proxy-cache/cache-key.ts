@@ -54,6 +54,18 @@ export function requestLine (method: string, pathWithQuery: string, httpVersion:
   return `${method} ${pathWithQuery} HTTP/${httpVersion.toFixed(1)}`
 }
 
+// The same requests come again (that is what a cache is for): their digests are kept, a
+// bounded number, instead of hashing the same text on every hit.
+const digests = new Map<string, string>()
+const DIGESTS_MAX = 10_000
+
 export function buildCacheKey (prefix: string, method: string, uri: string, paramsDigest: string, headersDigest: string): string {
-  return createHash('sha256').update(`${prefix}|${method}|${uri}|${paramsDigest}|${headersDigest}`).digest('hex')
+  const text = `${prefix}|${method}|${uri}|${paramsDigest}|${headersDigest}`
+  let key = digests.get(text)
+  if (key === undefined) {
+    key = createHash('sha256').update(text).digest('hex')
+    if (digests.size >= DIGESTS_MAX) digests.clear()
+    digests.set(text, key)
+  }
+  return key
 }
