@@ -178,7 +178,8 @@ export function keyOf (kong: Kong, conf: ProxyCacheConfig): string {
 }
 
 export function access (kong: Kong, conf: ProxyCacheConfig): void {
-  const cc = conf.cache_control ? directives(kong.request.getHeader('cache-control')) : EMPTY
+  // Several Cache-Control headers read as one, joined with ', ' as Kong joins them.
+  const cc = conf.cache_control ? directives(kong.request.getHeaders()['cache-control']) : EMPTY
   if (!cacheableRequest(kong, conf, cc)) {
     setStatus(kong, conf, 'Bypass')
     kong.plugin.skipBodyFilter()
