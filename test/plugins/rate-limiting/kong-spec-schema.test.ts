@@ -1,6 +1,9 @@
 // Kong 3.2.2's rate-limiting schema and Admin API specs, ported (issue #17):
 //   spec/03-plugins/23-rate-limiting/01-schema_spec.lua: every case (9).
-//   spec/03-plugins/23-rate-limiting/03-api_spec.lua: every case for a database (4).
+//   spec/03-plugins/23-rate-limiting/03-api_spec.lua: every case for a database (4); "does
+//     allow setting policy to cluster on non-dbless" is a todo until the cluster policy (on
+//     another branch) is merged. tap does not run a todo test's body: drop the `todo` to run
+//     it (it failed when written: the policy is refused with 400).
 // Kong's validate_plugin_config_schema is a unit-level call; here the same configs go through
 // the Admin API's POST /schemas/plugins/validate (the schema plus the plugin's checkConfig,
 // nothing stored), whose `fields` are Kong's `err` table.
