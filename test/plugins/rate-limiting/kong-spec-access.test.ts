@@ -3,7 +3,7 @@
 // settings; here: one store (Kong's `#db`), policy = local, redis = no_ssl (the redis_*
 // fields Kong sends are sent too, and ignored by the local policy, as in Kong).
 //
-// Ported (19 cases):
+// Ported (17 cases, and 2 as todos):
 //   describe "Plugin: rate-limiting #db (access) [policy: local] [limit_by: <each>]":
 //     "blocks if exceeding limit (single <limit_by>)" for ip, consumer, credential, service,
 //       header and path (6);
@@ -32,6 +32,11 @@
 //     if an error occurs": they break Kong's database under the plugin (DROP TABLE
 //     ratelimiting_metrics); the cluster policy and its storage are on another branch.
 //   - The [strategy: off] (DB-less) runs: Tollgate has no DB-less mode.
+//   - 05-integration_spec.lua (all 3 cases, "connection pool respects database setting",
+//     "authenticates and executes with a valid redis user having proper ACLs", "fails to
+//     rate-limit for a redis user with missing ACLs", each over three TLS settings): all
+//     about the redis policy against a real Redis server (databases, ACL users); that
+//     policy is on another branch.
 //
 // Differences from Kong's spec, on purpose:
 //   - Time. Kong's retry() runs a case again after waiting for the next minute when the
