@@ -272,7 +272,7 @@ t.test('04-access_spec.lua', async (t) => {
         await fx.rlPlugin({ second: 6, policy: 'local', limit_by: limitBy, path: TEST_PATH, ...REDIS }, service)
         /** Seven requests from the start of a second to its end; again when they spill over. */
         const round = async (): Promise<Collected> => {
-          for (let attempt = 0; attempt < 5; attempt++) {
+          for (let attempt = 0; attempt < 10; attempt++) {
             const before = windowStarts(Date.now()).second
             while (windowStarts(Date.now()).second === before) await new Promise((resolve) => setTimeout(resolve, 1))
             const second = windowStarts(Date.now()).second
