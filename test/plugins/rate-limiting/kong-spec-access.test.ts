@@ -223,10 +223,7 @@ t.test('04-access_spec.lua', async (t) => {
           for (const ip of ['127.0.0.1', '127.0.0.2']) {
             const agent = new Agent({ localAddress: ip })
             try {
-              rets.push(await clientRequests(7, async () => {
-                const res = await get(TEST_PATH, {}, agent)
-                return res
-              }))
+              rets.push(await clientRequests(7, () => get(TEST_PATH, {}, agent)))
             } finally {
               await agent.close()
             }
