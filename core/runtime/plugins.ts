@@ -186,6 +186,19 @@ export class LivePlugins {
     return this.#configured
   }
 
+  /**
+   * The proxy is stopping: every configure hook gets an empty list, as after its last config
+   * was deleted, so plugins let go of what they hold (connections, timers) and the process
+   * can exit. Kong has no such call; nginx ends its workers instead.
+   */
+  async close (): Promise<void> {
+    if (this.#eager !== undefined) clearImmediate(this.#eager)
+    this.#eager = undefined
+    if (this.#configurer === undefined) return
+    await this.#configured
+    await this.#configurer.run(new Map())
+  }
+
   /** Marks the set stale, for writes made by another process. */
   invalidate (): void {
     this.#dirty = true
