@@ -37,7 +37,7 @@ export const GRACE_MS = 10_000
 
 export interface Gateway {
   config: Config
-  store: EntityStore & ConfigReader
+  store: EntityStore & ConfigReader & CounterStore
   log: Logger
   proxy: AddressInfo[]
   admin: AddressInfo[]

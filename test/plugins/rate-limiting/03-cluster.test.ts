@@ -104,3 +104,23 @@ t.test("the schema: cluster accepted; sync_rate's and the redis record's rules, 
   t.equal(r.status, 201, 'the 3.6 record alone is enough')
   t.match(r.body.config, { redis_host: null, redis: { host: 'record.example', port: 6379, database: 2 } })
 })
+
+t.test('in one process, and with rate-limiting isolated (kong.db.incrCounter from a worker thread)', async (t) => {
+  for (const config of [{}, { isolated_plugins: 'rate-limiting', isolation_pool_size: '2', isolation_timeout: '30000' }]) {
+    const gw = await startTestGateway(t, { config })
+    const up = await startUpstream(t, echo)
+    await gw.admin$('POST', '/services', { name: 's', url: up.url })
+    await gw.admin$('POST', '/services/s/routes', { name: 'r', paths: ['/rl'] })
+    await gw.admin$('POST', '/plugins', { name: 'rate-limiting', config: { year: 3, day: 3, policy: 'cluster' } })
+    const seen: Array<[number, string | undefined, string | undefined]> = []
+    for (let i = 0; i < 4; i++) {
+      const res = await request(`${gw.proxy}/rl`)
+      await res.body.dump()
+      seen.push([res.statusCode, res.headers['x-ratelimit-remaining-year'] as string | undefined, res.headers['retry-after'] as string | undefined])
+    }
+    const what = 'isolated_plugins' in config ? 'isolated' : 'in process'
+    t.same(seen.map(([s, r]) => [s, r]), [[200, '2'], [200, '1'], [200, '0'], [429, '0']], what)
+    t.ok(seen[3]?.[2] !== undefined, `${what}: Retry-After on the refusal`)
+    t.equal(gw.gateway.store.getCounter(`ratelimit:00000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000:127.0.0.1:${windowStarts(Date.now()).year}:year`), 3, `${what}: the refused request was taken back`)
+  }
+})
