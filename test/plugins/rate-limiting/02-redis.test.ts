@@ -5,7 +5,8 @@
 // that it did not.
 import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
-import { echo, startTestGateway, startUpstream, until, type TestGateway } from '../../helpers/gateway.js'
+import { echo, memoryLogger, startTestGateway, startUpstream, until, type TestGateway } from '../../helpers/gateway.js'
+import type { Logger } from '../../../core/log.js'
 import { form, startGateway } from '../../helpers/process.js'
 import { redisAvailable, startRedis } from '../../helpers/redis.js'
 import { tempDir } from '../../helpers/store.js'
@@ -21,8 +22,8 @@ async function send (url: string, headers: Record<string, string> = {}): Promise
   return { status: res.statusCode, headers: res.headers as Record<string, string>, body }
 }
 
-async function setup (t: Test, config: Record<string, unknown>): Promise<TestGateway> {
-  const gw = await startTestGateway(t)
+async function setup (t: Test, config: Record<string, unknown>, log?: Logger): Promise<TestGateway> {
+  const gw = await startTestGateway(t, log === undefined ? {} : { log })
   const up = await startUpstream(t, echo)
   await gw.admin$('POST', '/services', { name: 's', url: up.url })
   await gw.admin$('POST', '/services/s/routes', { name: 'r', paths: ['/rl'] })
@@ -138,5 +139,17 @@ if (redisAvailable(t)) {
     t.same(await remaining(), [200, '0'], "the push brought back Redis's total")
     t.same(await remaining(), [429, '0'])
     await until(async () => (await client.get(yearKey())) === '10', 'the last accepted request pushed; the refused one not')
+  })
+
+  t.test('sync_rate with Redis gone: the node goes on counting locally, and keeps what it could not push', async (t) => {
+    const redis = await startRedis(t)
+    const { log, lines } = memoryLogger()
+    const gw = await setup(t, { year: 10, policy: 'redis', redis_host: '127.0.0.1', redis_port: redis.port, sync_rate: 0.05 }, log)
+    const remaining = async (): Promise<string | undefined> => (await send(`${gw.proxy}/rl`)).headers['x-ratelimit-remaining-year']
+    t.equal(await remaining(), '9', 'the first use reads Redis')
+    await redis.kill()
+    t.same([await remaining(), await remaining()], ['8', '7'], 'counted in the node while Redis is away')
+    await until(() => lines.some((l) => String(l.msg).includes('failed to push rate-limiting counters to Redis')), 'the failed push to be logged')
+    t.same([await remaining()], ['6'], 'the counts that could not be pushed are kept')
   })
 }
