@@ -150,7 +150,8 @@ export async function startProxy (config: Config, store: ConfigReader & CounterS
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
-    await Promise.all([pools.close(), isolation?.close(), livePlugins.close()])
+    livePlugins.close()
+    await Promise.all([pools.close(), isolation?.close()])
   }
   try {
     for (const l of config.proxy_listen) {
