@@ -1,9 +1,7 @@
 // Kong 3.2.2's rate-limiting schema and Admin API specs, ported (issue #17):
 //   spec/03-plugins/23-rate-limiting/01-schema_spec.lua: every case (9).
-//   spec/03-plugins/23-rate-limiting/03-api_spec.lua: every case for a database (4); "does
-//     allow setting policy to cluster on non-dbless" is a todo until the cluster policy (on
-//     another branch) is merged. tap does not run a todo test's body: drop the `todo` to run
-//     it (it failed when written: the policy is refused with 400).
+//   spec/03-plugins/23-rate-limiting/03-api_spec.lua: every case for a database (4, with
+//     "does allow setting policy to cluster on non-dbless").
 // Kong's validate_plugin_config_schema is a unit-level call; here the same configs go through
 // the Admin API's POST /schemas/plugins/validate (the schema plus the plugin's checkConfig,
 // nothing stored), whose `fields` are Kong's `err` table.
@@ -123,7 +121,7 @@ t.test('03-api_spec.lua "Plugin: rate-limiting (API) [#db]" describe("POST")', a
   })
 
   // it("does allow setting policy to cluster on non-dbless")
-  t.test('does allow setting policy to cluster on non-dbless', { todo: 'needs the redis/cluster policy (other branch)' }, async (t) => {
+  t.test('does allow setting policy to cluster on non-dbless', async (t) => {
     const r = await api.call('POST', '/plugins', { json: { name: 'rate-limiting', route: { id: route2.id }, config: { policy: 'cluster', second: 10 } } })
     t.equal(r.status, 201, 'created')
     t.equal(r.body.config?.policy, 'cluster')
