@@ -194,18 +194,20 @@ export class SharedMemory {
       },
       incr (key, by, init, initTtl) {
         if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
+        // One key string for the read and the write: its hash is computed once.
+        const k = prefix + key
         return store.atomic(() => {
           const now = clock()
-          const e = live(store.get(prefix + key), now)
+          const e = live(store.get(k), now)
           if (e === undefined) {
             if (init === undefined) return undefined
             const v = init + by
-            store.put(prefix + key, [v, expiry(initTtl, now)])
+            store.put(k, [v, expiry(initTtl, now)])
             return v
           }
           if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
           const v = e[0] + by
-          store.put(prefix + key, [v, e[1]])
+          store.put(k, [v, e[1]])
           return v
         })
       },
