@@ -48,6 +48,43 @@ export function windowStarts (now: number): Record<Period, number> {
   }
 }
 
+// Every window starts on a whole second, so within one second the starts, and the counter
+// keys made from them, are the same for every request: they are made once a second (per
+// config and identifier) instead of once a request. A key made once also keeps its hash,
+// which the dictionary's lookup would otherwise compute anew. The cache holds the current
+// second's keys only, so it is as large as one second's distinct clients. It is keyed by
+// the config object, which a change of the plugin replaces, so a PATCHed instance never
+// reuses keys made for its old periods.
+let second = -1
+let starts = windowStarts(0)
+let keyCache = new Map<RateLimitingConfig, { scope: string, byWho: Map<string, string[]> }>()
+
+function keysFor (now: number, conf: RateLimitingConfig, scope: string, who: string, periods: readonly Period[]): string[] {
+  const s = Math.floor(now / 1000)
+  if (s !== second) {
+    second = s
+    starts = windowStarts(now)
+    keyCache = new Map()
+  }
+  let cached = keyCache.get(conf)
+  if (cached === undefined || cached.scope !== scope) keyCache.set(conf, cached = { scope, byWho: new Map() })
+  let keys = cached.byWho.get(who)
+  if (keys === undefined) {
+    keys = periods.map((p) => `ratelimit:${scope}:${who}:${starts[p]}:${p}`)
+    cached.byWho.set(who, keys)
+  }
+  return keys
+}
+
+// The periods a config limits, in order: worked out once per config object.
+const configured = new WeakMap<RateLimitingConfig, Period[]>()
+
+function periodsOf (conf: RateLimitingConfig): Period[] {
+  let periods = configured.get(conf)
+  if (periods === undefined) configured.set(conf, periods = PERIODS.filter((p) => conf[p] !== null))
+  return periods
+}
+
 /** Who is limited (Kong's get_identifier): the chosen source, else the client address. */
 function identifier (kong: Kong, conf: RateLimitingConfig): string {
   let id: string | undefined
@@ -89,27 +126,22 @@ export function access (kong: Kong, conf: RateLimitingConfig): void | Promise<vo
 
 function accessLocal (kong: Kong, conf: RateLimitingConfig): void {
   const now = Date.now()
-  const starts = windowStarts(now)
   const scope = scopes.get(kong.plugin.getId()) ?? `${NULL_UUID}:${NULL_UUID}`
   const who = identifier(kong, conf)
+  const periods = periodsOf(conf)
+  const keys = keysFor(now, conf, scope, who, periods)
   const counters: SharedDict = kong.shm(COUNTERS)
 
-  const periods: Period[] = []
-  const keys: string[] = []
   const counts: number[] = []
   let stop: Period | undefined
   try {
-    for (const p of PERIODS) {
-      const limit = conf[p]
-      if (limit === null) continue
-      const key = `ratelimit:${scope}:${who}:${starts[p]}:${p}`
-      const count = counters.incr(key, 1, 0, EXPIRATION[p]) as number
-      periods.push(p)
-      keys.push(key)
+    for (let i = 0; i < periods.length; i++) {
+      const p = periods[i] as Period
+      const count = counters.incr(keys[i] as string, 1, 0, EXPIRATION[p]) as number
       counts.push(count)
       // Kong refuses when limit - (count before this request) <= 0: for a limit that is
       // not a whole number, that is not the same as count > limit.
-      if (count - 1 >= limit && stop === undefined) stop = p
+      if (count - 1 >= (conf[p] as number) && stop === undefined) stop = p
     }
     if (stop !== undefined) for (const key of keys) counters.incr(key, -1)
   } catch (err) {
@@ -126,10 +158,11 @@ function accessLocal (kong: Kong, conf: RateLimitingConfig): void {
  * checks). `counts` are the counters after this request's increment; `stop` the period
  * that refused it, if any.
  */
-function respond (kong: Kong, conf: RateLimitingConfig, now: number, starts: Record<Period, number>, periods: Period[], counts: number[], stop: Period | undefined): void {
+function respond (kong: Kong, conf: RateLimitingConfig, now: number, starts: Record<Period, number>, periods: readonly Period[], counts: number[], stop: Period | undefined): void {
   if (conf.hide_client_headers && stop === undefined) return
 
-  const headers: Record<string, string> = {}
+  // Numbers: the PDK turns them into header values without scanning them.
+  const headers: Record<string, number> = {}
   let limit = 0
   let window = 0
   let remaining = Number.POSITIVE_INFINITY
@@ -149,16 +182,16 @@ function respond (kong: Kong, conf: RateLimitingConfig, now: number, starts: Rec
       remaining = left
       reset = Math.max(1, length - Math.floor((now - starts[p]) / 1000))
     }
-    headers[LIMIT_HEADER[p]] = String(periodLimit)
-    headers[REMAINING_HEADER[p]] = String(left)
+    headers[LIMIT_HEADER[p]] = periodLimit
+    headers[REMAINING_HEADER[p]] = left
   }
-  headers['RateLimit-Limit'] = String(limit)
-  headers['RateLimit-Remaining'] = String(remaining)
-  headers['RateLimit-Reset'] = String(reset)
+  headers['RateLimit-Limit'] = limit
+  headers['RateLimit-Remaining'] = remaining
+  headers['RateLimit-Reset'] = reset
 
   if (stop !== undefined) {
     if (conf.hide_client_headers) return kong.response.error(conf.error_code, conf.error_message)
-    headers['Retry-After'] = String(reset)
+    headers['Retry-After'] = reset
     return kong.response.error(conf.error_code, conf.error_message, headers)
   }
   kong.response.setHeaders(headers)
