@@ -49,6 +49,8 @@ export interface SharedDict {
 type Entry = [SharedValue, number]
 
 const SEP = '\u0000'
+/** How many stored keys a dictionary remembers making (see full() in #makeDict). */
+const FULL_KEYS_MAX = 4096
 
 export interface SharedMemoryOptions {
   /**
@@ -170,6 +172,20 @@ export class SharedMemory {
       if (!(ttl > 0) || !Number.isFinite(ttl)) throw new TypeError(`ttl must be a non-negative number of seconds (got ${String(ttl)})`)
       return now + ttl * 1000
     }
+    // The stored key of `key`, the same string object each time for a key used again: a
+    // caller that keeps its key strings (rate-limiting keeps each second's) then gets a
+    // stored key whose hash V8 has already computed, instead of a new concatenation to
+    // flatten and hash on every call. Bounded, and simply started over when full.
+    let fullKeys = new Map<string, string>()
+    const full = (key: string): string => {
+      let k = fullKeys.get(key)
+      if (k === undefined) {
+        if (fullKeys.size >= FULL_KEYS_MAX) fullKeys = new Map()
+        k = prefix + key
+        fullKeys.set(key, k)
+      }
+      return k
+    }
     const checkValue = (v: unknown): SharedValue => {
       if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || Buffer.isBuffer(v)) return v
       throw new TypeError(`a shared dictionary holds numbers, strings, booleans or Buffers (got ${typeof v})`)
@@ -177,25 +193,24 @@ export class SharedMemory {
     return {
       name,
       get (key) {
-        return live(store.get(prefix + key), clock())?.[0]
+        return live(store.get(full(key)), clock())?.[0]
       },
       set (key, value, ttl) {
         const now = clock()
-        store.put(prefix + key, [checkValue(value), expiry(ttl, now)])
+        store.put(full(key), [checkValue(value), expiry(ttl, now)])
       },
       add (key, value, ttl) {
         const v = checkValue(value)
         return store.atomic(() => {
           const now = clock()
-          if (live(store.get(prefix + key), now) !== undefined) return false
-          store.put(prefix + key, [v, expiry(ttl, now)])
+          if (live(store.get(full(key)), now) !== undefined) return false
+          store.put(full(key), [v, expiry(ttl, now)])
           return true
         })
       },
       incr (key, by, init, initTtl) {
         if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
-        // One key string for the read and the write: its hash is computed once.
-        const k = prefix + key
+        const k = full(key)
         return store.atomic(() => {
           const now = clock()
           const e = live(store.get(k), now)
@@ -213,12 +228,12 @@ export class SharedMemory {
       },
       ttl (key) {
         const now = clock()
-        const e = live(store.get(prefix + key), now)
+        const e = live(store.get(full(key)), now)
         if (e === undefined) return undefined
         return e[1] === 0 ? 0 : (e[1] - now) / 1000
       },
       delete (key) {
-        store.remove(prefix + key)
+        store.remove(full(key))
       },
       keys (limit = Number.POSITIVE_INFINITY) {
         const now = clock()
