@@ -31,13 +31,13 @@ import { PhaseRunner } from './runtime/phase-runner.js'
 import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin, CheckEnv } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
-import { LmdbStore, type ConfigReader, type EntityStore } from './store/index.js'
+import { LmdbStore, type ConfigReader, type CounterStore, type EntityStore } from './store/index.js'
 
 export const GRACE_MS = 10_000
 
 export interface Gateway {
   config: Config
-  store: EntityStore & ConfigReader
+  store: EntityStore & ConfigReader & CounterStore
   log: Logger
   proxy: AddressInfo[]
   admin: AddressInfo[]
@@ -120,7 +120,7 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader & CounterStore, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
   const peers = selector ?? new UpstreamPeers(node.balancers, node.health)
   const pools = new UpstreamPools()
@@ -150,7 +150,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
     })
     : undefined
   await isolation?.warm()
-  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId(), shm: node.shm })
+  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId(), shm: node.shm, counters: store })
   const isolated = new Set(config.isolated_plugins)
   const runnerFor = (p: AnyPlugin): PluginRunner => isolation !== undefined && isolated.has(p.name) ? isolation : inProcess
   // Isolated plugins are configured in their worker threads (isolation/worker.ts), where their handlers run.
@@ -167,6 +167,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const addresses: AddressInfo[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
+    livePlugins.close()
     await Promise.all([pools.close(), isolation?.close()])
   }
   try {

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const all = ['router', 'plugins', 'key-lookup', 'worker', 'balancer']
+const all = ['router', 'plugins', 'key-lookup', 'worker', 'balancer', 'rate-limiting']
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all
 for (const name of chosen) {
   if (!all.includes(name)) { console.error(`unknown micro-benchmark '${name}' (have: ${all.join(', ')})`); process.exit(1) }

@@ -15,7 +15,7 @@ import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
 import type { AnyPlugin, HandlerName } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
-import { LmdbStore, type ConfigReader } from '../store/index.js'
+import { LmdbStore, type ConfigReader, type CounterStore } from '../store/index.js'
 import { Configurer, configsFromEntities } from '../runtime/configure.js'
 import { captureLogger } from './capture-log.js'
 import { mutationsOf, rebuild, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
@@ -68,7 +68,7 @@ const data = workerData as WorkerData
 let seenVersion = -1
 const shm = new SharedMemory({ path: data.shmPath, sizes: data.shmSizes })
 
-async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, cache: EntityCache, configurer: Configurer }> {
+async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader & CounterStore, cache: EntityCache, configurer: Configurer }> {
   const registry = await loadPlugins(data.plugins, data.cwd)
   const store = new LmdbStore({ path: data.storePath, plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
   const isolated = new Set(data.isolated)
@@ -146,7 +146,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
           return { error: message(err) }
         }
       }
-      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm }, task.plugin, task.instance), task.conf) as unknown
+      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm, counters: store }, task.plugin, task.instance), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++
         ;(result as Promise<void>).then(() => answer(i, done()), (err: unknown) => answer(i, { error: message(err) }))

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import type { EntityCache } from '../runtime/entity-cache.js'
 import type { SharedDict, SharedMemory } from '../shm/index.js'
+import type { CounterStore } from '../store/store.js'
 import { KongClient } from './client.js'
 import { check } from './private/checks.js'
 import { PHASES } from './private/phases.js'
@@ -44,6 +45,11 @@ export interface PdkEnv {
   nodeId: string
   /** The node's shared dictionaries (nginx's lua_shared_dict zones). */
   shm: SharedMemory
+  /**
+   * The store's counters (kong.db.incrCounter). Every proxy process and isolation thread
+   * opens the store, so all have them; without, incrCounter throws a clear error.
+   */
+  counters?: CounterStore
 }
 
 /** The `kong` object one plugin sees during one request. */
@@ -94,7 +100,7 @@ export class Kong {
    * until the next write, so a change is seen by the next request; Kong's plugins use
    * kong.db behind kong.cache for the same.
    */
-  get db (): KongDb { return (this.#db ??= new KongDbView(this.#ctx, this.#env.db)) }
+  get db (): KongDb { return (this.#db ??= new KongDbView(this.#ctx, this.#env.db, this.#env.counters)) }
 
   get node (): KongNode { return makeNode(this.#env) }
 

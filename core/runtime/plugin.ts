@@ -84,7 +84,8 @@ export interface PluginDescriptor<S extends TObject = TObject> {
    * of this plugin (an empty list when there are none) at start and each time the plugin
    * configuration is rebuilt after a change, in every process (and, for an isolated plugin,
    * every worker thread) that runs its handlers. For plugins that keep state across
-   * requests (counters, caches, metric families). A throw or rejection is logged; the
+   * requests (counters, caches, metric families). When the proxy stops, it gets an empty
+   * list once more, to release connections and timers. A throw or rejection is logged; the
    * gateway goes on. Calls for one plugin do not overlap: the next waits for a promise.
    */
   configure?: (configs: ConfiguredPlugin<Static<S>>[]) => void | Promise<void>

@@ -197,6 +197,19 @@ export class LivePlugins {
     return this.#configured
   }
 
+  /**
+   * The proxy is stopping: every configure hook gets an empty list, as after its last config
+   * was deleted, so plugins let go of what they hold (connections, timers) and the process
+   * can exit. Kong has no such call; nginx ends its workers instead. Not awaited: a
+   * synchronous hook has run when this returns, and a plugin whose earlier async call never
+   * settles must not hold the stop up (this call then waits behind it, as calls do).
+   */
+  close (): void {
+    if (this.#eager !== undefined) clearImmediate(this.#eager)
+    this.#eager = undefined
+    void this.#configurer?.run(new Map())
+  }
+
   /** Marks the set stale, for writes made by another process. */
   invalidate (): void {
     this.#dirty = true

@@ -69,6 +69,8 @@ const ENTRY_OVERHEAD = 64
 const LOW_WATER = 0.9
 /** How many keys a process remembers having touched recently, before it starts over. */
 const TOUCHED_MAX = 50_000
+/** How many stored keys a dictionary remembers making (see full() in #makeDict). */
+const FULL_KEYS_MAX = 4096
 
 export interface SharedMemoryOptions {
   /**
@@ -179,47 +181,62 @@ export class SharedMemory {
     const clock = this.#clock
     const prefix = `${name}${SEP}`
     const end = `${name}${END}`
+    // The stored key of `key`, the same string object each time for a key used again: a
+    // caller that keeps its key strings (rate-limiting keeps each second's) then gets a
+    // stored key whose hash V8 has already computed, instead of a new concatenation to
+    // flatten and hash on every call. Bounded, and simply started over when full.
+    let fullKeys = new Map<string, string>()
+    const full = (key: string): string => {
+      let k = fullKeys.get(key)
+      if (k === undefined) {
+        if (fullKeys.size >= FULL_KEYS_MAX) fullKeys = new Map()
+        k = prefix + key
+        fullKeys.set(key, k)
+      }
+      return k
+    }
     return {
       name,
       get (key) {
-        return live(store.get(prefix + key), clock())?.[0]
+        return live(store.get(full(key)), clock())?.[0]
       },
       set (key, value, ttl) {
         const now = clock()
-        store.put(prefix + key, [checkValue(value), expiry(ttl, now)])
+        store.put(full(key), [checkValue(value), expiry(ttl, now)])
         return true
       },
       add (key, value, ttl) {
         const v = checkValue(value)
         return store.atomic(() => {
           const now = clock()
-          if (live(store.get(prefix + key), now) !== undefined) return false
-          store.put(prefix + key, [v, expiry(ttl, now)])
+          if (live(store.get(full(key)), now) !== undefined) return false
+          store.put(full(key), [v, expiry(ttl, now)])
           return true
         })
       },
       incr (key, by, init, initTtl) {
         if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
+        const k = full(key)
         return store.atomic(() => {
           const now = clock()
-          const e = live(store.get(prefix + key), now)
+          const e = live(store.get(k), now)
           if (e === undefined) {
             if (init === undefined) return undefined
             const v = init + by
-            store.put(prefix + key, [v, expiry(initTtl, now)])
+            store.put(k, [v, expiry(initTtl, now)])
             return v
           }
           if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
           const v = e[0] + by
-          store.put(prefix + key, [v, e[1]])
+          store.put(k, [v, e[1]])
           return v
         })
       },
       ttl (key) {
-        return ttlLeft(store.get(prefix + key), clock())
+        return ttlLeft(store.get(full(key)), clock())
       },
       delete (key) {
-        store.remove(prefix + key)
+        store.remove(full(key))
       },
       keys (limit = Number.POSITIVE_INFINITY) {
         return liveKeys(store, prefix, end, clock(), limit)

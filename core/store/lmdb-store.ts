@@ -11,6 +11,12 @@
 //   tags  [entity, tag, id]                  -> 1
 //   ttl   [expiry, entity, id]               -> 1    rows to purge, oldest first
 //   meta  'version'                          -> n    bumped by every committed write
+//   counters  key                            -> { n, x }  x: expiry (ms; 0: none)
+//   counter_ttl  [expiry ms, key]            -> 1    counters to purge, oldest first
+//
+// Counters (CounterStore) are not entities: writing one neither bumps the version nor
+// announces a change, so the rate-limiting plugin's `cluster` policy can count every
+// request without making every worker drop its compiled config.
 
 import { createHash, randomUUID } from 'node:crypto'
 import { open, type Database, type Key, type RootDatabase } from 'lmdb'
@@ -20,7 +26,7 @@ import { describe, type CheckContext, type EntityDef, type EntityInfo } from './
 import { withCheckErrors } from './entity-checks.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
 import { PENDING_ENTITIES } from './tls-pending.js'
-import type { ChangeEvent, ConfigReader, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
+import type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
@@ -29,6 +35,7 @@ import { targets } from './entities/targets.js'
 import { upstreams } from './entities/upstreams.js'
 
 interface Row { v: Entity, x?: number }
+interface Counter { n: number, x: number }
 
 /** One write, to run inside a transaction; `run` returns the written (or deleted) row. */
 interface Step<R extends Entity | undefined> {
@@ -77,7 +84,7 @@ function isRecord (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-export class LmdbStore implements EntityStore, ConfigReader {
+export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   readonly #env: RootDatabase
   readonly #rows: Database<Row, Key>
   readonly #uniq: Database<string, Key>
@@ -85,6 +92,8 @@ export class LmdbStore implements EntityStore, ConfigReader {
   readonly #tags: Database<number, Key>
   readonly #ttl: Database<number, Key>
   readonly #meta: Database<unknown, string>
+  readonly #counters: Database<Counter, string>
+  readonly #counterTtl: Database<number, Key>
   readonly #entities = new Map<string, EntityInfo>()
   readonly #ctx: CheckContext
   /** The check context of real writes: entity checks may read related rows. */
@@ -113,13 +122,15 @@ export class LmdbStore implements EntityStore, ConfigReader {
       get: (entity, id) => this.get(entity, id),
       children: (entity, field, parentId) => this.listFor(entity, field, parentId, { size: MAX_SIZE }).data,
     }
-    this.#env = open({ path: opts.path, maxDbs: 8, compression: false })
+    this.#env = open({ path: opts.path, maxDbs: 12, compression: false })
     this.#rows = this.#env.openDB({ name: 'rows' })
     this.#uniq = this.#env.openDB({ name: 'uniq' })
     this.#refs = this.#env.openDB({ name: 'refs' })
     this.#tags = this.#env.openDB({ name: 'tags' })
     this.#ttl = this.#env.openDB({ name: 'ttl' })
     this.#meta = this.#env.openDB({ name: 'meta' })
+    this.#counters = this.#env.openDB({ name: 'counters' })
+    this.#counterTtl = this.#env.openDB({ name: 'counter_ttl' })
     const interval = opts.ttlPurgeInterval ?? 10_000
     if (interval > 0) {
       this.#purgeTimer = setInterval(() => { this.purgeExpired().catch(() => {}) }, interval)
@@ -308,9 +319,40 @@ export class LmdbStore implements EntityStore, ConfigReader {
     })
   }
 
-  /** Deletes expired rows; resolves to how many. */
+  // --- counters ------------------------------------------------------------------------
+
+  async incrCounter (key: string, delta: number, ttlSeconds: number): Promise<number> {
+    if (this.#closed) throw new Error('the store is closed')
+    if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new TypeError('incrCounter: the increment must be a number')
+    if (!(ttlSeconds >= 0) || !Number.isFinite(ttlSeconds)) throw new TypeError(`incrCounter: ttl must be a non-negative number of seconds (got ${String(ttlSeconds)})`)
+    // A child transaction of the async write batch: LMDB's write lock makes the read and
+    // the write one step for every process, and many requests' increments share one commit
+    // (and one fsync) instead of paying for one each.
+    return await this.#env.childTransaction(() => {
+      const now = Date.now()
+      const c = this.#counters.get(key)
+      if (c !== undefined && (c.x === 0 || c.x > now)) {
+        const n = c.n + delta
+        this.#counters.put(key, { n, x: c.x })
+        return n
+      }
+      if (c !== undefined) this.#counterTtl.remove([c.x, key])
+      const x = ttlSeconds === 0 ? 0 : now + Math.ceil(ttlSeconds * 1000)
+      this.#counters.put(key, { n: delta, x })
+      if (x !== 0) this.#counterTtl.put([x, key], 1)
+      return delta
+    }) as number
+  }
+
+  getCounter (key: string): number | undefined {
+    const c = this.#counters.get(key)
+    return c === undefined || (c.x !== 0 && c.x <= Date.now()) ? undefined : c.n
+  }
+
+  /** Deletes expired rows and counters; resolves to how many rows. */
   async purgeExpired (): Promise<number> {
     if (this.#closed) return 0
+    await this.#purgeCounters()
     const now = nowSeconds()
     const due = [...this.#ttl.getKeys({ start: [0], end: [now + 1] })]
     if (due.length === 0) return 0
@@ -343,6 +385,20 @@ export class LmdbStore implements EntityStore, ConfigReader {
   }
 
   // --- internals ----------------------------------------------------------------------
+
+  async #purgeCounters (): Promise<void> {
+    const now = Date.now()
+    const due = [...this.#counterTtl.getKeys({ start: [0], end: [now + 1] })] as [number, string][]
+    if (due.length === 0) return
+    await this.#env.childTransaction(() => {
+      for (const [x, key] of due) {
+        this.#counterTtl.remove([x, key])
+        // Re-read in the transaction: another process may have renewed it since.
+        const c = this.#counters.get(key)
+        if (c !== undefined && c.x === x) this.#counters.remove(key)
+      }
+    })
+  }
 
   /** One write on its own: its own transaction, version and event. */
   async #write<R extends Entity | undefined> (step: Step<R>): Promise<R> {

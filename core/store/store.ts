@@ -82,6 +82,24 @@ export interface ConfigReader {
 }
 
 /**
+ * Numeric counters kept in the store, shared by every process that opens it (and, with a
+ * database store, every node): what Kong's `ratelimiting_metrics` table is to the
+ * rate-limiting plugin's `cluster` policy. Not entities: no schema, no config version,
+ * no change events, so counting never invalidates anything.
+ */
+export interface CounterStore {
+  /**
+   * Adds `delta` to the counter `key` atomically (across processes) and resolves to the new
+   * value. An absent or expired counter starts from 0 and lives `ttlSeconds` from now
+   * (0: until deleted); an existing one keeps its expiry. Expired counters are purged with
+   * expired rows.
+   */
+  incrCounter(key: string, delta: number, ttlSeconds: number): Promise<number>
+  /** The counter's value, or undefined when absent or expired. */
+  getCounter(key: string): number | undefined
+}
+
+/**
  * The writes of one `EntityStore.transaction`. They are synchronous: they run inside the
  * transaction and return what `EntityStore`'s methods of the same names resolve to.
  */

@@ -1,6 +1,6 @@
 import { TOLLGATE_VERSION, type PluginDescriptor } from '@tollgate/sdk'
 import { access, configure } from './handler.js'
-import { RateLimitingSchema, checkConfig, type RateLimitingConfig } from './schema.js'
+import { RateLimitingSchema, checkConfig } from './schema.js'
 
 /**
  * rate-limiting: counts requests per consumer, credential, IP, service, header or path in
@@ -15,14 +15,7 @@ export const rateLimiting: PluginDescriptor<typeof RateLimitingSchema> = {
   schema: RateLimitingSchema,
   access,
   configure,
-  checkConfig (conf: RateLimitingConfig) {
-    const errors = checkConfig(conf)
-    if (errors !== undefined) return errors
-    // Only the node-local policy exists so far; the others are refused in so many words
-    // rather than taken and ignored.
-    if (conf.policy !== 'local') return { config: { policy: `policy '${conf.policy}' is not available in this version of Tollgate; use 'local'` } }
-    return undefined
-  },
+  checkConfig,
 }
 
 export default rateLimiting

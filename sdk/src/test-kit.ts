@@ -157,7 +157,7 @@ export async function runPlugin<S extends TObject> (plugin: PluginDescriptor<S>,
     let error: string | undefined
     const log = kitLogger(logs, (message) => { error ??= message })
     const flags = headerFlags()
-    const runner = new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID, shm })
+    const runner = new InProcessRunner({ db: new EntityCache(store), log, nodeId: NODE_ID, shm, counters: store })
     const plugins = new LivePlugins(store, registry, () => runner, { log, here: () => true })
     // As the gateway does before it serves: the plugin's configure hook, with its config.
     plugins.get()

@@ -50,10 +50,18 @@ export function headerName (name: unknown, fn: string): string {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/
 const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/
 
+// Names already found to be tokens, by the spelling the plugin used: a plugin setting the
+// same few response headers on every request tests each once.
+const TOKENS = new Map<unknown, string>()
+
 /** A header name a plugin writes: lower case, and an HTTP token. */
 export function headerNameToSet (name: unknown, fn: string): string {
+  const known = TOKENS.get(name)
+  if (known !== undefined) return known
   const lower = headerName(name, fn)
   if (!TOKEN.test(lower)) throw new TypeError(`${fn}: invalid header name ${JSON.stringify(name)} (not an HTTP token)`)
+  if (TOKENS.size >= LOWER_MAX) TOKENS.clear()
+  TOKENS.set(name, lower)
   return lower
 }
 

@@ -121,6 +121,7 @@ export const PHASES = {
     get: ALL,
     find: ALL,
     listFor: ALL,
+    incrCounter: ALL,
   }),
   // Not checked either: the node's id is known before any request is.
   node: rules('kong.node', {

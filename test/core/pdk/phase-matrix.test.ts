@@ -173,6 +173,7 @@ const TOLLGATE_ONLY: Record<string, PhaseName[]> = {
   'kong.db.get': ALL_FIVE,
   'kong.db.find': ALL_FIVE,
   'kong.db.listFor': ALL_FIVE,
+  'kong.db.incrCounter': ALL_FIVE,
   'kong.plugin.skipBodyFilter': ['rewrite', 'access', 'header_filter'],
 }
 
@@ -248,6 +249,7 @@ const ARGS: Record<string, unknown[]> = {
   'kong.db.get': ['consumers', consumer.id],
   'kong.db.find': ['consumers', { username: 'bob' }],
   'kong.db.listFor': ['keyauth_credentials', 'consumer', consumer.id],
+  'kong.db.incrCounter': ['phase-matrix', 1, 60],
 }
 
 /**
@@ -265,7 +267,8 @@ const db = { get: () => undefined, find: () => undefined, listFor: () => [] } as
 const shmDir = mkdtempSync(join(tmpdir(), 'tollgate-shm-'))
 const shm = new SharedMemory({ path: join(shmDir, 'shm.mdb') })
 t.teardown(async () => { await shm.close(); rmSync(shmDir, { recursive: true, force: true }) })
-const env: PdkEnv = { db, log: logger, nodeId: 'node-1', shm }
+const counters = { incrCounter: async () => 1, getCounter: () => undefined }
+const env: PdkEnv = { db, log: logger, nodeId: 'node-1', shm, counters }
 
 /** A request as far into its life as `phase`: routed, with a body, and answered from header_filter on. */
 function contextIn (phase: PhaseName): RequestContext {

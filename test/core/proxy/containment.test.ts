@@ -17,7 +17,7 @@ t.test('unsendable headers and queries from a plugin fail that request only', as
   await gw.admin$('POST', '/services/edge/routes', { name: 'edge', paths: ['/edge'] })
   await gw.admin$('POST', '/plugins', { name: 'header-breaker' })
 
-  for (const what of ['upstream-value', 'upstream-name', 'exit-value', 'exit-name', 'access-response-value', 'query']) {
+  for (const what of ['upstream-value', 'upstream-name', 'exit-value', 'exit-name', 'access-response-value', 'set-headers-value', 'set-headers-name', 'query']) {
     const res = await request(`${gw.proxy}/edge`, { headers: { 'x-break': what } })
     const body = await res.body.json() as { message: string, request_id: string }
     t.equal(res.statusCode, 500, `${what}: 500`)

@@ -82,6 +82,17 @@ t.test('a configure hook that throws or rejects is logged, and the gateway keeps
   t.equal(body.headers['x-thrower-calls'], String(thrower.calls.length), 'and the failing plugin still runs')
 })
 
+t.test('when the proxy stops, configure gets an empty list once more (to release connections and timers)', async (t) => {
+  const rec = recorder('recorder')
+  const gw = await startTestGateway(t, { plugins: [rec.plugin] })
+  await gw.admin$('POST', '/plugins', { name: 'recorder', config: { value: 1 } })
+  await until(() => rec.last()?.length === 1, 'configure after POST')
+  const before = rec.calls.length
+  await gw.gateway.stop()
+  t.equal(rec.calls.length, before + 1)
+  t.same(rec.last(), [])
+})
+
 t.test('async configure calls for one plugin do not overlap', async (t) => {
   let running = 0
   let overlapped = false

@@ -57,6 +57,22 @@ for (const kind of ['lmdb', 'memory'] as const) {
     t.throws(() => a.incr('n', Number.NaN), /must be a number/)
   })
 
+  t.test(`${kind}: incr over more keys than a dictionary remembers stored keys for`, async (t) => {
+    const s = shm(t)
+    const a = s.dict('many')
+    const b = s.dict('other')
+    // Twice round 5,000 keys (more than the 4,096 remembered): each key counted once per
+    // round, whether its stored key was remembered or made anew.
+    for (let round = 1; round <= 2; round++) {
+      for (let i = 0; i < 5000; i++) a.incr(`k${i}`, 1, 0)
+    }
+    b.incr('k1', 7, 0)
+    const wrong = Array.from({ length: 5000 }, (_, i) => i).filter((i) => a.get(`k${i}`) !== 2)
+    t.same(wrong, [], 'every key counted twice')
+    t.equal(a.keys().length, 5000)
+    t.equal(b.get('k1'), 7, "the same key in another dictionary is another entry")
+  })
+
   t.test(`${kind}: expiry on the wall clock: entries vanish, incr keeps the first TTL, purge removes them`, async (t) => {
     let now = 1_000_000
     const s = shm(t, () => now)
