@@ -87,12 +87,20 @@ export function openNodeShm (config: Config, log: Logger, alone: boolean): { shm
 }
 
 /**
+ * Kong's nginx template declares `lua_shared_dict kong_rate_limiting_counters 12m`: bounded,
+ * so counters for clients that come and go (IPs, header values) cannot grow the node's
+ * memory without end; when it is full the least recently used go, as in nginx.
+ */
+export const RATE_LIMITING_COUNTERS_SIZE = 12 * 1024 * 1024
+
+/**
  * The node's declared dictionaries and their capacities: Kong's `kong_db_cache` sized by
- * mem_cache_size, and those nginx_http_lua_shared_dict adds. Other names a plugin asks
- * for are made unbounded on first use (rate-limiting's counters, say).
+ * mem_cache_size, `kong_rate_limiting_counters` as Kong's template sizes it, and those
+ * nginx_http_lua_shared_dict adds (which may resize either). Other names a plugin asks for
+ * are made unbounded on first use.
  */
 export function sharedDictSizes (config: Config): Record<string, number> {
-  return { kong_db_cache: config.mem_cache_size, ...config.nginx_http_lua_shared_dict }
+  return { kong_db_cache: config.mem_cache_size, kong_rate_limiting_counters: RATE_LIMITING_COUNTERS_SIZE, ...config.nginx_http_lua_shared_dict }
 }
 
 /** What plugins' checkConfig may ask about this node. */

@@ -6,13 +6,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Kong, type PdkEnv } from '../../core/pdk/index.js'
 import { RequestContext } from '../../core/runtime/context.js'
 import { Phase } from '../../core/runtime/phases.js'
+import { RATE_LIMITING_COUNTERS_SIZE } from '../../core/gateway.js'
 import { SharedMemory } from '../../core/shm/index.js'
 import { rateLimiting } from '../../plugins/rate-limiting/index.js'
 import type { RateLimitingConfig } from '../../plugins/rate-limiting/schema.js'
 import { compare, table } from './measure.js'
 
 const INSTANCE = '3b5a3f0e-6d7b-4a8e-9b0c-1d2e3f4a5b6c'
-const env = { shm: new SharedMemory(), log: console, nodeId: 'bench', db: undefined } as unknown as PdkEnv
+// The counters dictionary bounded as the gateway declares it.
+const env = { shm: new SharedMemory({ sizes: { kong_rate_limiting_counters: RATE_LIMITING_COUNTERS_SIZE } }), log: console, nodeId: 'bench', db: undefined } as unknown as PdkEnv
 
 function config (limits: Partial<RateLimitingConfig>, extra: Partial<RateLimitingConfig> = {}): RateLimitingConfig {
   const base = { second: null, minute: null, hour: null, day: null, month: null, year: null, limit_by: 'ip', header_name: null, path: null, policy: 'local', fault_tolerant: true, hide_client_headers: false, error_code: 429, error_message: 'API rate limit exceeded' }

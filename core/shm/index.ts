@@ -272,6 +272,28 @@ export class SharedMemory {
       if (touched.size >= TOUCHED_MAX) touched.clear()
       touched.set(key, now)
     }
+    // As in #makeDict: the same stored key object for a key used again.
+    let fullKeys = new Map<string, string>()
+    const full = (key: string): string => {
+      let k = fullKeys.get(key)
+      if (k === undefined) {
+        if (fullKeys.size >= FULL_KEYS_MAX) fullKeys = new Map()
+        k = prefix + key
+        fullKeys.set(key, k)
+      }
+      return k
+    }
+    // A read or an increment records its use at most once per `granularity` per key and
+    // process: LRU eviction sees a counter that is still counting as used.
+    const touch = (key: string, now: number): void => {
+      const last = touched.get(key)
+      if (last !== undefined && now - last < granularity) return
+      remember(key, now)
+      store.atomic(() => {
+        const m = store.get(metaPrefix + key)
+        if (m !== undefined) store.put(metaPrefix + key, [m[0], m[1], now])
+      })
+    }
     const total = (): number => (store.get(totalKey)?.[0] as number | undefined) ?? 0
 
     // Inside an atomic step: the victims' rows go, the total comes down; `keep` is the
@@ -313,16 +335,9 @@ export class SharedMemory {
       name,
       get (key) {
         const now = clock()
-        const e = live(store.get(prefix + key), now)
+        const e = live(store.get(full(key)), now)
         if (e === undefined) return undefined
-        const last = touched.get(key)
-        if (last === undefined || now - last >= granularity) {
-          remember(key, now)
-          store.atomic(() => {
-            const m = store.get(metaPrefix + key)
-            if (m !== undefined) store.put(metaPrefix + key, [m[0], m[1], now])
-          })
-        }
+        touch(key, now)
         return e[0]
       },
       set (key, value, ttl) {
@@ -349,21 +364,25 @@ export class SharedMemory {
       },
       incr (key, by, init, initTtl) {
         if (typeof by !== 'number' || !Number.isFinite(by)) throw new TypeError('incr: the increment must be a number')
-        return store.atomic(() => {
-          const now = clock()
-          const e = live(store.get(prefix + key), now)
+        const k = full(key)
+        let now = 0
+        const v = store.atomic(() => {
+          now = clock()
+          const e = live(store.get(k), now)
           if (e === undefined) {
             if (init === undefined) return undefined
-            const v = init + by
-            write(key, [v, expiry(initTtl, now)], entrySize(key, v), now)
-            return v
+            const n = init + by
+            write(key, [n, expiry(initTtl, now)], entrySize(key, n), now)
+            return n
           }
           if (typeof e[0] !== 'number') throw new TypeError(`incr: '${key}' does not hold a number`)
-          const v = e[0] + by
+          const n = e[0] + by
           // A number's size does not change: only the entry is written.
-          store.put(prefix + key, [v, e[1]])
-          return v
+          store.put(k, [n, e[1]])
+          return n
         })
+        if (v !== undefined) touch(key, now)
+        return v
       },
       ttl (key) {
         return ttlLeft(store.get(prefix + key), clock())

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig, parseConfFile, preparePrefix } from '../../../core/config/index.js'
 import { ConfigError } from '../../../core/errors.js'
+import { sharedDictSizes } from '../../../core/gateway.js'
 import { VERSION } from '../../../core/meta.js'
 import { tempDir } from '../../helpers/store.js'
 
@@ -38,6 +39,12 @@ t.test('mem_cache_size and nginx_http_lua_shared_dict: sizes as nginx writes the
   t.throws(() => loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a' } }), /nginx_http_lua_shared_dict/)
   t.throws(() => loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'a 1k' } }), /at least 8k/)
   t.throws(() => loadConfig({ env: { TOLLGATE_MEM_CACHE_SIZE: '12q' } }), /mem_cache_size/)
+})
+
+t.test("the node's dictionaries: kong_db_cache by mem_cache_size, rate-limiting's counters 12m as Kong's template, both overridable", async (t) => {
+  t.same(sharedDictSizes(loadConfig({ env: {} })), { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 12 * 1024 ** 2 })
+  t.same(sharedDictSizes(loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'kong_rate_limiting_counters 64m, mine 1m' } })),
+    { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 64 * 1024 ** 2, mine: 1024 ** 2 })
 })
 
 t.test("headers and headers_upstream: Kong's tokens, case-insensitive, off", async (t) => {

@@ -78,6 +78,25 @@ for (const kind of ['lmdb', 'memory'] as const) {
     t.equal(s.used('c'), before - entrySize('t', 'v'), 'a purged entry gives its size back')
   })
 
+  t.test(`${kind}: increments count as use: a counter still counting outlives idle ones`, async (t) => {
+    let now = 1_000_000
+    // Rate-limiting's counters, bounded as Kong's kong_rate_limiting_counters zone: the
+    // one a client keeps incrementing must not be the first evicted for being the oldest.
+    const s = shm(t, { clock: () => now, sizes: { n: 2 * KB } })
+    const n = s.dict('n')
+    n.incr('busy', 1, 0)
+    now += 2000
+    for (let i = 0; i < 5; i++) { n.incr(`idle-${i}`, 1, 0); now += 2000 }
+    n.incr('busy', 1, 0)
+    now += 2000
+    // Fill it past its capacity with new counters: the least recently used go. (Listing
+    // keys is not a use; reading idle-0 would be.)
+    for (let i = 0; n.keys().includes('idle-0') && i < 1000; i++) { n.incr(`new-${i}`, 1, 0); now += 10 }
+    t.equal(n.get('idle-0'), undefined, 'an idle counter was evicted')
+    t.equal(n.get('busy'), 2, 'the counter incremented since is still there, with its count')
+    t.ok(s.used('n') <= 2 * KB, `within capacity (${s.used('n')})`)
+  })
+
   t.test(`${kind}: reads record their access once per granularity`, async (t) => {
     let now = 1_000_000
     const s = shm(t, { clock: () => now, sizes: { c: 9 * KB }, accessGranularityMs: 1000 })
