@@ -22,6 +22,8 @@ export type SharedValue = number | string | boolean | Buffer
 /** One dictionary: ngx.shared.DICT's operations, with JavaScript names. */
 export interface SharedDict {
   readonly name: string
+  /** The size it was declared with, in bytes; undefined when it is unbounded. */
+  readonly capacity: number | undefined
   /** The value, or undefined when absent or expired. */
   get (key: string): SharedValue | undefined
   /**
@@ -197,6 +199,7 @@ export class SharedMemory {
     }
     return {
       name,
+      capacity: undefined,
       get (key) {
         return live(store.get(full(key)), clock())?.[0]
       },
@@ -333,6 +336,7 @@ export class SharedMemory {
 
     return {
       name,
+      capacity,
       get (key) {
         const now = clock()
         const e = live(store.get(full(key)), now)

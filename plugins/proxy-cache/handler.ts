@@ -91,6 +91,12 @@ interface Decoded {
 
 const decodedByKey = new Map<string, Decoded>()
 const DECODED_MAX = 1000
+// The memo holds whole entries (LMDB hands back copies), so it is bounded by bytes too,
+// and large entries are not kept: 1,000 responses of 2 MB would otherwise pin 2 GB in
+// every worker process, whatever the dictionary's own size.
+const DECODED_MAX_BYTES = 32 * 1024 * 1024
+const DECODED_ENTRY_MAX_BYTES = 256 * 1024
+let decodedBytes = 0
 
 /**
  * The entry stored as `raw`, decoded. A hit on the same entry again compares bytes instead
@@ -111,8 +117,15 @@ function decoded (key: string, raw: Buffer): Decoded | undefined {
     // rarely want and which would travel to isolated plugins with every request).
     hit: { res: { status: res.status, headers: res.headers, body_len: res.body_len, timestamp: res.timestamp, ttl: res.ttl, version: res.version }, req: { body: res.req_body } },
   }
-  if (decodedByKey.size >= DECODED_MAX) decodedByKey.clear()
+  if (raw.length > DECODED_ENTRY_MAX_BYTES) return d
+  if (decodedByKey.size >= DECODED_MAX || decodedBytes + raw.length > DECODED_MAX_BYTES) {
+    decodedByKey.clear()
+    decodedBytes = 0
+  }
+  const replaced = decodedByKey.get(key)
+  if (replaced !== undefined) decodedBytes -= replaced.raw.length
   decodedByKey.set(key, d)
+  decodedBytes += raw.length
   return d
 }
 
@@ -241,13 +254,25 @@ export function access (kong: Kong, conf: ProxyCacheConfig): void {
   return kong.response.exit(res.status, res.body, headers)
 }
 
+/**
+ * Whether a response of this Content-Length could be stored at all. One larger than the
+ * whole dictionary never could (it would only be held whole to be dropped, and past the
+ * proxy's buffering limit the client would get nothing): it streams as a Bypass. Kong
+ * collects it and fails to store it; the client gets it either way.
+ */
+function fitsIn (capacity: number | undefined, length: string | string[] | undefined): boolean {
+  if (capacity === undefined || typeof length !== 'string') return true
+  const n = Number(length)
+  return !(n > capacity)
+}
+
 export function headerFilter (kong: Kong, conf: ProxyCacheConfig): void {
   const state = kong.ctx.plugin as State
   // Not cacheable, served from the cache, or answered 504 (only-if-cached).
   if (state.key === undefined) return
   const headers = kong.response.getHeaders()
   const cc = conf.cache_control ? directives(headers['cache-control']) : EMPTY
-  if (cacheableResponse(conf, kong.response.getStatus(), headers, cc)) {
+  if (cacheableResponse(conf, kong.response.getStatus(), headers, cc) && fitsIn(kong.shm(conf.memory.dictionary_name).capacity, headers['content-length'])) {
     state.resHeaders = headers
     state.resTtl = conf.cache_control ? resourceTtl(cc, headers.expires) : conf.cache_ttl
     return

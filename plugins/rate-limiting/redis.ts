@@ -186,24 +186,31 @@ export function markDirty (c: Connection, dict: Dict, key: string, ttl: number, 
 
 /**
  * Pushes every touched counter's delta with one script call each (pipelined), and takes
- * Redis's totals as the new bases. A failed push puts the deltas back, to be tried again
- * with the next one (Kong drops them).
+ * Redis's totals as the new bases. A push that fails puts back the deltas Redis did not
+ * apply, to be tried again with the next one (Kong drops them); the ones it applied are
+ * not pushed twice.
  */
 async function push (c: Connection, dict: Dict, syncRate: number, log: KongLog): Promise<void> {
   if (c.dirty.size === 0) return
   c.syncing = true
   const batch = [...c.dirty]
   c.dirty.clear()
-  // Taken out of the shared delta by subtracting what was read: increments made meanwhile
-  // (by any process) stay in it for the next push.
-  const taken = batch.map(([key]) => {
-    const dk = deltaKey(c, key)
-    const v = dict.get(dk)
-    const n = typeof v === 'number' ? v : 0
-    if (n !== 0) dict.incr(dk, -n)
-    return n
-  })
+  const taken = batch.map(() => 0)
+  const applied = batch.map(() => false)
   try {
+    // Taken out of the shared delta by subtracting what was read (increments made
+    // meanwhile, by any process, stay in it for the next push), and added to the base at
+    // once: while Redis has not answered, every process still counts them.
+    for (let i = 0; i < batch.length; i++) {
+      const [key] = batch[i] as [string, number]
+      const dk = deltaKey(c, key)
+      const v = dict.get(dk)
+      const n = typeof v === 'number' ? v : 0
+      if (n === 0) continue
+      dict.incr(dk, -n)
+      taken[i] = n
+      dict.incr(baseKey(c, key), n)
+    }
     const wait = ready(c)
     if (wait !== undefined) await wait
     const pipeline = c.client.pipeline()
@@ -212,19 +219,31 @@ async function push (c: Connection, dict: Dict, syncRate: number, log: KongLog):
       ;(pipeline as unknown as { tollgateRateLimitAdd: (...a: Array<string | number>) => void }).tollgateRateLimitAdd(1, key, taken[i] as number, ttl)
     }
     const results = await pipeline.exec()
+    let failed: unknown
     for (let i = 0; i < batch.length; i++) {
       const [key, ttl] = batch[i] as [string, number]
       const [err, value] = results?.[i] ?? [new Error('no reply')]
-      if (err !== null && err !== undefined) throw err
+      if (err !== null && err !== undefined) { failed ??= err; continue }
+      applied[i] = true
       dict.set(baseKey(c, key), (value as number[])[0] as number, ttl)
     }
+    if (failed !== undefined) throw failed
   } catch (err) {
     log.err('failed to push rate-limiting counters to Redis: ', (err as Error).message)
-    for (let i = 0; i < batch.length; i++) {
-      const [key, ttl] = batch[i] as [string, number]
-      const n = taken[i] as number
-      if (n !== 0) dict.incr(deltaKey(c, key), n, 0, ttl)
-      if (!c.dirty.has(key)) c.dirty.set(key, ttl)
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        if (applied[i] === true) continue
+        const [key, ttl] = batch[i] as [string, number]
+        const n = taken[i] as number
+        if (n !== 0) {
+          dict.incr(deltaKey(c, key), n, 0, ttl)
+          dict.incr(baseKey(c, key), -n)
+        }
+        if (!c.dirty.has(key)) c.dirty.set(key, ttl)
+      }
+    } catch (again) {
+      // The node's dictionaries are gone (it is stopping): nothing left to keep.
+      log.err('failed to keep the counts Redis did not take: ', (again as Error).message)
     }
   } finally {
     c.syncing = false

@@ -130,8 +130,17 @@ t.test('a response larger than the whole dictionary is not stored (nginx: no mem
   await gw.admin$('POST', '/services', { name: 's', url: up.url })
   await gw.admin$('POST', '/services/s/routes', { name: 'r', hosts: ['big.test'] })
   await gw.admin$('POST', '/routes/r/plugins', { name: 'proxy-cache', config: { strategy: 'memory', memory: { dictionary_name: 'tiny' } } })
+  // Chunked: it is held, found too large when stored, and answered whole.
   t.equal((await send(gw.proxy, '/big/20000', 'big.test')).headers['x-cache-status'], 'Miss')
   const again = await send(gw.proxy, '/big/20000', 'big.test')
   t.equal(again.headers['x-cache-status'], 'Miss', 'not stored')
   t.equal(again.text.length, 20008, 'and answered whole')
+  // With a Content-Length that says so before the body comes: a Bypass, streamed, not held
+  // whole to be dropped (nor, past the proxy's buffering limit, cut off).
+  const sized = await send(gw.proxy, '/sized/20000', 'big.test')
+  t.equal(sized.headers['x-cache-status'], 'Bypass', 'too large for the dictionary: a Bypass')
+  t.equal(sized.text.length, 20008, 'answered whole')
+  const calls = up.calls()
+  t.equal((await send(gw.proxy, '/sized/20000', 'big.test')).headers['x-cache-status'], 'Bypass', 'not stored')
+  t.equal(up.calls(), calls + 1, 'the upstream answered again')
 })

@@ -32,6 +32,13 @@ export async function startCountingUpstream (t: Test): Promise<CountingUpstream>
       let m: RegExpExecArray | null
       if ((m = /^\/cache\/(\d+)$/.exec(p)) !== null) return json(200, { 'cache-control': `public, max-age=${m[1] as string}` })
       if ((m = /^\/status\/(\d{3})$/.exec(p)) !== null) return json(Number(m[1]))
+      if ((m = /^\/sized\/(\d+)$/.exec(p)) !== null) {
+        // As /big/, with a Content-Length (/big/ answers chunked).
+        const body = `${String(calls).padEnd(8)}${'x'.repeat(Number(m[1]))}`
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) })
+        res.end(body)
+        return
+      }
       if ((m = /^\/big\/(\d+)$/.exec(p)) !== null) {
         const body = `${String(calls).padEnd(8)}${'x'.repeat(Number(m[1]))}`
         res.writeHead(200, { 'content-type': 'text/plain' })
