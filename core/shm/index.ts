@@ -71,7 +71,7 @@ const ENTRY_OVERHEAD = 64
 const LOW_WATER = 0.9
 /** How many keys a process remembers having touched recently, before it starts over. */
 const TOUCHED_MAX = 50_000
-/** How many stored keys a dictionary remembers making (see full() in #makeDict). */
+/** How many stored keys a dictionary remembers making (see storedKeys). */
 const FULL_KEYS_MAX = 4096
 
 export interface SharedMemoryOptions {
@@ -105,6 +105,25 @@ export interface SharedMemoryOptions {
 export function entrySize (key: string, value: SharedValue): number {
   const v = typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 8
   return Buffer.byteLength(key) + v + ENTRY_OVERHEAD
+}
+
+/**
+ * The stored key of `key` under `prefix`, the same string object each time for a key used
+ * again: a caller that keeps its key strings (rate-limiting keeps each second's) then gets
+ * a stored key whose hash V8 has already computed, instead of a new concatenation to
+ * flatten and hash on every call. Bounded, and simply started over when full.
+ */
+function storedKeys (prefix: string): (key: string) => string {
+  let made = new Map<string, string>()
+  return (key) => {
+    let k = made.get(key)
+    if (k === undefined) {
+      if (made.size >= FULL_KEYS_MAX) made = new Map()
+      k = prefix + key
+      made.set(key, k)
+    }
+    return k
+  }
 }
 
 export class SharedMemory {
@@ -183,20 +202,7 @@ export class SharedMemory {
     const clock = this.#clock
     const prefix = `${name}${SEP}`
     const end = `${name}${END}`
-    // The stored key of `key`, the same string object each time for a key used again: a
-    // caller that keeps its key strings (rate-limiting keeps each second's) then gets a
-    // stored key whose hash V8 has already computed, instead of a new concatenation to
-    // flatten and hash on every call. Bounded, and simply started over when full.
-    let fullKeys = new Map<string, string>()
-    const full = (key: string): string => {
-      let k = fullKeys.get(key)
-      if (k === undefined) {
-        if (fullKeys.size >= FULL_KEYS_MAX) fullKeys = new Map()
-        k = prefix + key
-        fullKeys.set(key, k)
-      }
-      return k
-    }
+    const full = storedKeys(prefix)
     return {
       name,
       capacity: undefined,
@@ -275,17 +281,7 @@ export class SharedMemory {
       if (touched.size >= TOUCHED_MAX) touched.clear()
       touched.set(key, now)
     }
-    // As in #makeDict: the same stored key object for a key used again.
-    let fullKeys = new Map<string, string>()
-    const full = (key: string): string => {
-      let k = fullKeys.get(key)
-      if (k === undefined) {
-        if (fullKeys.size >= FULL_KEYS_MAX) fullKeys = new Map()
-        k = prefix + key
-        fullKeys.set(key, k)
-      }
-      return k
-    }
+    const full = storedKeys(prefix)
     // A read or an increment records its use at most once per `granularity` per key and
     // process: LRU eviction sees a counter that is still counting as used.
     const touch = (key: string, now: number): void => {

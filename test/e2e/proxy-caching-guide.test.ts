@@ -3,18 +3,8 @@
 // way the README runs it, in a child process with its own prefix. The guide's mock
 // service is replaced by a local echo upstream, which answers `application/json`.
 import t from 'tap'
-import { request } from 'undici'
-import { form, startGateway } from '../helpers/process.js'
-import { startMockUpstream } from '../helpers/mock-upstream.js'
-import { tempDir } from '../helpers/store.js'
-
-interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: any }
-
-async function get (url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await request(url, { headers })
-  const text = await res.body.text()
-  return { status: res.statusCode, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) }
-}
+import { guideGet as get, servicesAndRoutes, type GuideAnswer } from '../helpers/get-started.js'
+import { form } from '../helpers/process.js'
 
 // The guide's POST body, the same at every scope.
 const CACHE = {
@@ -27,16 +17,10 @@ const CACHE = {
 }
 
 t.test('the Proxy Caching guide', async (t) => {
-  const up = await startMockUpstream(t)
-  const gw = await startGateway(t, ['--prefix', tempDir(t)])
-  const A = gw.admin
-  const mock = `${gw.proxy}/mock/anything`
-
   // Prerequisite: the Services and Routes chapter.
-  let r = await form(`${A}/services`, 'POST', { name: 'example_service', url: up.url })
-  t.equal(r.status, 201)
-  r = await form(`${A}/services/example_service/routes`, 'POST', { name: 'example_route', 'paths[]': '/mock' })
-  t.equal(r.status, 201)
+  const { gw, mock } = await servicesAndRoutes(t)
+  const A = gw.admin
+  let r: Awaited<ReturnType<typeof form>>
 
   /**
    * The guide's validation: a Miss, then within the TTL a Hit with the same key. The echo

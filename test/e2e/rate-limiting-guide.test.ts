@@ -4,18 +4,8 @@
 // service is replaced by a local echo upstream; its `for ... sleep 1` loop is six
 // requests in a row.
 import t from 'tap'
-import { request } from 'undici'
-import { form, startGateway } from '../helpers/process.js'
-import { startMockUpstream } from '../helpers/mock-upstream.js'
-import { tempDir } from '../helpers/store.js'
-
-interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: any }
-
-async function get (url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await request(url, { headers })
-  const text = await res.body.text()
-  return { status: res.statusCode, headers: res.headers, body: JSON.parse(text) }
-}
+import { guideGet as get, servicesAndRoutes, type GuideAnswer } from '../helpers/get-started.js'
+import { form } from '../helpers/process.js'
 
 const waitUntil = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())))
 
@@ -25,14 +15,14 @@ const waitUntil = (ms: number): Promise<void> => new Promise((resolve) => setTim
  * test that counts exactly does: when the window would end during the burst, or did, the
  * burst starts over at the beginning of a window none of its requests touched.
  */
-async function inOneWindow (periodMs: number, n: number, send: () => Promise<Answer>): Promise<Answer[]> {
+async function inOneWindow (periodMs: number, n: number, send: () => Promise<GuideAnswer>): Promise<GuideAnswer[]> {
   // A minute's burst needs a few seconds at most even on a loaded machine.
   const margin = Math.min(periodMs / 2, 5000)
   for (;;) {
     const now = Date.now()
     const window = Math.floor(now / periodMs)
     if ((window + 1) * periodMs - now < margin) { await waitUntil((window + 1) * periodMs); continue }
-    const out: Answer[] = []
+    const out: GuideAnswer[] = []
     for (let i = 0; i < n; i++) out.push(await send())
     if (Math.floor(Date.now() / periodMs) === window) return out
     // The burst crossed into the next window, which now holds some of its requests: start
@@ -42,23 +32,17 @@ async function inOneWindow (periodMs: number, n: number, send: () => Promise<Ans
 }
 
 t.test('the Rate Limiting guide', async (t) => {
-  const up = await startMockUpstream(t)
-  const gw = await startGateway(t, ['--prefix', tempDir(t)])
-  const A = gw.admin
-  const mock = `${gw.proxy}/mock/anything`
-
   // Prerequisite: the Services and Routes chapter.
-  let r = await form(`${A}/services`, 'POST', { name: 'example_service', url: up.url })
-  t.equal(r.status, 201)
-  r = await form(`${A}/services/example_service/routes`, 'POST', { name: 'example_route', 'paths[]': '/mock' })
-  t.equal(r.status, 201)
+  const { gw, mock } = await servicesAndRoutes(t)
+  const A = gw.admin
+  let r: Awaited<ReturnType<typeof form>>
 
   /** The guide's validation: six requests in a minute, the sixth refused. */
   const sixInAMinute = async (scope: string): Promise<void> => {
     const answers = await inOneWindow(60_000, 6, () => get(mock))
     t.same(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429], `${scope}: five pass, the sixth is refused`)
     t.same(answers.map((a) => a.headers['x-ratelimit-remaining-minute']), ['4', '3', '2', '1', '0', '0'], `${scope}: remaining counts down`)
-    const sixth = answers[5] as Answer
+    const sixth = answers[5] as GuideAnswer
     t.equal(sixth.body.message, 'API rate limit exceeded', `${scope}: Kong's message`)
     t.equal(sixth.headers['x-ratelimit-limit-minute'], '5')
     t.ok(Number(sixth.headers['retry-after']) >= 1 && Number(sixth.headers['retry-after']) <= 60, `${scope}: Retry-After within the minute`)

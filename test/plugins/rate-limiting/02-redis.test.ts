@@ -10,17 +10,11 @@ import type { Logger } from '../../../core/log.js'
 import { form, startGateway } from '../../helpers/process.js'
 import { redisAvailable, startRedis } from '../../helpers/redis.js'
 import { tempDir } from '../../helpers/store.js'
+import { send } from './helpers.js'
 import { windowStarts } from '../../../plugins/rate-limiting/handler.js'
 
 const NULL_UUID = '00000000-0000-0000-0000-000000000000'
 
-async function send (url: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: Record<string, string>, body: any }> {
-  const res = await request(url, { headers })
-  const text = await res.body.text()
-  let body: unknown = text
-  try { body = JSON.parse(text) } catch {}
-  return { status: res.statusCode, headers: res.headers as Record<string, string>, body }
-}
 
 async function setup (t: Test, config: Record<string, unknown>, log?: Logger): Promise<TestGateway> {
   const gw = await startTestGateway(t, log === undefined ? {} : { log })
