@@ -177,7 +177,10 @@ t.test('a target killed under load, one process: passive checks take it out, act
 })
 
 t.test('the same with two worker processes sharing the node\'s health', async (t) => {
-  // Four clients over two workers: each may have one request in flight to b when it goes,
-  // and a worker learns b's new state from the primary one message later.
-  await killedUnderLoad(t, { TOLLGATE_WORKER_PROCESSES: '2' }, 4, 4)
+  // Four clients over two workers. A worker learns b's new state from the primary one IPC
+  // message after the third failure; a refused connection fails in well under a millisecond,
+  // so on a busy machine each client can fail a few times while that message is on its way
+  // (CI once saw 9). The bound says the failures stop within a few rounds per client; the
+  // exact count is the one-process test's job, and 'none failed once b was out' still holds.
+  await killedUnderLoad(t, { TOLLGATE_WORKER_PROCESSES: '2' }, 4, 4 * 4)
 })
