@@ -8,6 +8,11 @@ import type { ConfigReader, EntityStore } from '../store/index.js'
 import { DeclarativeError } from '../declarative/errors.js'
 import { configHash, parseDeclarative } from '../declarative/parse.js'
 import { loadDeclarative } from '../declarative/dbless.js'
+import { join } from 'node:path'
+import { loadOffThread } from '../declarative/offthread.js'
+import type { PluginRegistry } from '../runtime/registry.js'
+import { sharedDictSizes } from '../shm/sizes.js'
+import { STORE_FILE } from '../store/index.js'
 import { HttpError } from './http-error.js'
 import type { RouteTable } from './route-table.js'
 
@@ -28,7 +33,27 @@ export function configurationHash (store: ConfigReader): string {
  */
 const loading = new WeakSet<object>()
 
-export function registerConfigRoutes (table: RouteTable, store: EntityStore & ConfigReader, config: Config): void {
+/**
+ * Loads a configuration whole: in a thread of its own when the plugins can be loaded there
+ * by name (offthread.ts), so that this thread's proxy keeps serving; else here.
+ */
+async function load (input: string | Record<string, unknown>, store: EntityStore & ConfigReader, config: Config, plugins: PluginRegistry): Promise<Map<string, string[]>> {
+  if (plugins.loadedByName !== undefined) {
+    const ids = await loadOffThread(store, {
+      storePath: join(config.prefix, STORE_FILE),
+      plugins: plugins.loadedByName,
+      cwd: process.cwd(),
+      sharedDicts: Object.keys(sharedDictSizes(config)),
+      input,
+    })
+    return new Map(Object.entries(ids))
+  }
+  const parsed = parseDeclarative(input, store)
+  await loadDeclarative(store, parsed)
+  return new Map([...parsed.entities].map(([entity, rows]) => [entity, rows.map((r) => r.id)]))
+}
+
+export function registerConfigRoutes (table: RouteTable, store: EntityStore & ConfigReader, config: Config, plugins: PluginRegistry): void {
   const dbless = config.database === 'off'
   const onlyDbless = (): HttpError => new HttpError(400, 'this endpoint is only available when Kong is configured to not use a database')
   const tags = ['declarative configuration']
@@ -54,13 +79,12 @@ export function registerConfigRoutes (table: RouteTable, store: EntityStore & Co
     }
     loading.add(store)
     try {
-      const parsed = parseDeclarative(input, store)
-      await loadDeclarative(store, parsed)
+      const loaded = await load(input, store, config, plugins)
       // Kong answers with the flattened entities, as stored.
       const out: Record<string, Record<string, unknown>> = {}
-      for (const [entity, rows] of parsed.entities) {
+      for (const [entity, ids] of loaded) {
         const byId: Record<string, unknown> = {}
-        for (const row of rows) byId[row.id] = store.get(entity, row.id) ?? row
+        for (const id of ids) byId[id] = store.get(entity, id)
         out[entity] = byId
       }
       return reply.code(201).send(out)

@@ -356,6 +356,15 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     }
   }
 
+  adoptReplace (): void {
+    this.refresh()
+    const version = this.version()
+    for (const entity of this.#entities.keys()) {
+      const event: ChangeEvent = { entity, op: 'replace', id: '*', version }
+      for (const l of this.#listeners) l(event)
+    }
+  }
+
   /** Removes every row of an entity with its index entries; says whether there were any. */
   #dropAll (info: EntityInfo): boolean {
     const range = { start: [info.name], end: [info.name, END] }

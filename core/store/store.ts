@@ -158,6 +158,12 @@ export interface EntityStore {
    * `hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
    */
   replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void>
+  /**
+   * After another thread of this process committed a `replaceAll` on the same store: drops
+   * this thread's read snapshot and announces a `replace` of every entity, as if the load
+   * had been made here.
+   */
+  adoptReplace(): void
   /** Deletes expired rows; resolves to how many. */
   purgeExpired(): Promise<number>
   close(): Promise<void>
