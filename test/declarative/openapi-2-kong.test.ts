@@ -4,7 +4,8 @@
 // from the source OpenAPI document, not from the route itself: the operation's method and
 // its path template with sample parameter values. The route's regex only pairs routes with
 // operations, and each operation must be claimed by exactly one route, so a loader that
-// drops, merges or misreads routes fails here.
+// drops, merges or misreads routes fails here. The parser is also checked on its own, so a
+// failure points at parsing or at loading.
 //
 // All upstream traffic goes to a local echo server: the services name public hosts
 // (petstore.swagger.io, developer.uspto.gov, stapi.co) that must never be contacted.
@@ -13,8 +14,10 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import YAML from 'yaml'
+import { parseDeclarative } from '../../core/declarative/parse.js'
 import type { Peer, PeerSelector } from '../../core/proxy/peers.js'
 import { echo, startTestGateway, startUpstream, until, type TestGateway } from '../helpers/gateway.js'
+import { tempStore } from '../helpers/store.js'
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'declarative', 'openapi-2-kong')
 
@@ -163,6 +166,23 @@ for (const fixture of FIXTURES) {
   // list from every entity, so a service of 120 routes has over 120 aliases.
   const doc = YAML.parse(text, { maxAliasCount: -1 })
   const api = YAML.parse(readFileSync(join(DIR, 'openapi', `${fixture.name}.yaml`), 'utf8'))
+
+  t.test(`${fixture.name}: parsed and flattened as Kong does`, async (t) => {
+    const config = parseDeclarative(text, tempStore(t), { filename: file })
+    const services = config.entities.get('services') ?? []
+    const parsed = config.entities.get('routes') ?? []
+    t.same([...config.entities.keys()].filter((k) => (config.entities.get(k) ?? []).length > 0), ['services', 'routes'], 'only services and routes')
+    t.equal(parsed.length, fixture.routes, 'every route')
+    const byName = new Map(services.map((s: any) => [s.name, s.id]))
+    for (const [i, route] of routes(doc).entries()) {
+      const got = parsed[i] as any
+      t.equal(got?.name, route.name, `route ${i}: name, in file order`)
+      // Format 1.1 is migrated: each of these paths has regex characters, so it gains `~`.
+      t.same(got?.paths, route.paths.map((p) => `~${p}`), `${route.name}: paths migrated to 3.0`)
+      t.same([got?.methods, got?.strip_path, got?.tags], [route.methods, false, doc.services[0].tags], `${route.name}: methods, strip_path, aliased tags`)
+      t.equal(got?.service?.id, byName.get(route.service.name), `${route.name}: its service`)
+    }
+  })
 
   t.test(`${fixture.name}: loaded at start from declarative_config`, async (t) => {
     const rs = routes(doc)
