@@ -31,6 +31,7 @@ import { PhaseRunner } from './runtime/phase-runner.js'
 import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin, CheckEnv } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
+import { loadAtStart } from './declarative/dbless.js'
 import { LmdbStore, type ConfigReader, type CounterStore, type EntityStore } from './store/index.js'
 
 export const GRACE_MS = 10_000
@@ -231,6 +232,13 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   const store = openStore(config, plugins, true)
+  try {
+    // DB-less: the declarative file is loaded before the proxy serves.
+    await loadAtStart(config, store, log)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
   const hub = new HealthHub(balancers, { log })
