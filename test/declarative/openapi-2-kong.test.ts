@@ -112,9 +112,9 @@ function pair (t: Test, rs: KongRoute[], ops: Operation[]): Array<[KongRoute, Op
   return pairs
 }
 
-/** Whether the gateway runs DB-less: a build without the mode ignores the keys and would 404 every route. */
+/** Whether the gateway runs DB-less; when not, every route would 404 and say nothing useful. */
 function dbless (t: Test, gw: TestGateway): boolean {
-  return t.equal((gw.gateway.config as unknown as Record<string, unknown>).database, 'off', 'running DB-less')
+  return t.equal(gw.gateway.config.database, 'off', 'running DB-less')
 }
 
 interface Sent { status: number, headers: Record<string, string | string[] | undefined>, body: any }
@@ -190,34 +190,32 @@ for (const fixture of FIXTURES) {
     const pairs = pair(t, rs, operations(api))
     const up = await startUpstream(t, echo)
     const gw = await startTestGateway(t, {
-      // TODO(#18): drop the cast once `database`/`declarative_config` are configuration keys.
-      config: { database: 'off', declarative_config: file, allow_debug_header: 'on' } as Record<string, string>,
+      config: { database: 'off', declarative_config: file, allow_debug_header: 'on' },
       peers: toLocal(up.port),
     })
     if (!dbless(t, gw)) return
     t.equal(await checkRoutes(t, gw, pairs), fixture.routes, 'every route served')
   })
 
-  t.test(`${fixture.name}: loaded through POST /config`, async (t) => {
-    const rs = routes(doc)
-    const pairs = pair(t, rs, operations(api))
-    const up = await startUpstream(t, echo)
-    const gw = await startTestGateway(t, {
-      config: { database: 'off', allow_debug_header: 'on' } as Record<string, string>,
-      peers: toLocal(up.port),
+  // The file's text as it is: in the `config` field (Kong's documented JSON form), and as a
+  // raw YAML body.
+  const bodies = [
+    { form: 'a JSON config field', type: 'application/json', body: JSON.stringify({ config: text }) },
+    { form: 'a raw YAML body', type: 'application/yaml', body: text },
+  ]
+  for (const { form, type, body } of bodies) {
+    t.test(`${fixture.name}: loaded through POST /config, ${form}`, async (t) => {
+      const pairs = pair(t, routes(doc), operations(api))
+      const up = await startUpstream(t, echo)
+      const gw = await startTestGateway(t, { config: { database: 'off', allow_debug_header: 'on' }, peers: toLocal(up.port) })
+      if (!dbless(t, gw)) return
+      const res = await request(`${gw.admin}/config`, { method: 'POST', headers: { 'content-type': type }, body })
+      const answer = await res.body.text()
+      if (!t.equal(res.statusCode, 201, `POST /config: ${answer.slice(0, 500)}`)) return
+      // The new configuration reaches the proxy asynchronously, as in Kong.
+      const [first, firstOp] = pairs[0] as [KongRoute, Operation]
+      await until(async () => (await send(gw, firstOp.method, firstOp.path)).headers['kong-route-name'] === first.name, 'the posted configuration to be served')
+      t.equal(await checkRoutes(t, gw, pairs), fixture.routes, 'every route served')
     })
-    if (!dbless(t, gw)) return
-    // The file's text as it is, in the `config` field (Kong's documented JSON form).
-    const res = await request(`${gw.admin}/config`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ config: text }),
-    })
-    const answer = await res.body.text()
-    if (!t.equal(res.statusCode, 201, `POST /config: ${answer.slice(0, 500)}`)) return
-    // The new configuration reaches the proxy asynchronously, as in Kong.
-    const [first, firstOp] = pairs[0] as [KongRoute, Operation]
-    await until(async () => (await send(gw, firstOp.method, firstOp.path)).headers['kong-route-name'] === first.name, 'the posted configuration to be served')
-    t.equal(await checkRoutes(t, gw, pairs), fixture.routes, 'every route served')
-  })
+  }
 }
