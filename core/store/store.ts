@@ -34,7 +34,8 @@ export interface WriteOptions {
 
 export interface ChangeEvent {
   entity: string
-  op: 'create' | 'update' | 'delete'
+  /** `replace`: every row of `entity` may have changed (a declarative load); `id` is `*`. */
+  op: 'create' | 'update' | 'delete' | 'replace'
   id: string
   version: number
 }
@@ -131,7 +132,7 @@ export interface EntityStore {
    * Checks an entity against its schema and entity checks, as an insert would, without
    * touching the data (references are not looked up). Throws a DbError when invalid.
    */
-  validate(entity: string, input: unknown): void
+  validate(entity: string, input: unknown): Record<string, unknown>
   insert(entity: string, input: unknown, opts?: WriteOptions): Promise<Entity>
   /** Kong's PUT: creates the row, or replaces every field of the existing one. */
   upsert(entity: string, pk: PrimaryKey, input: unknown, opts?: WriteOptions): Promise<Entity>
@@ -145,6 +146,15 @@ export interface EntityStore {
    * `fn` must be synchronous (it runs inside the transaction) and write only through `tx`.
    */
   transaction<R>(fn: (tx: EntityWriter) => R): Promise<R>
+  /**
+   * Kong's DB-less load (kong/db/declarative/import.lua): drops every row of every entity
+   * and inserts `entities` (each list validated as inserts, in the order given, so parents
+   * come first), as one transaction. Readers see the old configuration until the commit,
+   * then all of the new one; a rejected row (DbError) leaves the old one in place. The
+   * version moves once and each entity that had or gets rows announces one `replace`
+   * event. A row of a TTL entity may carry `ttl` (seconds), as declarative files do.
+   */
+  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>): Promise<void>
   /** Deletes expired rows; resolves to how many. */
   purgeExpired(): Promise<number>
   close(): Promise<void>
