@@ -1716,10 +1716,11 @@ t.test('04-on-the-fly-migration_spec.lua "declarative config: on the fly migrati
 t.test('05-error-flattening_spec.lua "kong.db.errors.declarative_config_flattened()"', async (t) => {
   const store = declarativeStore(t)
 
-  // Kong's find_err: an entry is identified by its type, name, id and tags.
+  // Kong's find_err identifies an entry by its type, name, id and tags, then compares the
+  // whole entry. Entries are paired here by type and the entity's tags alone (unique in every
+  // case), so that an entry differing in its id shows as a diff of the pair, not as missing.
   const same = (a: FlatError, b: FlatError): boolean =>
-    a.entity_type === b.entity_type && a.entity_name === b.entity_name && a.entity_id === b.entity_id &&
-    JSON.stringify(a.entity_tags) === JSON.stringify(b.entity_tags)
+    a.entity_type === b.entity_type && JSON.stringify(a.entity.tags) === JSON.stringify(b.entity.tags)
 
   for (const c of FLATTEN_CASES) {
     t.test(`05-error-flattening_spec: flattens dbless errors into a single array (${c.name})`, async (t) => {
