@@ -319,7 +319,12 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     })
   }
 
-  async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>): Promise<void> {
+  declarativeHash (): string | undefined {
+    const h = this.#meta.get('declarative_hash')
+    return typeof h === 'string' ? h : undefined
+  }
+
+  async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void> {
     if (this.#closed) throw new Error('the store is closed')
     if (this.#inTransaction) throw new Error('inside a store transaction, write through its tx')
     const lists = [...entities]
@@ -342,9 +347,19 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
           touched.add(entity)
         }
       }
+      if (hash !== undefined) this.#meta.put('declarative_hash', hash)
       version = this.#bump()
     })
     for (const entity of touched) {
+      const event: ChangeEvent = { entity, op: 'replace', id: '*', version }
+      for (const l of this.#listeners) l(event)
+    }
+  }
+
+  adoptReplace (): void {
+    this.refresh()
+    const version = this.version()
+    for (const entity of this.#entities.keys()) {
       const event: ChangeEvent = { entity, op: 'replace', id: '*', version }
       for (const l of this.#listeners) l(event)
     }

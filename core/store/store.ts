@@ -80,6 +80,8 @@ export interface ConfigReader {
   refresh(): void
   /** A stable id for this node, kept with its local copy and made on first use. */
   nodeId(): string
+  /** The hash of the declarative configuration last loaded whole (`replaceAll`), if any. */
+  declarativeHash(): string | undefined
 }
 
 /**
@@ -153,8 +155,15 @@ export interface EntityStore {
    * then all of the new one; a rejected row (DbError) leaves the old one in place. The
    * version moves once and each entity that had or gets rows announces one `replace`
    * event. A row of a TTL entity may carry `ttl` (seconds), as declarative files do.
+   * `hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
    */
-  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>): Promise<void>
+  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void>
+  /**
+   * After another thread of this process committed a `replaceAll` on the same store: drops
+   * this thread's read snapshot and announces a `replace` of every entity, as if the load
+   * had been made here.
+   */
+  adoptReplace(): void
   /** Deletes expired rows; resolves to how many. */
   purgeExpired(): Promise<number>
   close(): Promise<void>
