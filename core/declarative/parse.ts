@@ -212,11 +212,13 @@ class Flattener {
         if (v === undefined || v === null) continue
         if (item.parent === undefined) item.refs.push({ field: f.field, value: v, reference: f.reference })
         // Nested, a child's foreign fields are the parent's to set (Kong declares them
-        // `eq = null`). Kong's second pass fills the parent in and resolves what the child
-        // says instead: naming the parent again is accepted, naming another entry of the
-        // file moves the child there, and anything else is an invalid reference (#7696).
+        // `eq = null`), but naming the parent again is accepted, as Kong's second pass
+        // does. A record that names something else gets past Kong's schema and fails as a
+        // reference (its spec for #7696); anything else must be null (03-flatten_spec).
         else if (f.field !== item.parent.field) errors[f.field] = 'value must be null'
-        else if (!this.#namesItem(v, item.parent.item)) item.refs.push({ field: f.field, value: v, reference: f.reference })
+        else if (this.#namesItem(v, item.parent.item)) continue
+        else if (isRecord(v)) item.refs.push({ field: f.field, value: v, reference: f.reference })
+        else errors[f.field] = 'value must be null'
       }
       item.id = this.#idFor(item)
       if (Object.keys(errors).length > 0) this.#entityErrors(item, errors)

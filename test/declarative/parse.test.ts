@@ -178,8 +178,9 @@ consumers:
     consumer: bob
 `)
   t.same(e.fields, { services: [{ plugins: [{ consumer: 'value must be null' }] }] })
-  // A nested child naming something else as its parent: Kong resolves it (#7696).
-  const moved = parse(`
+  // A nested child naming something else as its parent: a name must be null, a record is a
+  // reference that cannot resolve (Kong's 03-flatten_spec and #7696).
+  const byName = fails(`
 _format_version: "3.0"
 consumers:
 - username: bob
@@ -188,16 +189,16 @@ consumers:
   - key: k
     consumer: bob
 `)
-  t.same(moved.entities.get('keyauth_credentials')![0]!.consumer, { id: stableId('consumers', 'bob') }, 'naming another entry of the file moves it there')
-  const nowhere = fails(`
+  t.same(byName.fields, { consumers: [null, { keyauth_credentials: [{ consumer: 'value must be null' }] }] })
+  const byRecord = fails(`
 _format_version: "3.0"
 consumers:
 - username: other
   keyauth_credentials:
   - key: k
-    consumer: bob
+    consumer: { username: bob }
 `)
-  t.same(nowhere.fields, { keyauth_credentials: { k: ["invalid reference 'consumer: bob' (no such entry in 'consumers')"] } })
+  t.same(byRecord.fields, { keyauth_credentials: { k: ['invalid reference \'consumer: {"username":"bob"}\' (no such entry in \'consumers\')'] } })
 })
 
 t.test('validation is the store\'s: defaults filled, schema and entity checks, plugins not enabled', async (t) => {

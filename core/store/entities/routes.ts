@@ -8,11 +8,29 @@ import {
 import { refuseSnis } from '../tls-pending.js'
 import { PROTOCOLS } from './services.js'
 
+// Kong compiles route regexes with PCRE and quotes its complaint; the common ones in PCRE's
+// words, so messages read the same as Kong's (its declarative spec checks one). Others keep
+// the JavaScript engine's text.
+const PCRE_WORDING: Array<[RegExp, string]> = [
+  [/Unterminated group/, 'missing closing parenthesis'],
+  [/Unmatched '\)'/, 'unmatched closing parenthesis'],
+  [/Unterminated character class/, 'missing terminating ] for character class'],
+  [/Nothing to repeat/, 'quantifier does not follow a repeatable item'],
+  [/numbers out of order in \{\} quantifier/, 'numbers out of order in {} quantifier'],
+  [/\\ at end of pattern/, '\\ at end of pattern'],
+  [/Invalid group/, 'unrecognized character after (? or (?-'],
+]
+
+function pcreWording (jsMessage: string): string {
+  for (const [re, words] of PCRE_WORDING) if (re.test(jsMessage)) return words
+  return jsMessage.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')
+}
+
 function checkRoutePath (path: string): string | undefined {
   if (path.startsWith('~')) {
     const re = path.slice(1)
     if (!re.startsWith('/')) return 'should start with: / (fixed path) or ~/ (regex path)'
-    try { new RegExp(re) } catch (err) { return `invalid regex: '${re}' (${(err as Error).message})` } // eslint-disable-line no-new
+    try { new RegExp(re) } catch (err) { return `invalid regex: '${re}' (PCRE returned: ${pcreWording((err as Error).message)})` } // eslint-disable-line no-new
     return undefined
   }
   if (!path.startsWith('/')) return 'should start with: / (fixed path) or ~/ (regex path)'
