@@ -322,6 +322,17 @@ async function main (): Promise<void> {
   const only = opts.only === undefined ? undefined : new Set(opts.only.split(','))
   // The baseline is asked for by name already (--baseline), --only or not.
   const wanted = (name: string): boolean => only === undefined || only.has(name) || (name === 'baseline-key-auth' && opts.baseline !== undefined)
+  // DB-less loading (bench/declarative.ts) is its own harness: a gateway per round, no
+  // load generator. Run unpinned, before pinning this process (children inherit it).
+  const declarative = (): void => {
+    const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'declarative.ts'), '--rounds', String(ROUNDS)], { stdio: 'inherit', cwd: ROOT })
+    if (r.status !== 0) process.stderr.write(`declarative bench failed (exit ${String(r.status)})\n`)
+  }
+  if (only !== undefined && only.has('declarative')) {
+    declarative()
+    only.delete('declarative')
+    if (only.size === 0) process.exit(0)
+  }
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)])
 
   const upstreamPort = await freePort()
@@ -477,6 +488,11 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   }, null, 2))
   process.stderr.write(`results written to ${file}\n`)
   if (opts.profile !== undefined) await stopForProfiles(contestants)
+  if (only === undefined) {
+    // Unpinned like the --only run: this process's children would inherit its CPU.
+    if (PIN) spawnSync('taskset', ['-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)])
+    declarative()
+  }
   process.exit(0)
 }
 
