@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
 import { GRACE_MS, checkEnv, openNodeShm, openStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
 import { SharedMemory } from './shm/index.js'
+import { loadAtStart } from './declarative/dbless.js'
 import type { Logger } from './log.js'
 import type { ProxyStats } from './proxy/server.js'
 import { loadPlugins } from './runtime/loader.js'
@@ -113,6 +114,13 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
   plugins.useEnv(checkEnv(config))
   const store = openStore(config, plugins, true)
   store.nodeId() // made before any worker reads it
+  try {
+    // DB-less: the declarative file is loaded before any worker starts serving.
+    await loadAtStart(config, store, log)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   // Emptied before any worker opens it.
   const shm = openNodeShm(config, log, false)
   // The node's one set of health checkers: workers follow its states and send it the

@@ -22,6 +22,9 @@ import { UpstreamPeers, type PassiveHealth } from './proxy/upstream-peers.js'
 import { UpstreamBalancers } from './balancer/registry.js'
 import { HealthHub } from './balancer/health-hub.js'
 import { SharedMemory } from './shm/index.js'
+import { checkEnv, sharedDictSizes } from './shm/sizes.js'
+
+export { RATE_LIMITING_COUNTERS_SIZE, checkEnv, sharedDictSizes } from './shm/sizes.js'
 import { LivePlugins } from './runtime/plugins.js'
 import { LiveRouter } from './router/index.js'
 import { EntityCache } from './runtime/entity-cache.js'
@@ -29,9 +32,10 @@ import { IsolationPool } from './isolation/pool.js'
 import { loadPlugins } from './runtime/loader.js'
 import { PhaseRunner } from './runtime/phase-runner.js'
 import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
-import type { AnyPlugin, CheckEnv } from './runtime/plugin.js'
+import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
-import { LmdbStore, type ConfigReader, type CounterStore, type EntityStore } from './store/index.js'
+import { loadAtStart } from './declarative/dbless.js'
+import { LmdbStore, STORE_FILE, type ConfigReader, type CounterStore, type EntityStore } from './store/index.js'
 
 export const GRACE_MS = 10_000
 
@@ -53,7 +57,7 @@ export interface StartOptions {
 
 /** Opens the store under the prefix. Only the writer purges expired rows. */
 export function openStore (config: Config, plugins: PluginRegistry, writer: boolean): LmdbStore {
-  return new LmdbStore({ path: join(config.prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
+  return new LmdbStore({ path: join(config.prefix, STORE_FILE), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
 }
 
 /**
@@ -84,29 +88,6 @@ export function openNodeShm (config: Config, log: Logger, alone: boolean): { shm
   }, SHM_PURGE_MS)
   timer.unref()
   return { shm, stop: async () => { clearInterval(timer); await shm.close() } }
-}
-
-/**
- * Kong's nginx template declares `lua_shared_dict kong_rate_limiting_counters 12m`: bounded,
- * so counters for clients that come and go (IPs, header values) cannot grow the node's
- * memory without end; when it is full the least recently used go, as in nginx.
- */
-export const RATE_LIMITING_COUNTERS_SIZE = 12 * 1024 * 1024
-
-/**
- * The node's declared dictionaries and their capacities: Kong's `kong_db_cache` sized by
- * mem_cache_size, `kong_rate_limiting_counters` as Kong's template sizes it, and those
- * nginx_http_lua_shared_dict adds (which may resize either). Other names a plugin asks for
- * are made unbounded on first use.
- */
-export function sharedDictSizes (config: Config): Record<string, number> {
-  return { kong_db_cache: config.mem_cache_size, kong_rate_limiting_counters: RATE_LIMITING_COUNTERS_SIZE, ...config.nginx_http_lua_shared_dict }
-}
-
-/** What plugins' checkConfig may ask about this node. */
-export function checkEnv (config: Config): CheckEnv {
-  const sizes = sharedDictSizes(config)
-  return { sharedDictDeclared: (name) => Object.hasOwn(sizes, name) }
 }
 
 export function shmPath (config: Config): string {
@@ -146,7 +127,7 @@ export async function startProxy (config: Config, store: ConfigReader & CounterS
       plugins: config.plugins,
       isolated: config.isolated_plugins,
       cwd: process.cwd(),
-      storePath: join(config.prefix, 'tollgate.mdb'),
+      storePath: join(config.prefix, STORE_FILE),
       shmPath: shmPath(config),
       shmSizes: sharedDictSizes(config),
       nodeId: store.nodeId(),
@@ -231,6 +212,13 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   const store = openStore(config, plugins, true)
+  try {
+    // DB-less: the declarative file is loaded before the proxy serves.
+    await loadAtStart(config, store, log)
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
   const hub = new HealthHub(balancers, { log })

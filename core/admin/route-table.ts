@@ -40,7 +40,7 @@ export class RouteTable {
    * core when a plugin came first) may not add any method to it, so that 405 and the
    * `Allow` list of a path describe one owner's endpoint.
    */
-  add (method: Method, url: string, doc: OperationDoc, handler: Handler): void {
+  add (method: Method, url: string, doc: OperationDoc, handler: Handler, opts: { bodyLimit?: number } = {}): void {
     const owner = doc.owner ?? CORE
     const shape = url.replace(/:[^/]+/g, ':')
     const held = this.#owners.get(shape)
@@ -50,7 +50,7 @@ export class RouteTable {
     if (methods === undefined) this.routes.set(url, methods = new Map())
     if (methods.has(method)) throw new Error(`${method} ${url} is registered twice`)
     methods.set(method, doc)
-    this.#app.route({ method, url, handler: handler as never })
+    this.#app.route({ method, url, handler: handler as never, ...opts })
   }
 
   /** Registers 405 and OPTIONS answers; call once every route is added. */

@@ -18,6 +18,8 @@ import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
 import { registerPluginRoutes } from './plugin-routes.js'
+import { readOnlyStore } from '../declarative/dbless.js'
+import { CONFIG_BODY_LIMIT, configurationHash, registerConfigRoutes } from './config-routes.js'
 import { SharedMemory } from '../shm/index.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
@@ -62,6 +64,8 @@ function tooMany (count: number): HttpError | null {
 function createBusboy (headers: BusboyHeaders) {
   return new Busboy({ headers, limits: { fields: MAX_ARGS + 1, fieldSize: BODY_LIMIT } })
 }
+
+const CONFIG_PATH = /^\/config\/?(?:\?|$)/
 
 /** Kong reads a body only for these methods and ignores it on the others. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
@@ -129,6 +133,12 @@ function registerBodyParsers (app: FastifyInstance): void {
     payload.on('error', fail)
     payload.pipe(bb)
   })
+  // YAML only where Kong takes it: a declarative configuration sent to /config as is.
+  app.addContentTypeParser(['application/yaml', 'text/yaml'], { parseAs: 'string', bodyLimit: CONFIG_BODY_LIMIT }, (req, body, done) => {
+    if (ignoresBody(req)) { done(null, undefined); return }
+    if (!CONFIG_PATH.test(req.url)) { done(new HttpError(415, 'Unsupported Media Type'), undefined); return }
+    done(null, body)
+  })
   app.addContentTypeParser('*', (req, payload, done) => {
     if (ignoresBody(req)) { payload.resume(); payload.once('end', () => done(null, undefined)); return }
     done(new HttpError(415, 'Unsupported Media Type'), undefined)
@@ -164,7 +174,9 @@ function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 export function createAdminServer (deps: AdminDeps): FastifyInstance {
-  const { store, plugins } = deps
+  const { plugins } = deps
+  // DB-less: entities are read here and loaded whole through /config, never written one by one.
+  const store = deps.config.database === 'off' ? readOnlyStore(deps.store) : deps.store
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
   const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
   const app = Fastify({
@@ -250,6 +262,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     try { version = store.version() } catch { reachable = false }
     const s = deps.proxyStats
     const mem = process.memoryUsage()
+    const dbless = deps.config.database === 'off'
     return {
       server: {
         connections_accepted: s.connectionsAccepted,
@@ -260,7 +273,8 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
         connections_waiting: s.connectionsActive,
         total_requests: s.totalRequests,
       },
-      database: { reachable },
+      // DB-less, Kong shows the configuration's hash and no database.
+      ...(dbless ? { configuration_hash: configurationHash(store) } : { database: { reachable } }),
       configuration_version: version,
       memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal },
     }
@@ -286,6 +300,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   }
   registerHealthRoutes(table, store, health)
   registerTagRoutes(table, store)
+  registerConfigRoutes(table, store, deps.config, plugins)
 
   let openapi: unknown
   table.add('GET', '/openapi.json', { summary: 'This document', response: 'object', tags: ['information'] }, async () => {

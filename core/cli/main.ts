@@ -148,7 +148,8 @@ async function control (command: 'reload' | 'stop' | 'health', args: string[]): 
       try {
         const res = await fetch(`http://${target}/status`, { signal: AbortSignal.timeout(3000) })
         const body = await res.json() as { database?: { reachable?: boolean } }
-        if (res.status !== 200 || body.database?.reachable !== true) throw new Error(`status ${res.status}`)
+        // DB-less, /status has no database to report on.
+        if (res.status !== 200 || (body.database !== undefined && body.database.reachable !== true)) throw new Error(`status ${res.status}`)
       } catch (err) {
         process.stderr.write(`tollgate (pid ${pid}) is running but its Admin API at ${target} does not answer: ${(err as Error).message}\n`)
         process.exitCode = 1

@@ -80,6 +80,13 @@ export function loadConfig (opts: LoadOptions = {}): Config {
   }
   const result = config as unknown as Config
   result.prefix = resolve(cwd, result.prefix)
+  if (result.declarative_config !== '') result.declarative_config = resolve(cwd, result.declarative_config)
+  // Kong ignores these keys with a database; a user who sets them expects them used.
+  if (result.database !== 'off') {
+    for (const key of ['declarative_config', 'declarative_config_string'] as const) {
+      if (result[key] !== '') throw new ConfigError(`'${key}' is only used with database = off (DB-less mode); set database = off or remove it`, key)
+    }
+  }
   return result
 }
 

@@ -51,6 +51,16 @@ export interface Config {
   mem_cache_size: number
   /** More named shared dictionaries and their sizes in bytes (Kong's injected `lua_shared_dict` directives). */
   nginx_http_lua_shared_dict: Record<string, number>
+  /**
+   * `lmdb`: the embedded store, written through the Admin API. `off`: DB-less, as Kong's
+   * `database = off`: the configuration comes whole from a declarative file or POST /config,
+   * and the Admin API's entity writes answer 405.
+   */
+  database: 'lmdb' | 'off'
+  /** DB-less: a kong.yml (or .json) file loaded at every start; absolute, '' for none. */
+  declarative_config: string
+  /** DB-less: the declarative configuration itself, YAML or JSON; '' for none. */
+  declarative_config_string: string
 }
 
 /** The headers kong.conf's `headers` setting turns on and off, as Kong names them. */
@@ -321,6 +331,28 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: "'name size' entries separated by ',' or ';', such as 'my_cache 10m'",
     parse: parseSharedDicts,
     description: 'More node-wide shared dictionaries, each bounded to its size with LRU eviction (e.g. for proxy-cache memory.dictionary_name)',
+  },
+  database: {
+    default: 'lmdb',
+    expects: "'lmdb' or 'off'",
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase()
+      if (v !== 'lmdb' && v !== 'off') throw new BadValue('unknown database')
+      return v
+    },
+    description: 'lmdb: the embedded store, written through the Admin API; off: DB-less, the configuration comes from declarative_config or POST /config',
+  },
+  declarative_config: {
+    default: '',
+    expects: 'a path to a .yml, .yaml or .json file',
+    parse: (raw) => raw.trim(),
+    description: "With database = off: a declarative configuration file (Kong's kong.yml) loaded at every start; relative paths start at the working directory",
+  },
+  declarative_config_string: {
+    default: '',
+    expects: 'a declarative configuration, YAML or JSON',
+    parse: (raw) => raw,
+    description: 'With database = off and no declarative_config: the declarative configuration itself',
   },
   log_level: {
     default: 'notice',

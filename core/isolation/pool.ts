@@ -59,7 +59,7 @@ const WORKER = import.meta.url.endsWith('.ts')
  * loading and source-map options are passed: a thread refuses process-wide ones
  * (--expose-gc...), which inheriting had silently dropped.
  */
-function workerExecArgv (): string[] {
+export function workerExecArgv (): string[] {
   const out: string[] = []
   const args = process.execArgv
   const isTsx = (spec: string): boolean => /(^|[/\\])tsx([/\\]|$)/.test(spec)

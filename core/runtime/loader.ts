@@ -49,6 +49,7 @@ export async function loadPlugins (names: string[], cwd = process.cwd(), extra: 
     }
   }
   for (const p of extra) add(p, p.name)
+  if (extra.length === 0) registry.loadedByName = names
   // Which runner runs them is the gateway's choice (plugin-runner.ts); here only that each is loaded.
   for (const name of isolated) {
     if (registry.get(name) === undefined) throw new ConfigError(`isolated_plugins names '${name}', which is not a loaded plugin (loaded: ${registry.names().join(', ') || 'none'})`, 'isolated_plugins')

@@ -16,6 +16,11 @@ const DEFAULT_ENV: CheckEnv = { sharedDictDeclared: (name) => name === 'kong_db_
 export class PluginRegistry implements PluginSchemas {
   readonly #plugins = new Map<string, PluginInfo>()
   #env: CheckEnv = DEFAULT_ENV
+  /**
+   * The `plugins` setting this registry was loaded from, when nothing else was added to
+   * it: another thread can then load the same plugins by name (declarative loads).
+   */
+  loadedByName: string[] | undefined
 
   /** What plugins' checkConfig learns of the node (its declared shared dictionaries). */
   useEnv (env: CheckEnv): void {

@@ -37,6 +37,13 @@ export interface EntityDef {
   endpointKey?: string
   /** Rows may carry a time to live. */
   ttl?: boolean
+  /**
+   * Kong's `cache_key`: the fields that identify a row besides its id (plugins: name and
+   * scope; targets: upstream and target). Declarative configuration derives stable ids from
+   * them (core/declarative/ids.ts); a generated field among them (key-auth's `key`) means
+   * no stable id.
+   */
+  cacheKey?: string[]
   /** Groups of fields that are unique together (plugins: name + route + service + consumer). */
   uniqueTogether?: string[][]
   /** Rewrites input-only shorthands (service `url`) before validation. */

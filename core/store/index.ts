@@ -10,3 +10,6 @@ export type { Target } from './entities/targets.js'
 export type { Upstream } from './entities/upstreams.js'
 export { readUpstreams, targetsOf } from './balancer-config.js'
 export type { UpstreamConfig } from './balancer-config.js'
+
+/** The store's file under the prefix. */
+export const STORE_FILE = 'tollgate.mdb'

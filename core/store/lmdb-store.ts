@@ -319,6 +319,66 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     })
   }
 
+  declarativeHash (): string | undefined {
+    const h = this.#meta.get('declarative_hash')
+    return typeof h === 'string' ? h : undefined
+  }
+
+  async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void> {
+    if (this.#closed) throw new Error('the store is closed')
+    if (this.#inTransaction) throw new Error('inside a store transaction, write through its tx')
+    const lists = [...entities]
+    for (const [entity] of lists) this.info(entity)
+    const touched = new Set<string>()
+    let version = 0
+    await this.#env.childTransaction(() => {
+      for (const info of this.#entities.values()) if (this.#dropAll(info)) touched.add(info.name)
+      for (const [entity, rows] of lists) {
+        const info = this.info(entity)
+        for (const row of rows) {
+          let input = row
+          const opts: WriteOptions = {}
+          if (info.def.ttl === true && 'ttl' in row) {
+            const { ttl, ...rest } = row
+            input = rest
+            if (ttl !== null && ttl !== undefined) opts.ttl = ttl as number
+          }
+          this.#insert(entity, input, opts).run()
+          touched.add(entity)
+        }
+      }
+      if (hash !== undefined) this.#meta.put('declarative_hash', hash)
+      version = this.#bump()
+    })
+    for (const entity of touched) {
+      const event: ChangeEvent = { entity, op: 'replace', id: '*', version }
+      for (const l of this.#listeners) l(event)
+    }
+  }
+
+  adoptReplace (): void {
+    this.refresh()
+    const version = this.version()
+    for (const entity of this.#entities.keys()) {
+      const event: ChangeEvent = { entity, op: 'replace', id: '*', version }
+      for (const l of this.#listeners) l(event)
+    }
+  }
+
+  /** Removes every row of an entity with its index entries; says whether there were any. */
+  #dropAll (info: EntityInfo): boolean {
+    const range = { start: [info.name], end: [info.name, END] }
+    let any = false
+    // Keys are collected before removing: a cursor over what is being deleted is not safe.
+    for (const key of [...this.#rows.getKeys(range)]) { this.#rows.remove(key); any = true }
+    if (!any) return false
+    for (const db of [this.#uniq, this.#refs, this.#tags] as Database<unknown, Key>[]) {
+      for (const key of [...db.getKeys(range)]) db.remove(key)
+    }
+    for (const key of [...this.#ttl.getKeys()]) if ((key as unknown[])[1] === info.name) this.#ttl.remove(key)
+    return true
+  }
+
   // --- counters ------------------------------------------------------------------------
 
   async incrCounter (key: string, delta: number, ttlSeconds: number): Promise<number> {
@@ -622,8 +682,8 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
    * Checks an entity against its schema and entity checks, as an insert would, without
    * touching the data (references are not looked up). Throws a DbError when invalid.
    */
-  validate (entity: string, input: unknown): void {
-    this.#prepare(this.info(entity), input, 'validate')
+  validate (entity: string, input: unknown): Record<string, unknown> {
+    return this.#prepare(this.info(entity), input, 'validate')
   }
 
   /**

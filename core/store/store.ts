@@ -34,7 +34,8 @@ export interface WriteOptions {
 
 export interface ChangeEvent {
   entity: string
-  op: 'create' | 'update' | 'delete'
+  /** `replace`: every row of `entity` may have changed (a declarative load); `id` is `*`. */
+  op: 'create' | 'update' | 'delete' | 'replace'
   id: string
   version: number
 }
@@ -79,6 +80,8 @@ export interface ConfigReader {
   refresh(): void
   /** A stable id for this node, kept with its local copy and made on first use. */
   nodeId(): string
+  /** The hash of the declarative configuration last loaded whole (`replaceAll`), if any. */
+  declarativeHash(): string | undefined
 }
 
 /**
@@ -131,7 +134,7 @@ export interface EntityStore {
    * Checks an entity against its schema and entity checks, as an insert would, without
    * touching the data (references are not looked up). Throws a DbError when invalid.
    */
-  validate(entity: string, input: unknown): void
+  validate(entity: string, input: unknown): Record<string, unknown>
   insert(entity: string, input: unknown, opts?: WriteOptions): Promise<Entity>
   /** Kong's PUT: creates the row, or replaces every field of the existing one. */
   upsert(entity: string, pk: PrimaryKey, input: unknown, opts?: WriteOptions): Promise<Entity>
@@ -145,6 +148,22 @@ export interface EntityStore {
    * `fn` must be synchronous (it runs inside the transaction) and write only through `tx`.
    */
   transaction<R>(fn: (tx: EntityWriter) => R): Promise<R>
+  /**
+   * Kong's DB-less load (kong/db/declarative/import.lua): drops every row of every entity
+   * and inserts `entities` (each list validated as inserts, in the order given, so parents
+   * come first), as one transaction. Readers see the old configuration until the commit,
+   * then all of the new one; a rejected row (DbError) leaves the old one in place. The
+   * version moves once and each entity that had or gets rows announces one `replace`
+   * event. A row of a TTL entity may carry `ttl` (seconds), as declarative files do.
+   * `hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
+   */
+  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void>
+  /**
+   * After another thread of this process committed a `replaceAll` on the same store: drops
+   * this thread's read snapshot and announces a `replace` of every entity, as if the load
+   * had been made here.
+   */
+  adoptReplace(): void
   /** Deletes expired rows; resolves to how many. */
   purgeExpired(): Promise<number>
   close(): Promise<void>

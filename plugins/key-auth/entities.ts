@@ -16,6 +16,9 @@ export const keyauthCredentials: EntityDef = {
   adminName: 'key-auths',
   adminNestedName: 'key-auth',
   endpointKey: 'key',
+  // Kong's cache_key; `key` is generated when absent, so declarative files give credentials
+  // without an id a random one on every load, as Kong 3.4+ does (Kong/kong#12288).
+  cacheKey: ['key'],
   ttl: true,
   schema: Type.Object({
     id: autoId(),

@@ -31,6 +31,7 @@ export const plugins: EntityDef = {
   name: 'plugins',
   schema: PluginSchema,
   endpointKey: 'instance_name',
+  cacheKey: ['name', 'route', 'service', 'consumer'],
   uniqueTogether: [['name', 'route', 'service', 'consumer']],
   checks: (p, ctx): FieldErrors | undefined => {
     if (p.consumer != null && ctx.plugins.noConsumer?.(String(p.name)) === true) return { consumer: 'value must be null' }

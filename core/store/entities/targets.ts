@@ -47,6 +47,7 @@ export const targets: EntityDef = {
   // target, kong/db/migrations/core/016_280_to_300.lua), so a second POST of the same
   // target is a 409 unique violation, no longer a new entry in a history.
   uniqueTogether: [['upstream', 'target']],
+  cacheKey: ['upstream', 'target'],
   // Kong disables /targets, /targets/{t} and /targets/{t}/upstream (kong/api/routes/targets.lua)
   // and serves targets under their upstream with endpoints of its own (upstreams.lua).
   customAdmin: true,

@@ -1,0 +1,36 @@
+// The thread that parses and loads a declarative configuration for POST /config (see
+// offthread.ts): it opens the node's store itself, so the proxy's thread keeps serving the
+// old configuration while the new one is read, checked and written, and sees the new one
+// only once it is committed whole.
+
+import { parentPort, workerData } from 'node:worker_threads'
+import { DbError } from '../errors.js'
+import { loadPlugins } from '../runtime/loader.js'
+import { LmdbStore } from '../store/index.js'
+import { DeclarativeError } from './errors.js'
+import { parseDeclarative } from './parse.js'
+import type { ThreadInput, ThreadOutput } from './offthread.js'
+
+async function run (data: ThreadInput): Promise<ThreadOutput> {
+  const plugins = await loadPlugins(data.plugins, data.cwd)
+  const dicts = new Set(data.sharedDicts)
+  plugins.useEnv({ sharedDictDeclared: (name) => dicts.has(name) })
+  const store = new LmdbStore({ path: data.storePath, plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
+  try {
+    const parsed = parseDeclarative(data.input, store, { filename: data.filename })
+    await store.replaceAll(parsed.entities, parsed.hash)
+    const ids: Record<string, string[]> = {}
+    for (const [entity, rows] of parsed.entities) ids[entity] = rows.map((r) => r.id)
+    return { ok: true, ids, hash: parsed.hash }
+  } catch (err) {
+    if (DeclarativeError.is(err)) return { ok: false, kind: 'declarative', fields: err.fields, flattened: err.flattenedErrors, unattributed: err.unattributed }
+    if (DbError.is(err)) return { ok: false, kind: 'db', code: err.code, message: err.message, fields: err.fields }
+    return { ok: false, kind: 'other', message: (err as Error).stack ?? String(err) }
+  } finally {
+    await store.close()
+  }
+}
+
+run(workerData as ThreadInput).then((out) => parentPort!.postMessage(out), (err: unknown) => {
+  parentPort!.postMessage({ ok: false, kind: 'other', message: (err as Error).stack ?? String(err) } satisfies ThreadOutput)
+})
