@@ -7,7 +7,6 @@
 // Rows are read from the store one at a time and written one at a time, so a large
 // config (100,000 consumers) never exists twice in memory as text.
 
-import { stringify } from 'yaml'
 import type { EntityInfo } from '../store/entity.js'
 import type { ConfigReader, Entity, EntityStore } from '../store/store.js'
 import { fieldsOf } from '../store/schema.js'
@@ -100,15 +99,15 @@ export function * exportChunks (store: Store): Generator<string> {
 }
 
 // --- YAML ---------------------------------------------------------------------------------
-// A small emitter for what rows hold (JSON values): the yaml package's stringify costs
-// about 40 µs a row, most of a 100,000-consumer export. Strings are written plain only
+// A small emitter for what rows hold (JSON values): a general YAML library's stringify
+// (the yaml package's) cost about 40 µs a row, most of a 100,000-consumer export. Strings are written plain only
 // when no YAML reader, 1.1 (Kong's libyaml) or 1.2, can take them for anything but a
 // string; otherwise double-quoted with JSON's escapes, which YAML's double-quoted style
 // shares.
 
 const PLAIN = /^[A-Za-z/][A-Za-z0-9_./-]*$/
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-/** Words YAML 1.1 reads as booleans or null, and `e5`, which the yaml package's 1.1 schema reads as a float. */
+/** Words YAML 1.1 reads as booleans or null, and `e5`, which some 1.1 readers (the yaml package) take for a float. */
 const RESERVED = /^(?:y|n|yes|no|true|false|on|off|null|e[-+]?[0-9]+)$/i
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/
 
@@ -124,8 +123,8 @@ function inline (v: unknown): string | undefined {
     case 'boolean': return v ? 'true' : 'false'
     case 'number': {
       const s = String(v)
-      // 1e+21 is a float to YAML 1.2 but a string to 1.1: such numbers are written as 1.1 wants them.
-      return NUMBER.test(s) ? s : stringify(v, { version: '1.1' }).trimEnd()
+      // `1e+21` is a float to YAML 1.2 but a string to 1.1, which wants a dot: `1.0e+21`.
+      return NUMBER.test(s) ? s : s.replace(/^(-?[0-9]+)(e)/, '$1.0$2')
     }
     default:
       if (Array.isArray(v)) return v.length === 0 ? '[]' : undefined

@@ -1,7 +1,8 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { ApplyError, DiffError, applyPlan, diffDeclarative, formatPlan, importDeclarative, planJson, summarize, type Plan } from '../../core/declarative/diff.js'
-import { exportObject } from '../../core/declarative/export.js'
+import { exportDeclarative, exportObject } from '../../core/declarative/export.js'
+import { parseDeclarative } from '../../core/declarative/parse.js'
 import type { Entity, LmdbStore } from '../../core/store/index.js'
 import { bundledStore, config, filled } from './fixtures.js'
 
@@ -24,11 +25,11 @@ async function sample (t: Test, overrides: { host?: string, key?: string } = {})
 
 const lines = (plan: Plan, store: LmdbStore): string[] => formatPlan(store, plan).trimEnd().split('\n')
 
-/** The store's rows, without timestamps, for comparing before and after. */
+/** The store's rows, without timestamps (nor the seconds a row has left), for comparing before and after. */
 function snapshot (store: LmdbStore): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const info of store.entities) {
-    out[info.name] = [...store.each(info.name)].map(({ created_at: _c, updated_at: _u, ...rest }) => rest)
+    out[info.name] = [...store.each(info.name)].map(({ created_at: _c, updated_at: _u, ttl: _t, ...rest }) => rest)
   }
   return out
 }
@@ -280,4 +281,40 @@ t.test('an entity type this node does not know is an error', async (t) => {
   const cfg = config(new Map([['certificates', [{ id: SVC } as Entity]]]))
   t.throws(() => diffDeclarative(store, cfg), { name: 'DiffError', message: "the configuration has 'certificates' entities, which this node does not know" })
   await t.rejects(importDeclarative(store, cfg), DiffError)
+})
+
+t.test('db_export then sync of the same file is a no-op, for every entity type', async (t) => {
+  const store = bundledStore(t)
+  const svc = await store.insert('services', { name: 'billing', url: 'https://billing.test:8443/v1', tags: ['a', 'b'] })
+  const unnamed = await store.insert('services', { host: 'unnamed.test' })
+  const route = await store.insert('routes', { paths: ['/billing'], hosts: ['x.test'], service: { id: svc.id }, headers: { 'x-v': ['1'] } })
+  await store.insert('routes', { name: 'grpc', protocols: ['grpc'], paths: ['/g'], service: { id: unnamed.id } })
+  const alice = await store.insert('consumers', { username: 'alice' })
+  const bob = await store.insert('consumers', { custom_id: 'bob-1' })
+  await store.insert('plugins', { name: 'key-auth', route: { id: route.id }, config: { key_names: ['k'] } })
+  await store.insert('plugins', { name: 'rate-limiting', consumer: { id: bob.id }, config: { minute: 10 } })
+  await store.insert('plugins', { name: 'rate-limiting', service: { id: svc.id }, consumer: { id: alice.id }, config: { second: 1 }, enabled: false })
+  await store.insert('plugins', { name: 'proxy-cache', config: { strategy: 'memory' } })
+  const up = await store.insert('upstreams', { name: 'backend', algorithm: 'least-connections', healthchecks: { active: { healthy: { interval: 5 } } } })
+  await store.insert('targets', { upstream: { id: up.id }, target: '10.0.0.1' })
+  await store.insert('targets', { upstream: { id: up.id }, target: '[::1]:9000', weight: 0 })
+  await store.insert('keyauth_credentials', { key: 'alice-key', consumer: { id: alice.id } })
+  await store.insert('keyauth_credentials', { key: 'bob-temp', consumer: { id: bob.id } }, { ttl: 600 })
+  await store.insert('keyauth_credentials', { consumer: { id: bob.id } })
+
+  const text = exportDeclarative(store)
+  const parsed = parseDeclarative(text, store, { filename: 'kong.yml' })
+  t.equal(parsed.transform, false)
+  const plan = diffDeclarative(store, parsed)
+  t.same(plan.changes.map((c) => `${c.op} ${c.kind} ${c.name}`), [], 'nothing to do')
+  t.same(diffDeclarative(store, parseDeclarative(JSON.stringify(exportObject(store)), store)).changes, [], 'the object form too')
+
+  // The same file into an empty store recreates everything, ids and expiry included.
+  const other = bundledStore(t)
+  const fresh = diffDeclarative(other, parsed)
+  t.equal(summarize(fresh).creating, 16)
+  await applyPlan(other, fresh)
+  t.same(diffDeclarative(other, parsed).changes, [])
+  t.same(snapshot(other), snapshot(store), 'the same rows, by id')
+  t.ok(Number(other.find('keyauth_credentials', { key: 'bob-temp' })?.ttl) > 590, 'the credential still expires')
 })
