@@ -39,8 +39,8 @@ export class DiffError extends Error {
 /** A write of a plan (or import) the store refused: names the entity it was about. */
 export class ApplyError extends Error {
   readonly change: Pick<Change, 'op' | 'kind' | 'name' | 'entity' | 'id'>
-  constructor (change: ApplyError['change'], cause: unknown) {
-    super(`${VERB[change.op]} ${change.kind} ${change.name}: ${(cause as Error).message}`, { cause })
+  constructor (change: ApplyError['change'], cause: unknown, verb: string = VERB[change.op]) {
+    super(`${verb} ${change.kind} ${change.name}: ${(cause as Error).message}`, { cause })
     this.name = 'ApplyError'
     this.change = change
   }
@@ -399,6 +399,15 @@ export async function importDeclarative (store: EntityStore, config: Declarative
     if (!known.has(name)) throw new DiffError(`the configuration has '${name}' entities, which this node does not know`)
   }
   const now = nowSeconds()
+  // Names for messages: a row's parents as the file names them.
+  const byId = new Map<string, Map<string, Entity>>()
+  const nameOf: NameOf = (entity, id) => {
+    let rows = byId.get(entity)
+    if (rows === undefined) byId.set(entity, rows = new Map((config.entities.get(entity) ?? []).map((e) => [e.id, e])))
+    const e = rows.get(id)
+    const info = order.find((i) => i.name === entity)
+    return e === undefined || info === undefined ? id : friendlyName(info, e, nameOf)
+  }
   return store.transaction((tx) => {
     let n = 0
     for (const info of order) {
@@ -409,7 +418,7 @@ export async function importDeclarative (store: EntityStore, config: Declarative
         try {
           tx.upsert(info.name, { id: e.id }, row, ttlOption(info, expires))
         } catch (err) {
-          throw new ApplyError({ op: 'create', kind: kindOf(info), name: friendlyName(info, row, (_, id) => id), entity: info.name, id: e.id }, err)
+          throw new ApplyError({ op: 'update', kind: kindOf(info), name: friendlyName(info, row, nameOf), entity: info.name, id: e.id }, err, 'importing')
         }
         n++
       }
