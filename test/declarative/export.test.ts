@@ -121,15 +121,15 @@ t.test('the YAML emitter: any JSON value reads back the same, in YAML 1.1 and 1.
       '/api/v1', 'http://x.test:80/p', '0855b320-0dd2-547d-891d-601e9b38647f', '12345678-1234-1234-1234-123456789abc'),
   )
   const value = fc.letrec((tie) => ({
-    json: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('json')), fc.dictionary(key, tie('json'))),
+    json: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('json'), { maxLength: 6 }), fc.dictionary(key, tie('json'), { maxKeys: 6 })),
   })).json
-  fc.assert(fc.property(fc.array(fc.dictionary(key, value), { minLength: 1 }), (rows) => {
+  fc.assert(fc.property(fc.array(fc.dictionary(key, value, { maxKeys: 8 }), { minLength: 1, maxLength: 4 }), (rows) => {
     const expected = JSON.parse(JSON.stringify(rows)) as unknown
     const text = `items:\n${yamlBlock(rows, '')}`
     for (const [reader, read] of READERS) {
       const back = (read(text) as { items: unknown }).items
       if (JSON.stringify(back) !== JSON.stringify(expected)) throw new Error(`${reader}: ${text} read back as ${JSON.stringify(back)}`)
     }
-  }), { numRuns: 500 })
-  t.pass('500 random documents read back the same')
+  }), { numRuns: 300 })
+  t.pass('300 random documents read back the same')
 })
