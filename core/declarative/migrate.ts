@@ -18,6 +18,8 @@ function isRecord (v: unknown): v is Record<string, unknown> {
 
 /** A plain path, normalised; `//` collapse as Kong's migration normalises them. */
 function migratePlain (path: string): string {
+  // Kong's normalize leaves a path without its leading / as it is, for the route's own check to refuse.
+  if (!path.startsWith('/')) return path
   return normalizePath(path.replace(/\/{2,}/g, '/'))
 }
 

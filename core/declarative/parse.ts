@@ -98,6 +98,8 @@ interface Item {
   id: string
   value?: Record<string, unknown>
   errors?: FieldErrors
+  /** Failed after validation (uniqueness, references), when Kong has derived its id. */
+  late?: boolean
 }
 
 /** Entity definitions in dependency order: every entity after those it references. */
@@ -210,8 +212,11 @@ class Flattener {
         if (v === undefined || v === null) continue
         if (item.parent === undefined) item.refs.push({ field: f.field, value: v, reference: f.reference })
         // Nested, a child's foreign fields are the parent's to set (Kong declares them
-        // `eq = null`); naming the parent itself again is accepted, as Kong's second pass does.
-        else if (f.field !== item.parent.field || !this.#namesItem(v, item.parent.item)) errors[f.field] = 'value must be null'
+        // `eq = null`). Kong's second pass fills the parent in and resolves what the child
+        // says instead: naming the parent again is accepted, naming another entry of the
+        // file moves the child there, and anything else is an invalid reference (#7696).
+        else if (f.field !== item.parent.field) errors[f.field] = 'value must be null'
+        else if (!this.#namesItem(v, item.parent.item)) item.refs.push({ field: f.field, value: v, reference: f.reference })
       }
       item.id = this.#idFor(item)
       if (Object.keys(errors).length > 0) this.#entityErrors(item, errors)
@@ -291,10 +296,10 @@ class Flattener {
         const v = item.value!
         const key = ep === undefined ? undefined : v[ep]
         if (typeof key === 'string') {
-          if (seenKey.has(key)) { this.#set(item.path, already(ep!, key)); continue }
+          if (seenKey.has(key)) { this.#set(item.path, already(ep!, key)); item.late = true; continue }
           seenKey.set(key, item)
         }
-        if (seenId.has(item.id)) { this.#set(item.path, already('primary key', item.id)); continue }
+        if (seenId.has(item.id)) { this.#set(item.path, already('primary key', item.id)); item.late = true; continue }
         seenId.set(item.id, item)
         for (const [field, seen] of others) {
           const u = v[field]
@@ -344,15 +349,18 @@ class Flattener {
     this.#failed = true
   }
 
-  /** Kong keys reference and some uniqueness errors by the entry's name (else id), under its entity. */
+  /**
+   * Kong keys reference and some uniqueness errors by the entry's endpoint key (else id),
+   * under its entity's name, nested or not: `{routes: {r1: [...]}}`.
+   */
   #keyed (item: Item, message: string, list: boolean): void {
     const ep = item.info.def.endpointKey
     const name = ep === undefined ? undefined : item.own[ep]
     const key = typeof name === 'string' && name !== '' ? name : item.id
-    const top = item.path[0] as string
+    const top = item.info.name
     let table = this.fields[top]
-    if (Array.isArray(table) || item.path.length > 2) {
-      // Positional errors of the same list, or a nested entry: keep Kong's position.
+    if (Array.isArray(table)) {
+      // The list already holds positional errors: keep to positions.
       this.#set(item.path, message)
     } else {
       if (!isRecord(table)) this.fields[top] = table = {}
@@ -361,6 +369,7 @@ class Flattener {
       else t[key] = message
     }
     item.errors = { ...item.errors, '@entity': [...((item.errors?.['@entity'] as string[] | undefined) ?? []), message] }
+    item.late = true
     this.#failed = true
   }
 
@@ -410,12 +419,17 @@ class Flattener {
     for (const item of this.#items) {
       const positional = this.#positional(item.path)
       if (item.errors === undefined && positional === undefined) continue
+      // What Kong knew when it failed: ids are derived after validation, so an entry that
+      // failed validation shows only the ids the file gave (its own, its parent's).
       const entity: Record<string, unknown> = { ...item.own }
-      if (item.parent !== undefined) entity[item.parent.field] = { id: item.parent.item.id }
+      const late = item.late === true
+      if (late) entity.id = item.id
+      const parent = item.parent
+      if (parent !== undefined && (late || typeof parent.item.own.id === 'string')) entity[parent.field] = { id: parent.item.id }
       const e: FlatEntityError = { entity_type: singular(item.info.name), entity, errors: [] }
-      if (isUuid(item.id)) e.entity_id = item.id
-      const name = item.own.name ?? (item.info.def.endpointKey === undefined ? undefined : item.own[item.info.def.endpointKey])
-      if (typeof name === 'string' && name !== '') e.entity_name = name
+      const id = late ? item.id : item.own.id
+      if (isUuid(id)) e.entity_id = id.toLowerCase()
+      if (typeof item.own.name === 'string' && item.own.name !== '') e.entity_name = item.own.name
       if (Array.isArray(item.own.tags) && item.own.tags.every((t) => typeof t === 'string')) e.entity_tags = item.own.tags as string[]
       const fieldErrors: Array<{ type: 'field', field: string, message: string }> = []
       const entityErrors: Array<{ type: 'entity', message: string }> = []
@@ -431,7 +445,8 @@ class Flattener {
         if (k === '@entity' && Array.isArray(v)) { for (const m of v) if (typeof m === 'string') entityErrors.push({ type: 'entity', message: m }) } else walk(k, v)
       }
       if (positional !== undefined && !entityErrors.some((x) => x.message === positional)) entityErrors.push({ type: 'entity', message: positional })
-      fieldErrors.sort((a, b) => a.field < b.field ? -1 : a.field > b.field ? 1 : 0)
+      // In the order Kong's flattened errors come in (its spec 05): fields descending.
+      fieldErrors.sort((a, b) => a.field < b.field ? 1 : a.field > b.field ? -1 : 0)
       e.errors = [...fieldErrors, ...entityErrors]
       out.push(e)
     }

@@ -177,10 +177,27 @@ consumers:
   - key: k
     consumer: bob
 `)
-  t.same(e.fields, {
-    services: [{ plugins: [{ consumer: 'value must be null' }] }],
-    consumers: [{ keyauth_credentials: [{ consumer: 'value must be null' }] }],
-  })
+  t.same(e.fields, { services: [{ plugins: [{ consumer: 'value must be null' }] }] })
+  // A nested child naming something else as its parent: Kong resolves it (#7696).
+  const moved = parse(`
+_format_version: "3.0"
+consumers:
+- username: bob
+- username: other
+  keyauth_credentials:
+  - key: k
+    consumer: bob
+`)
+  t.same(moved.entities.get('keyauth_credentials')![0]!.consumer, { id: stableId('consumers', 'bob') }, 'naming another entry of the file moves it there')
+  const nowhere = fails(`
+_format_version: "3.0"
+consumers:
+- username: other
+  keyauth_credentials:
+  - key: k
+    consumer: bob
+`)
+  t.same(nowhere.fields, { keyauth_credentials: { k: ["invalid reference 'consumer: bob' (no such entry in 'consumers')"] } })
 })
 
 t.test('validation is the store\'s: defaults filled, schema and entity checks, plugins not enabled', async (t) => {
@@ -357,15 +374,18 @@ services:
   t.match(flat[0], {
     entity_type: 'service',
     entity_name: 'bad',
-    entity_id: stableId('services', 'bad'),
     entity: { name: 'bad', host: 'h', port: -1 },
+    // Kong's order: fields descending.
     errors: [
-      { type: 'field', field: 'port', message: 'value should be between 0 and 65535' },
       { type: 'field', field: 'tags.2', message: /invalid tag 'a,b'/ },
+      { type: 'field', field: 'port', message: 'value should be between 0 and 65535' },
     ],
   })
-  t.notOk('entity_tags' in flat[0] && flat[0].entity_tags.includes('a,b') === false)
-  t.match(flat[1], { entity_type: 'route', entity_name: 'r', entity: { service: { id: stableId('services', 'bad') } }, errors: [{ type: 'field', field: 'protocols.1' }] })
+  t.notOk('entity_id' in flat[0], 'an id Kong derives after validation is not shown for an entry that failed it')
+  t.match(flat[1], { entity_type: 'route', entity_name: 'r', errors: [{ type: 'field', field: 'protocols.1' }] })
+  t.notOk('service' in flat[1].entity, 'nor its parent\'s')
+  const late = fails('_format_version: "3.0"\nservices:\n- name: s\n  host: h\n  routes:\n  - name: r\n    paths: [/a]\n  - name: r\n    paths: [/b]\n').body(true)
+  t.match((late.flattened_errors as any[])[0], { entity_id: stableId('routes', 'r'), entity: { id: stableId('routes', 'r'), service: { id: stableId('services', 's') } }, errors: [{ type: 'entity', message: /uniqueness violation: 'routes' entity with name set to 'r'/ }] })
   t.notOk('routes' in flat[0].entity, 'nested children are taken out of the parent\'s entity')
   const text = e.pretty()
   t.match(text, /^Failed parsing:\n/)

@@ -104,7 +104,8 @@ function routeChecks (r: Record<string, unknown>): FieldErrors | undefined {
       if (has(f)) fields[f] = `cannot set '${f}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'`
     }
     if (!['sources', 'destinations', 'snis'].some(has)) {
-      entity.push(`must set one of 'sources', 'destinations', 'snis' when 'protocols' is '${protocols.join("', '")}'`)
+      // Kong's routes.lua words this one alike for every stream protocol.
+      entity.push("must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'")
     }
   }
   if (entity.length > 0) fields['@entity'] = entity
