@@ -9,7 +9,7 @@ import { LmdbStore, STORE_FILE } from '../../core/store/index.js'
 import { BIN, childEnv, startGateway, type Exit } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
 import { until } from '../helpers/gateway.js'
-import { bundledRegistry } from './fixtures.js'
+import { bundled } from './fixtures.js'
 
 /** `tollgate config ...args` in `cwd`, to completion. */
 function config (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
@@ -26,8 +26,7 @@ function config (args: string[], opts: { cwd?: string, env?: Record<string, stri
 
 /** The store under `prefix`, opened in this process (LMDB shares it with the CLI's). */
 function openPrefixStore (t: Test, prefix: string): LmdbStore {
-  const registry = bundledRegistry()
-  const store = new LmdbStore({ path: join(prefix, STORE_FILE), plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+  const store = new LmdbStore({ path: join(prefix, STORE_FILE), plugins: bundled, entities: bundled.entities(), ttlPurgeInterval: 0 })
   t.teardown(() => store.close())
   return store
 }

@@ -1,25 +1,12 @@
-// Stores and configs for the declarative tests: a real LMDB store that knows the bundled
-// plugins (so key-auth's credentials), and configs built the way the parser builds them
-// (every default filled in), without needing the parser.
+// Configs for the export, diff and CLI tests, built the way the parser builds them (every
+// default filled in) without the parser; stores from helpers/declarative.ts.
 
 import type { Test } from 'tap'
-import { bundledPlugins } from '../../plugins/index.js'
-import { PluginRegistry } from '../../core/runtime/registry.js'
 import type { DeclarativeConfig } from '../../core/declarative/types.js'
-import type { Entity, LmdbStore } from '../../core/store/index.js'
-import { tempStore } from '../helpers/store.js'
+import type { Entity } from '../../core/store/index.js'
+import { declarativeStore } from '../helpers/declarative.js'
 
-export function bundledRegistry (): PluginRegistry {
-  const registry = new PluginRegistry()
-  for (const p of bundledPlugins) registry.register(p)
-  return registry
-}
-
-/** A fresh store with the bundled plugins, closed when the test ends. */
-export function bundledStore (t: Test): LmdbStore {
-  const registry = bundledRegistry()
-  return tempStore(t, { plugins: registry, entities: registry.entities() })
-}
+export { bundled, declarativeStore as bundledStore } from '../helpers/declarative.js'
 
 /**
  * Entities with their defaults filled in, as the parser gives them: written to a scratch
@@ -27,7 +14,7 @@ export function bundledStore (t: Test): LmdbStore {
  * into Kong's absolute expiry.
  */
 export async function filled (t: Test, entities: Array<[string, Record<string, unknown>]>): Promise<Map<string, Entity[]>> {
-  const scratch = bundledStore(t)
+  const scratch = declarativeStore(t)
   const out = new Map<string, Entity[]>()
   const order = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials']
   for (const name of order) {
