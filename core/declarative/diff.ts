@@ -267,8 +267,8 @@ export function diffDeclarative (store: Store, config: DeclarativeConfig, opts: 
   const remap = new Map<string, string>()
   const names = new Map<string, string>()
   const nameOf: NameOf = (entity, id) => {
-    const known = names.get(`${entity}:${id}`)
-    if (known !== undefined) return known
+    const named = names.get(`${entity}:${id}`)
+    if (named !== undefined) return named
     const row = store.get(entity, id)
     const info = order.find((i) => i.name === entity)
     return row === undefined || info === undefined ? id : friendlyName(info, row, nameOf)
