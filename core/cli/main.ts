@@ -11,6 +11,7 @@ import { loadConfig, preparePrefix, type Config } from '../config/index.js'
 import { ConfigError } from '../errors.js'
 import { startGateway } from '../gateway.js'
 import { createLogger } from '../log.js'
+import { configCommand } from './config.js'
 import { scaffoldPlugin } from './plugin-init.js'
 import { VERSION } from '../meta.js'
 
@@ -24,6 +25,8 @@ Commands:
   health    Say whether the gateway is running (exit 0) or not (exit 1)
   plugin init NAME [--dir DIR]
             Scaffold a plugin folder (descriptor, passing test, build script)
+  config init|parse|db_import|db_export|diff|sync [FILE]
+            Declarative configuration files (kong.yml); see tollgate config --help
   version   Print the version
 
 Options:
@@ -183,6 +186,9 @@ export async function main (argv: string[]): Promise<void> {
       case 'stop':
       case 'health':
         await control(command, rest)
+        return
+      case 'config':
+        process.exitCode = await configCommand(rest)
         return
       case 'plugin': {
         const [sub, name, ...more] = rest
