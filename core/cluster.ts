@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
-import { GRACE_MS, checkEnv, openNodeShm, openStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
+import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openNodeShm, openStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
 import { SharedMemory } from './shm/index.js'
 import { loadAtStart } from './declarative/dbless.js'
 import type { Logger } from './log.js'
@@ -17,8 +17,6 @@ import { loadPlugins } from './runtime/loader.js'
 import { UpstreamBalancers } from './balancer/registry.js'
 import { HealthHub, HealthMirror, type HealthChange, type PassiveReport } from './balancer/health-hub.js'
 
-/** How often a worker compares its config version with the store's. */
-const VERSION_POLL_MS = 200
 const STATS_MS = 1000
 
 type ToWorker =
@@ -186,9 +184,12 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
     for (const w of live) if (w.isConnected()) w.send({ type: 'config', version: e.version } satisfies ToWorker)
   })
 
+  // The CLI's writes: the primary's checkers and Admin API follow them too (workers poll).
+  const unfollow = followOtherWriters(store)
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined
   const stop = async (): Promise<void> => {
     stopping = true
+    unfollow()
     await admin?.stop()
     await Promise.all([...live].map(retire))
     await hub.stop()

@@ -206,6 +206,30 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
   return { addresses, stop }
 }
 
+/** How often a process compares its config version with the store's (see followOtherWriters). */
+export const VERSION_POLL_MS = 200
+
+/**
+ * The store announces only this process's own commits. Another process writing to the same
+ * store (the `tollgate config sync` / `db_import` CLI) shows only as a greater version: poll
+ * it and announce it here as a replacement of everything, so the router, plugins, caches and
+ * balancers rebuild, as cluster workers do with the primary's writes. Returns the stop.
+ */
+export function followOtherWriters (store: EntityStore & ConfigReader): () => void {
+  let seen = store.version()
+  const off = store.onChange((e) => { if (e.version > seen) seen = e.version })
+  const timer = setInterval(() => {
+    store.refresh()
+    const v = store.version()
+    if (v > seen) {
+      seen = v
+      store.adoptReplace()
+    }
+  }, VERSION_POLL_MS)
+  timer.unref()
+  return () => { clearInterval(timer); off() }
+}
+
 /** One process with everything: the store's writer, the Admin API and the proxy. */
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
@@ -225,7 +249,9 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   const shm = openNodeShm(config, log, config.isolated_plugins.length === 0)
   let proxy: ProxyPart | undefined
   let admin: AdminPart | undefined
+  const unfollow = followOtherWriters(store)
   const stop = async (): Promise<void> => {
+    unfollow()
     await Promise.all([proxy?.stop(), admin?.stop(), hub.stop()])
     balancers.close()
     await shm.stop()

@@ -8,6 +8,7 @@ import type { ConfigReader, EntityStore } from '../store/index.js'
 import { DeclarativeError } from '../declarative/errors.js'
 import { configHash, parseDeclarative } from '../declarative/parse.js'
 import { loadDeclarative } from '../declarative/dbless.js'
+import { exportDeclarative } from '../declarative/export.js'
 import { join } from 'node:path'
 import { loadOffThread } from '../declarative/offthread.js'
 import type { PluginRegistry } from '../runtime/registry.js'
@@ -28,7 +29,8 @@ export function configurationHash (store: ConfigReader): string {
 }
 
 /**
- * One load at a time per store: Kong answers a second POST while one is loading with 429.
+ * One load at a time per store: Kong answers a second POST while one is loading with 429
+ * and a Retry-After of at most 10 s (kong/db/declarative/import.lua).
  * Kept per store so that several Admin listeners of one process share it.
  */
 const loading = new WeakSet<object>()
@@ -75,7 +77,7 @@ export function registerConfigRoutes (table: RouteTable, store: EntityStore & Co
       return reply.code(304).send()
     }
     if (loading.has(store)) {
-      return reply.code(429).header('Retry-After', '60').send({ message: 'Currently loading previous configuration' })
+      return reply.code(429).header('Retry-After', '10').send({ message: 'Currently loading previous configuration' })
     }
     loading.add(store)
     try {
@@ -97,4 +99,9 @@ export function registerConfigRoutes (table: RouteTable, store: EntityStore & Co
       loading.delete(store)
     }
   }, { bodyLimit: CONFIG_BODY_LIMIT })
+
+  table.add('GET', '/config', { summary: 'The whole configuration in Kong\'s declarative export format (DB-less mode)', response: 'object', tags }, async () => {
+    if (!dbless) throw onlyDbless()
+    return { config: exportDeclarative(store) }
+  })
 }

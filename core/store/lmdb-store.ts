@@ -339,9 +339,16 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
           let input = row
           const opts: WriteOptions = {}
           if (info.def.ttl === true && 'ttl' in row) {
+            // As in Kong's DB-less store (kong/db/strategies/off), a declarative `ttl` is
+            // the unix time the row expires: what an export writes. One already past is
+            // not loaded, as Kong would never return it.
             const { ttl, ...rest } = row
             input = rest
-            if (ttl !== null && ttl !== undefined) opts.ttl = ttl as number
+            if (typeof ttl === 'number') {
+              const left = ttl - nowSeconds()
+              if (left <= 0) continue
+              opts.ttl = left
+            }
           }
           this.#insert(entity, input, opts).run()
           touched.add(entity)

@@ -154,7 +154,8 @@ export interface EntityStore {
    * come first), as one transaction. Readers see the old configuration until the commit,
    * then all of the new one; a rejected row (DbError) leaves the old one in place. The
    * version moves once and each entity that had or gets rows announces one `replace`
-   * event. A row of a TTL entity may carry `ttl` (seconds), as declarative files do.
+   * event. A row of a TTL entity may carry `ttl`, as declarative files do: the unix time
+   * it expires (Kong 3.5+), so an export loads back as it was; rows already expired are skipped.
    * `hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
    */
   replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void>

@@ -255,9 +255,9 @@ t.test('sync is atomic: a refused write changes nothing', async (t) => {
   t.equal(store.find('consumers', { username: 'dave' }), undefined, 'dave not created')
 })
 
-t.test('a gateway running on the prefix serves what sync wrote (worker processes poll)', async (t) => {
+for (const workers of ['1', '2']) t.test(`a gateway running on the prefix serves what sync wrote (worker_processes ${workers}: the version is polled)`, async (t) => {
   const prefix = tempDir(t)
-  const gw = await startGateway(t, ['--prefix', prefix], { TOLLGATE_WORKER_PROCESSES: '2' })
+  const gw = await startGateway(t, ['--prefix', prefix], { TOLLGATE_WORKER_PROCESSES: workers })
   const status = async (): Promise<number> => {
     const res = await request(`${gw.proxy}/billing`)
     await res.body.dump()

@@ -177,7 +177,10 @@ consumers:
   - key: k
     consumer: bob
 `)
-  t.same(e.fields, { services: [{ plugins: [{ consumer: 'value must be null' }] }] })
+  t.same(e.fields, {
+    services: [{ plugins: [{ consumer: 'value must be null' }] }],
+    consumers: [{ keyauth_credentials: [{ consumer: 'value must be null' }] }],
+  })
   // A nested child naming something else as its parent: a name must be null, a record is a
   // reference that cannot resolve (Kong's 03-flatten_spec and #7696).
   const byName = fails(`
@@ -346,9 +349,15 @@ routes:
   t.match(fails('_format_version: "3.0"\nroutes:\n- name: r\n  paths: ["/a/\\\\d+"]\n').fields, { routes: [{ paths: [/invalid path|non-normalized/] }] })
 })
 
-t.test('ttl on key-auth credentials is kept for the load', async (t) => {
-  const c = parse('_format_version: "3.0"\nconsumers:\n- username: u\n  keyauth_credentials:\n  - key: k\n    ttl: 60\n')
-  t.equal(c.entities.get('keyauth_credentials')![0]!.ttl, 60)
+t.test('ttl on key-auth credentials: the unix time it expires, as Kong exports it; expired ones are not loaded', async (t) => {
+  const now = Math.floor(Date.now() / 1000)
+  const c = parse(`_format_version: "3.0"\nconsumers:\n- username: u\n  keyauth_credentials:\n  - key: k\n    ttl: ${now + 3600}\n  - key: old\n    ttl: ${now - 1}\n  - key: forever\n    ttl: ~\n`)
+  t.equal(c.entities.get('keyauth_credentials')![0]!.ttl, now + 3600)
+  const s = tempStore(t, { plugins, entities: plugins.entities() })
+  await s.replaceAll(c.entities, c.hash)
+  t.same(s.list('keyauth_credentials').data.map((k) => k.key).sort(), ['forever', 'k'])
+  const ttl = s.list('keyauth_credentials', { size: 10 }).data.find((k) => k.key === 'k')!.ttl as number
+  t.ok(ttl > 3500 && ttl <= 3600, `seconds left, as the Admin API shows them (${ttl})`)
   t.same(fails('_format_version: "3.0"\nconsumers:\n- username: u\n  keyauth_credentials:\n  - key: k\n    ttl: soon\n').fields,
     { consumers: [{ keyauth_credentials: [{ ttl: 'expected an integer' }] }] })
 })
