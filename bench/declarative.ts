@@ -148,7 +148,7 @@ async function postRound (prefix: string, workers: number, big: string, upstream
     while (performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
     loading = false
     await Promise.all(probes)
-    return { loadMs, ...seen, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: Math.max(...latencies) }
+    return { loadMs, ...seen, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.reduce((a, b) => Math.max(a, b), 0) }
   } finally {
     await stop(gw)
   }

@@ -300,7 +300,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   }
   registerHealthRoutes(table, store, health)
   registerTagRoutes(table, store)
-  registerConfigRoutes(table, store, deps.config, plugins)
+  registerConfigRoutes(table, store, deps.config, plugins, deps.log)
 
   let openapi: unknown
   table.add('GET', '/openapi.json', { summary: 'This document', response: 'object', tags: ['information'] }, async () => {

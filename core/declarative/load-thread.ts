@@ -8,6 +8,7 @@ import { DbError } from '../errors.js'
 import { loadPlugins } from '../runtime/loader.js'
 import { LmdbStore } from '../store/index.js'
 import { DeclarativeError } from './errors.js'
+import { loadedBody } from './dbless.js'
 import { parseDeclarative } from './parse.js'
 import type { ThreadInput, ThreadOutput } from './offthread.js'
 
@@ -18,10 +19,10 @@ async function run (data: ThreadInput): Promise<ThreadOutput> {
   const store = new LmdbStore({ path: data.storePath, plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   try {
     const parsed = parseDeclarative(data.input, store, { filename: data.filename })
-    await store.replaceAll(parsed.entities, parsed.hash)
-    const ids: Record<string, string[]> = {}
-    for (const [entity, rows] of parsed.entities) ids[entity] = rows.map((r) => r.id)
-    return { ok: true, ids, hash: parsed.hash }
+    await store.replaceAll(parsed.entities, { hash: parsed.hash, validated: true })
+    store.refresh()
+    const body = loadedBody(store, [...parsed.entities].map(([entity, rows]) => [entity, rows.map((r) => r.id)] as const))
+    return { ok: true, body, hash: parsed.hash }
   } catch (err) {
     if (DeclarativeError.is(err)) return { ok: false, kind: 'declarative', fields: err.fields, flattened: err.flattenedErrors, unattributed: err.unattributed }
     if (DbError.is(err)) return { ok: false, kind: 'db', code: err.code, message: err.message, fields: err.fields }

@@ -21,7 +21,7 @@ export interface ThreadInput {
 }
 
 export type ThreadOutput =
-  | { ok: true, ids: Record<string, string[]>, hash: string }
+  | { ok: true, body: string, hash: string }
   | { ok: false, kind: 'declarative', fields: Record<string, ErrorTree>, flattened: FlatEntityError[], unattributed: Record<string, ErrorTree> }
   | { ok: false, kind: 'db', code: number, message: string, fields?: FieldErrors }
   | { ok: false, kind: 'other', message: string }
@@ -34,10 +34,10 @@ const THREAD = import.meta.url.endsWith('.ts')
 
 /**
  * Parses and loads `input` as the whole configuration in another thread, then makes this
- * process see it. Resolves to the loaded ids per entity; rejects with the DeclarativeError
- * or DbError the thread met.
+ * process see it. Resolves to POST /config's answer (dbless.ts loadedBody); rejects with the
+ * DeclarativeError or DbError the thread met.
  */
-export async function loadOffThread (store: EntityStore, data: ThreadInput): Promise<Record<string, string[]>> {
+export async function loadOffThread (store: EntityStore, data: ThreadInput): Promise<string> {
   const out = await new Promise<ThreadOutput>((resolve, reject) => {
     const worker = new Worker(THREAD, { workerData: data, execArgv: workerExecArgv() })
     let settled = false
@@ -51,5 +51,5 @@ export async function loadOffThread (store: EntityStore, data: ThreadInput): Pro
     throw new Error(`declarative load failed: ${out.message}`)
   }
   store.adoptReplace()
-  return out.ids
+  return out.body
 }

