@@ -13,10 +13,10 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig, preparePrefix, type Config } from '../config/index.js'
 import { ConfigError, DbError, ErrorCodes } from '../errors.js'
-import { checkEnv, openStore } from '../gateway.js'
+import { checkEnv } from '../shm/sizes.js'
 import { loadPlugins } from '../runtime/loader.js'
 import type { PluginRegistry } from '../runtime/registry.js'
-import { LmdbStore } from '../store/index.js'
+import { LmdbStore, STORE_FILE } from '../store/index.js'
 import { ApplyError, DiffError, applyPlan, diffDeclarative, formatPlan, importDeclarative, planJson } from '../declarative/diff.js'
 import { DeclarativeError } from '../declarative/errors.js'
 import { exportChunks } from '../declarative/export.js'
@@ -129,7 +129,9 @@ function readDeclarative (file: string, store: LmdbStore): DeclarativeConfig {
 /** Runs `fn` with the store under the prefix, closed afterwards. */
 async function withStore<R> (config: Config, plugins: PluginRegistry, fn: (store: LmdbStore) => Promise<R> | R): Promise<R> {
   preparePrefix(config.prefix)
-  const store = openStore(config, plugins, false)
+  // The store as the gateway opens it (gateway.ts openStore), without loading the gateway's
+  // modules: the CLI does not purge expired rows, a running writer does.
+  const store = new LmdbStore({ path: join(config.prefix, STORE_FILE), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   try {
     return await fn(store)
   } finally {

@@ -440,26 +440,29 @@ function shown (store: Pick<EntityStore, 'info'>, c: Change, e: Entity | null, e
   return row
 }
 
-/** decK's update diff: every field, changed ones as `-` old and `+` new lines. */
+/**
+ * decK's update diff: both rows as indented JSON (keys in the same order), compared line by
+ * line, so a changed `config.minute` shows as that one line, `-` old and `+` new, among the
+ * unchanged ones.
+ */
 function fieldDiff (old: Record<string, unknown>, next: Record<string, unknown>): string {
   const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])]
-  const lines = ['{']
-  const render = (prefix: string, key: string, value: unknown, last: boolean): void => {
-    const text = JSON.stringify(value ?? null, null, 2).split('\n')
-    text.forEach((line, i) => {
-      const body = i === 0 ? `${JSON.stringify(key)}: ${line}` : `  ${line}`
-      lines.push(`${prefix}${body}${i === text.length - 1 && !last ? ',' : ''}`)
-    })
+  const pick = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k] ?? null]))
+  const a = JSON.stringify(pick(old), null, 2).split('\n')
+  const b = JSON.stringify(pick(next), null, 2).split('\n')
+  // Longest common subsequence of lines; rows are a few dozen lines.
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0))
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!)
   }
-  keys.forEach((k, i) => {
-    const last = i === keys.length - 1
-    if (canonical(old[k]) === canonical(next[k])) render('   ', k, old[k], last)
-    else {
-      if (k in old) render('-  ', k, old[k], last)
-      if (k in next) render('+  ', k, next[k], last)
-    }
-  })
-  lines.push(' }')
+  const lines: string[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) { lines.push(`   ${a[i]!}`); i++; j++ } else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { lines.push(`-  ${a[i]!}`); i++ } else { lines.push(`+  ${b[j]!}`); j++ }
+  }
+  // The opening brace follows the change's line, as decK prints it.
+  if (lines[0] === '   {') lines[0] = '{'
   return lines.join('\n')
 }
 

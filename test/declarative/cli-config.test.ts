@@ -205,7 +205,7 @@ t.test('diff and sync: decK lines, exit codes, JSON, select tags', async (t) => 
   const changed = await config(['diff', file, '-p', prefix])
   t.equal(changed.code, 2)
   t.match(changed.stdout, /^updating service billing {2}\{\n/)
-  t.match(changed.stdout, /\n- {2}"port": 8080,\n\+ {2}"port": 9090,\n/)
+  t.match(changed.stdout, /\n- {4}"port": 8080,\n\+ {4}"port": 9090,\n/)
   t.match(changed.stdout, /\ncreating consumer carol\n/)
   t.match(changed.stdout, /\ndeleting consumer alice\nSummary:\n {2}Created: 1\n {2}Updated: 2\n {2}Deleted: 1\n$/, 'the credential moves to carol: an update')
 

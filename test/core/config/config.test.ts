@@ -29,7 +29,17 @@ t.test('embedded defaults', async (t) => {
     nginx_http_client_body_timeout: 60_000,
     mem_cache_size: 128 * 1024 * 1024,
     nginx_http_lua_shared_dict: {},
+    database: 'lmdb',
+    declarative_config: '',
+    declarative_config_string: '',
   })
+})
+
+t.test('database and the declarative keys: off or lmdb; a file path resolved; only with database = off', async (t) => {
+  const c = loadConfig({ env: { TOLLGATE_DATABASE: 'OFF', TOLLGATE_DECLARATIVE_CONFIG: 'conf/kong.yml' }, cwd: '/srv' })
+  t.same([c.database, c.declarative_config], ['off', '/srv/conf/kong.yml'])
+  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'postgres' } }), /invalid value for 'database'.*expected 'lmdb' or 'off'/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_DECLARATIVE_CONFIG_STRING: '_format_version: "3.0"' } }), /'declarative_config_string' is only used with database = off/)
 })
 
 t.test('mem_cache_size and nginx_http_lua_shared_dict: sizes as nginx writes them, names and sizes checked', async (t) => {
