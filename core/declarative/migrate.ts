@@ -7,14 +7,12 @@
 // services are migrated, as in Kong.
 
 import { normalizePath } from '../store/checks.js'
+import { isRecord } from '../store/schema.js'
 
 const PLAIN = /^[a-zA-Z0-9.\-_~/%]*$/
 const RESERVED = new Set("!#$&'()*+,/:;=?@[]")
 const REGEX_META = new Set('.^$*+?()[]{}|\\')
 
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** A plain path, normalised; `//` collapse as Kong's migration normalises them. */
 function migratePlain (path: string): string {

@@ -14,7 +14,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { NOT_RESOLVED, Schema, YAML11_SCHEMA, defineScalarTag, load as loadYaml } from 'js-yaml'
 import { DbError, type FieldError, type FieldErrors } from '../errors.js'
 import type { EntityInfo } from '../store/entity.js'
-import { isUuid, unwrap } from '../store/schema.js'
+import { isRecord, isUuid, unwrap } from '../store/schema.js'
 import type { Entity, EntityStore } from '../store/index.js'
 import { DeclarativeError, parseFailure, type ErrorTree, type FlatEntityError } from './errors.js'
 import { stableId } from './ids.js'
@@ -27,9 +27,6 @@ const PLACEHOLDER_ID = '00000000-0000-4000-8000-000000000000'
 /** Merge keys one load may expand: bounds a document built to blow up. */
 const MAX_ALIASES = 1_000_000
 
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 // Kong reads YAML with lyaml (libyaml), which is YAML 1.1: `yes`/`on` are booleans and `<<`
 // merges; but its timestamps stay strings, and `y`/`n` too (a host named `y` is a host).

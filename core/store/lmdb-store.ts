@@ -24,7 +24,7 @@ import Type, { type TObject, type TSchema } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityDef, type EntityInfo } from './entity.js'
 import { withCheckErrors } from './entity-checks.js'
-import { isUuid, setOwn, unwrap, validateRecord } from './schema.js'
+import { isRecord, isUuid, setOwn, unwrap, validateRecord } from './schema.js'
 import { PENDING_ENTITIES } from './tls-pending.js'
 import type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, ReplaceOptions, SchemaOptions, TagRow, WriteOptions } from './store.js'
 import { consumers } from './entities/consumers.js'
@@ -80,9 +80,6 @@ function decodeOffset (token: string, parts: number): string[] {
   return fail()
 }
 
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   readonly #env: RootDatabase

@@ -34,6 +34,11 @@ type S = TSchema & Meta & Record<string, unknown>
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+/** A plain object: not null, not an array. */
+export function isRecord (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
 export function isUuid (v: unknown): v is string {
   return typeof v === 'string' && UUID_RE.test(v)
 }
