@@ -107,15 +107,18 @@ async function start (name: string, args: string[], cpu: number, ready: () => Pr
   child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
   child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
   const deadline = Date.now() + 60_000
+  // What the last readiness check met, for the error: a process that runs but never answers
+  // as expected (a 401, a refused connection) says so.
+  let last = 'no check finished'
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${output}`)
-    if (await ready().catch(() => false)) return child
+    if (await ready().then((ok) => { last = ok ? 'ready' : 'not ready'; return ok }, (err: unknown) => { last = String((err as Error).cause ?? err); return false })) return child
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error(`${name} did not start: ${output}`)
+  throw new Error(`${name} did not start within 60 s (last check: ${last}): ${output}`)
 }
 
-const httpOk = (url: string, headers: Record<string, string> = {}) => async (): Promise<boolean> => (await fetch(url, { headers })).status < 500
+const httpOk = (url: string, headers: Record<string, string> = {}) => async (): Promise<boolean> => (await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })).status < 500
 
 function rss (pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
@@ -238,7 +241,12 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
   // written when the harness stops it with SIGTERM at the end.
   const profile = cpuProfileArgs(name)
-  const child = await start(name, [...profile, join(o.root ?? ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => (await fetch(url, { headers })).status === 200, {
+  const child = await start(name, [...profile, join(o.root ?? ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => {
+    // A readiness check without a deadline could hang the loop on one stuck connection.
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
+    if (res.status !== 200) throw new Error(`status ${res.status}`)
+    return true
+  }, {
     TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
