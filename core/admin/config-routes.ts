@@ -7,8 +7,8 @@ import type { Logger } from '../log.js'
 import { DbError } from '../errors.js'
 import type { ConfigReader, EntityStore } from '../store/index.js'
 import { DeclarativeError } from '../declarative/errors.js'
-import { configHash, parseDeclarative } from '../declarative/parse.js'
-import { loadDeclarative, loadedBody } from '../declarative/dbless.js'
+import { configHash } from '../declarative/parse.js'
+import { parseAndLoad } from '../declarative/dbless.js'
 import { exportDeclarative } from '../declarative/export.js'
 import { join } from 'node:path'
 import { loadOffThread } from '../declarative/offthread.js'
@@ -60,9 +60,7 @@ async function load (input: string | Record<string, unknown>, store: EntityStore
       input,
     })
   }
-  const parsed = parseDeclarative(input, store)
-  await loadDeclarative(store, parsed)
-  return loadedBody(store, [...parsed.entities].map(([entity, rows]) => [entity, rows.map((r) => r.id)] as const))
+  return await parseAndLoad(store, input)
 }
 
 export function registerConfigRoutes (table: RouteTable, store: EntityStore & ConfigReader, config: Config, plugins: PluginRegistry, log: Logger): void {

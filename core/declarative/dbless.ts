@@ -10,7 +10,7 @@ import type { Logger } from '../log.js'
 import type { ConfigReader, Entity, EntityStore, PrimaryKey } from '../store/index.js'
 import { DeclarativeError } from './errors.js'
 import { parseDeclarative } from './parse.js'
-import type { DeclarativeConfig } from './types.js'
+import type { DeclarativeConfig, ParseOptions } from './types.js'
 
 function unsupported (message: string): DbError {
   return new DbError(ErrorCodes.OPERATION_UNSUPPORTED, message)
@@ -58,23 +58,28 @@ export function readOnlyStore<S extends EntityStore & ConfigReader> (store: S): 
   })
 }
 
-/**
- * POST /config's answer, as Kong gives it: every loaded entity as stored, by entity and id,
- * as JSON text (tens of MB for 100,000 consumers: made where the load ran, off the proxy's thread).
- */
-export function loadedBody (store: ConfigReader, loaded: Iterable<readonly [string, readonly string[]]>): string {
-  const out: Record<string, Record<string, unknown>> = {}
-  for (const [entity, ids] of loaded) {
-    const byId: Record<string, unknown> = {}
-    for (const id of ids) byId[id] = store.get(entity, id)
-    out[entity] = byId
-  }
-  return JSON.stringify(out)
-}
-
 /** Loads a parsed configuration as the node's whole configuration. */
 export async function loadDeclarative (store: EntityStore, config: DeclarativeConfig): Promise<void> {
   await store.replaceAll(config.entities, { hash: config.hash, validated: true })
+}
+
+/**
+ * POST /config's work where it runs (this thread, or load-thread.ts): parse, load, and
+ * answer as Kong does, with every loaded entity as stored, by entity and id, as JSON text
+ * (tens of MB for 100,000 consumers: made where the load ran, off the proxy's thread when
+ * that is a thread of its own). Throws DeclarativeError or DbError.
+ */
+export async function parseAndLoad (store: EntityStore & ConfigReader, input: string | Record<string, unknown>, opts: ParseOptions = {}): Promise<string> {
+  const parsed = parseDeclarative(input, store, opts)
+  await loadDeclarative(store, parsed)
+  store.refresh()
+  const out: Record<string, Record<string, unknown>> = {}
+  for (const [entity, rows] of parsed.entities) {
+    const byId: Record<string, unknown> = {}
+    for (const row of rows) byId[row.id] = store.get(entity, row.id)
+    out[entity] = byId
+  }
+  return JSON.stringify(out)
 }
 
 /**

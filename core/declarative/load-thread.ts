@@ -8,8 +8,7 @@ import { DbError } from '../errors.js'
 import { loadPlugins } from '../runtime/loader.js'
 import { LmdbStore } from '../store/index.js'
 import { DeclarativeError } from './errors.js'
-import { loadedBody } from './dbless.js'
-import { parseDeclarative } from './parse.js'
+import { parseAndLoad } from './dbless.js'
 import type { ThreadInput, ThreadOutput } from './offthread.js'
 
 async function run (data: ThreadInput): Promise<ThreadOutput> {
@@ -18,11 +17,7 @@ async function run (data: ThreadInput): Promise<ThreadOutput> {
   plugins.useEnv({ sharedDictDeclared: (name) => dicts.has(name) })
   const store = new LmdbStore({ path: data.storePath, plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   try {
-    const parsed = parseDeclarative(data.input, store, { filename: data.filename })
-    await store.replaceAll(parsed.entities, { hash: parsed.hash, validated: true })
-    store.refresh()
-    const body = loadedBody(store, [...parsed.entities].map(([entity, rows]) => [entity, rows.map((r) => r.id)] as const))
-    return { ok: true, body, hash: parsed.hash }
+    return { ok: true, body: await parseAndLoad(store, data.input, { filename: data.filename }) }
   } catch (err) {
     if (DeclarativeError.is(err)) return { ok: false, kind: 'declarative', fields: err.fields, flattened: err.flattenedErrors, unattributed: err.unattributed }
     if (DbError.is(err)) return { ok: false, kind: 'db', code: err.code, message: err.message, fields: err.fields }

@@ -21,7 +21,7 @@ export interface ThreadInput {
 }
 
 export type ThreadOutput =
-  | { ok: true, body: string, hash: string }
+  | { ok: true, body: string }
   | { ok: false, kind: 'declarative', fields: Record<string, ErrorTree>, flattened: FlatEntityError[], unattributed: Record<string, ErrorTree> }
   | { ok: false, kind: 'db', code: number, message: string, fields?: FieldErrors }
   | { ok: false, kind: 'other', message: string }
@@ -34,7 +34,7 @@ const THREAD = import.meta.url.endsWith('.ts')
 
 /**
  * Parses and loads `input` as the whole configuration in another thread, then makes this
- * process see it. Resolves to POST /config's answer (dbless.ts loadedBody); rejects with the
+ * process see it. Resolves to POST /config's answer (dbless.ts parseAndLoad); rejects with the
  * DeclarativeError or DbError the thread met.
  */
 export async function loadOffThread (store: EntityStore, data: ThreadInput): Promise<string> {
