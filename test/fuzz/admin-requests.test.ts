@@ -267,7 +267,7 @@ const queryPart = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(fc.tuple(fc.constant('size'), fc.constantFrom(...SIZES), fc.constantFrom(...SIZES)), fc.tuple(fc.constant('tags'), fc.constantFrom(...TAGS), fc.constantFrom(...TAGS)), fc.tuple(fc.constant('offset'), fc.constantFrom(...OFFSETS), fc.constantFrom(...OFFSETS))).map(([k, a, b]) => `${k}=${a}&${k}=${b}`) },
 )
 const query = fc.array(queryPart, { maxLength: 5 }).map((parts) => parts.join('&'))
-const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service',
+const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service', '/config',
   '/upstreams', '/upstreams/ups.test/targets', `/upstreams/${UPS}/targets/all`, '/upstreams/ups.test/targets/tgt.test:8000',
   '/upstreams/ups.test/health', '/upstreams/ups.test/targets/tgt.test:8000/healthy', '/upstreams/ups.test/targets/tgt.test:8000/127.0.0.1:8000/unhealthy', '/upstreams/ups.test/targets/tgt.test:8000/%zz/healthy']
 

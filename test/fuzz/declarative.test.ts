@@ -10,6 +10,7 @@ import { dump } from 'js-yaml'
 import { DeclarativeError } from '../../core/declarative/errors.js'
 import { parseDeclarative } from '../../core/declarative/parse.js'
 import { loadPlugins } from '../../core/runtime/loader.js'
+import { startAdmin, storeDump } from '../helpers/admin.js'
 import { tempStore } from '../helpers/store.js'
 import { params } from './settings.js'
 
@@ -173,4 +174,24 @@ t.test('accepted documents load, and parse again to the same derived ids', async
     }
   }), params(300))
   t.ok(loaded > 0, `loaded ${loaded} accepted documents`)
+})
+
+t.test('POST /config in DB-less mode: 201 or 400 for every document and form, never a 5xx; a 400 changes nothing', async (t) => {
+  const api = await startAdmin(t, { plugins, entities: plugins.entities(), config: { database: 'off' } })
+  const statuses = new Set<number>()
+  await fc.assert(fc.asyncProperty(anyDoc, fc.constantFrom('json', 'yaml', 'form', 'config-json'), async (d, form) => {
+    const before = storeDump(api.store)
+    const r = form === 'json'
+      ? await api.call('POST', '/config', { json: d })
+      : form === 'yaml'
+        ? await api.call('POST', '/config', { body: dump(d, { skipInvalid: true }), headers: { 'content-type': 'application/yaml' } })
+        : form === 'form'
+          ? await api.call('POST', '/config', { form: { config: dump(d, { skipInvalid: true }) } })
+          : await api.call('POST', '/config', { json: { config: JSON.stringify(d) } })
+    statuses.add(r.status)
+    if (r.status !== 201 && r.status !== 400) throw new Error(`POST /config answered ${r.status}: ${r.text.slice(0, 300)}`)
+    if (r.status === 400 && storeDump(api.store) !== before) throw new Error('a refused configuration changed the store')
+  }), params(200))
+  t.ok(statuses.has(201) && statuses.has(400), `both answers seen (${[...statuses].join(', ')})`)
+  t.equal((await api.call('GET', '/config')).status, 200, 'still exporting')
 })

@@ -20,11 +20,11 @@ export interface AdminClient {
 }
 
 /** A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end. */
-export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry, log?: Logger } = {}): Promise<AdminClient> {
-  const { log = createLogger('error'), ...storeOpts } = opts
+export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry, log?: Logger, config?: Record<string, string> } = {}): Promise<AdminClient> {
+  const { log = createLogger('error'), config: settings, ...storeOpts } = opts
   const plugins = opts.plugins ?? testPlugins
   const store = tempStore(t, { entities: [testCredentials], ...storeOpts, plugins })
-  const config = loadConfig({ env: {}, overrides: { admin_listen: '127.0.0.1:0' } })
+  const config = loadConfig({ env: {}, overrides: { ...settings, admin_listen: '127.0.0.1:0' } })
   const app = createAdminServer({ config, store, plugins, log, proxyStats: newProxyStats(), workerPids: () => [process.pid] })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
