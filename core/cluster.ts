@@ -8,7 +8,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
-import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openNodeShm, openStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
+import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openCounters, openNodeShm, openStore, openWriterStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
+import type { CounterStore } from './store/index.js'
 import { SharedMemory } from './shm/index.js'
 import { loadAtStart } from './declarative/dbless.js'
 import type { Logger } from './log.js'
@@ -58,6 +59,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   let store: ReturnType<typeof openStore>
   let balancers: UpstreamBalancers
   let shm: SharedMemory | undefined
+  let counters: CounterStore & { close?(): Promise<void> } | undefined
   try {
     const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
     store = openStore(config, plugins, false)
@@ -67,7 +69,8 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     m.apply(early)
     mirror = m
     shm = new SharedMemory({ path: shmPath(config), sizes: sharedDictSizes(config) })
-    part = await startProxy(config, store, plugins, log, { balancers, health: m, shm })
+    counters = await openCounters(config, store)
+    part = await startProxy(config, store, plugins, log, { balancers, health: m, shm, counters })
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message })
     process.exit(1)
@@ -92,6 +95,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     mirror?.close()
     balancers.close()
     await shm?.close()
+    if (counters !== store) await counters?.close?.()
     await store.close()
     process.exit(0)
   }
@@ -107,16 +111,18 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 }
 
 /** Runs in the primary: store writer, Admin API, and the worker supervisor. */
-export async function startPrimary (config: Config, log: Logger): Promise<Primary> {
+export async function startPrimary (config: Config, log: Logger, opts: { runMigrations?: boolean } = {}): Promise<Primary> {
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
-  const store = openStore(config, plugins, true)
+  // With database = postgres, caught up with the shared database before any worker serves.
+  const writer = await openWriterStore(config, plugins, log, opts)
+  const store = writer.store
   store.nodeId() // made before any worker reads it
   try {
     // DB-less: the declarative file is loaded before any worker starts serving.
     await loadAtStart(config, store, log)
   } catch (err) {
-    await store.close()
+    await writer.close()
     throw err
   }
   // Emptied before any worker opens it.
@@ -195,11 +201,11 @@ export async function startPrimary (config: Config, log: Logger): Promise<Primar
     await hub.stop()
     balancers.close()
     await shm.stop()
-    await store.close()
+    await writer.close()
   }
   try {
     await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
-    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub }, shm.shm)
+    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub, replica: writer.replica }, shm.shm)
   } catch (err) {
     await stop()
     throw err

@@ -173,3 +173,17 @@ export class ConfigError extends Error {
     this.key = key
   }
 }
+
+/**
+ * The shared database (database = postgres) cannot be reached or did not answer in time.
+ * The Admin API answers 503 with the message; the proxy never sees it, as it reads the
+ * node's local copy.
+ */
+export class DatabaseUnavailableError extends Error {
+  readonly statusCode = 503
+  constructor (cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause)
+    super(`the database is unavailable (${why}): writes are refused until it is back; the proxy keeps serving this node's copy of the configuration`)
+    this.name = 'DatabaseUnavailableError'
+  }
+}

@@ -35,7 +35,9 @@ import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
 import { loadAtStart } from './declarative/dbless.js'
-import { LmdbStore, STORE_FILE, type ConfigReader, type CounterStore, type EntityStore } from './store/index.js'
+import { LmdbStore, STORE_FILE, type ConfigReader, type CounterStore, type EntityStore, type WriteThrough } from './store/index.js'
+import type { PgReplica } from './store/pg/replica.js'
+import { pgSettings as pgSettingsOf } from './store/pg/settings.js'
 
 export const GRACE_MS = 10_000
 
@@ -53,11 +55,55 @@ export interface StartOptions {
   plugins?: AnyPlugin[]
   /** Where each proxied attempt goes (tests, embedding); the service's host and port otherwise. */
   peers?: PeerSelector
+  /** database = postgres: bootstrap or upgrade its schema first (`tollgate start --run-migrations`). */
+  runMigrations?: boolean
 }
 
-/** Opens the store under the prefix. Only the writer purges expired rows. */
-export function openStore (config: Config, plugins: PluginRegistry, writer: boolean): LmdbStore {
-  return new LmdbStore({ path: join(config.prefix, STORE_FILE), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0 })
+/**
+ * Opens the store under the prefix. Only the writer purges expired rows. With
+ * `writeThrough` it is a copy of a shared database (database = postgres).
+ */
+export function openStore (config: Config, plugins: PluginRegistry, writer: boolean, writeThrough?: WriteThrough): LmdbStore {
+  return new LmdbStore({ path: join(config.prefix, STORE_FILE), plugins, entities: plugins.entities(), ttlPurgeInterval: writer ? undefined : 0, writeThrough })
+}
+
+/** The store of a node's writing process, and, with database = postgres, what keeps it a copy. */
+export interface WriterStore {
+  store: LmdbStore
+  replica?: PgReplica
+  close(): Promise<void>
+}
+
+/**
+ * Opens the writer's store. With database = postgres it first becomes a copy of the shared
+ * database: the schema is checked (or migrated, with `runMigrations`), the copy caught
+ * up, and followed from then on; an unreachable database leaves it serving what it has.
+ */
+export async function openWriterStore (config: Config, plugins: PluginRegistry, log: Logger, opts: { runMigrations?: boolean } = {}): Promise<WriterStore> {
+  if (config.database !== 'postgres') {
+    const store = openStore(config, plugins, true)
+    return { store, close: () => store.close() }
+  }
+  // Loaded only here: a node on lmdb never loads pg.
+  const [{ PgReplica }, { pgSettings }] = await Promise.all([import('./store/pg/replica.js'), import('./store/pg/settings.js')])
+  const replica = new PgReplica(pgSettings(config), { log })
+  const store = openStore(config, plugins, true, replica)
+  replica.attach(store)
+  const close = async (): Promise<void> => { await replica.close(); await store.close() }
+  try {
+    await replica.start(opts)
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { store, replica, close }
+}
+
+/** Where a proxy process keeps the rate-limiting `cluster` policy's counters. */
+export async function openCounters (config: Config, store: CounterStore): Promise<CounterStore & { close?(): Promise<void> }> {
+  if (config.database !== 'postgres') return store
+  const [{ PgCounters }, { pgSettings }] = await Promise.all([import('./store/pg/counters.js'), import('./store/pg/settings.js')])
+  return new PgCounters(pgSettings(config))
 }
 
 /**
@@ -68,6 +114,8 @@ export interface NodeParts {
   balancers: UpstreamBalancers
   health: PassiveHealth
   shm: SharedMemory
+  /** The counters kong.db.incrCounter keeps (the store's, or the shared database's). */
+  counters: CounterStore
 }
 
 /** How often the node's first process drops expired shared-dictionary entries. */
@@ -98,6 +146,8 @@ export function shmPath (config: Config): string {
 export interface NodeHealth {
   balancers: UpstreamBalancers
   hub: HealthHub
+  /** database = postgres: the link to the shared database, for /status. */
+  replica?: PgReplica
 }
 
 export interface ProxyPart {
@@ -109,7 +159,7 @@ export interface ProxyPart {
 }
 
 /** The proxy listeners of one process, over `store`. */
-export async function startProxy (config: Config, store: ConfigReader & CounterStore, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
+export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
   const peers = selector ?? new UpstreamPeers(node.balancers, node.health)
   const pools = new UpstreamPools()
@@ -131,6 +181,7 @@ export async function startProxy (config: Config, store: ConfigReader & CounterS
       shmPath: shmPath(config),
       shmSizes: sharedDictSizes(config),
       nodeId: store.nodeId(),
+      pg: config.database === 'postgres' ? pgSettingsOf(config) : undefined,
       size: config.isolation_pool_size,
       timeoutMs: config.isolation_timeout,
       maxMemoryMb: config.isolation_max_memory,
@@ -139,7 +190,7 @@ export async function startProxy (config: Config, store: ConfigReader & CounterS
     })
     : undefined
   await isolation?.warm()
-  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId(), shm: node.shm, counters: store })
+  const inProcess = new InProcessRunner({ db: cache, log, nodeId: store.nodeId(), shm: node.shm, counters: node.counters })
   const isolated = new Set(config.isolated_plugins)
   const runnerFor = (p: AnyPlugin): PluginRunner => isolation !== undefined && isolated.has(p.name) ? isolation : inProcess
   // Isolated plugins are configured in their worker threads (isolation/worker.ts), where their handlers run.
@@ -194,7 +245,7 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
   }
   try {
     for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health, shm })
+      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health, shm, database: health.replica })
       admins.push(a)
       await a.ready()
       addresses.push(await listen(a.server, l, 'admin_listen'))
@@ -235,14 +286,16 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   preparePrefix(config.prefix)
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
-  const store = openStore(config, plugins, true)
+  const writer = await openWriterStore(config, plugins, log, opts)
+  const store = writer.store
   try {
     // DB-less: the declarative file is loaded before the proxy serves.
     await loadAtStart(config, store, log)
   } catch (err) {
-    await store.close()
+    await writer.close()
     throw err
   }
+  const counters = await openCounters(config, store)
   // One process: its checkers feed its own balancers directly.
   const balancers = new UpstreamBalancers(store)
   const hub = new HealthHub(balancers, { log })
@@ -255,11 +308,12 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
     await Promise.all([proxy?.stop(), admin?.stop(), hub.stop()])
     balancers.close()
     await shm.stop()
-    await store.close()
+    if (counters !== store) await counters.close?.()
+    await writer.close()
   }
   try {
-    proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm }, opts.peers)
-    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub }, shm.shm)
+    proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm, counters }, opts.peers)
+    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub, replica: writer.replica }, shm.shm)
   } catch (err) {
     await stop()
     throw err

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
-import { DbError } from '../errors.js'
+import { DatabaseUnavailableError, DbError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { SERVER_TOKEN, VERSION } from '../meta.js'
 import type { ProxyStats } from '../proxy/server.js'
@@ -46,6 +46,8 @@ export interface AdminDeps {
    * An Admin API started alone gets an empty set in its memory.
    */
   shm?: SharedMemory
+  /** database = postgres: the link to the shared database, whose state /status shows. */
+  database?: { status(): { reachable: boolean, listening: boolean, version: number, error?: string } }
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -224,6 +226,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => { reply.code(404).send(NOT_FOUND) })
   app.setErrorHandler((err, req, reply) => {
     if (DbError.is(err)) { reply.code(err.status).send(err.toJSON()); return }
+    if (err instanceof DatabaseUnavailableError) { reply.code(503).send({ message: err.message }); return }
     const status = (err as { statusCode?: number }).statusCode
     if (status === 415) { reply.code(415).send(); return } // Kong answers 415 with no body
     if (status !== undefined && status >= 400 && status < 500) {
@@ -260,6 +263,9 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     let reachable = true
     let version: number | null = null
     try { version = store.version() } catch { reachable = false }
+    // Kong's database.reachable: whether the shared database answers. This node serves
+    // its local copy either way.
+    if (deps.database !== undefined) reachable = deps.database.status().reachable
     const s = deps.proxyStats
     const mem = process.memoryUsage()
     const dbless = deps.config.database === 'off'

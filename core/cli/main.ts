@@ -26,24 +26,27 @@ Commands:
             Scaffold a plugin folder (descriptor, passing test, build script)
   config init|parse|db_import|db_export|diff|sync [FILE]
             Declarative configuration files (kong.yml); see tollgate config --help
+  migrations bootstrap|up|status|reset
+            The shared database's schema (database = postgres)
   version   Print the version
 
 Options:
   -c, --conf FILE     Configuration file (kong.conf syntax); default: $TOLLGATE_CONF
   -p, --prefix DIR    Prefix directory; overrides the prefix setting
+  --run-migrations    (start) Bootstrap or upgrade the database first (database = postgres)
 `
 
 class UsageError extends Error {}
 
-function options (args: string[]): { conf?: string, prefix?: string } {
+function options (args: string[], extra: { 'run-migrations'?: { type: 'boolean' } } = {}): { conf?: string, prefix?: string, 'run-migrations'?: boolean } {
   try {
     const { values } = parseArgs({
       args,
-      options: { conf: { type: 'string', short: 'c' }, prefix: { type: 'string', short: 'p' } },
+      options: { conf: { type: 'string', short: 'c' }, prefix: { type: 'string', short: 'p' }, ...extra },
       strict: true,
       allowPositionals: false,
     })
-    return values
+    return values as { conf?: string, prefix?: string, 'run-migrations'?: boolean }
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
@@ -84,7 +87,8 @@ function lastLineOfDefence (log: ReturnType<typeof createLogger>): void {
 }
 
 async function start (args: string[]): Promise<void> {
-  const values = options(args)
+  const values = options(args, { 'run-migrations': { type: 'boolean' } })
+  const runMigrations = values['run-migrations'] === true
   const config = loadConfig({ conf: values.conf, overrides: { prefix: values.prefix } })
   const log = createLogger(config.log_level)
   lastLineOfDefence(log)
@@ -100,10 +104,10 @@ async function start (args: string[]): Promise<void> {
   if (config.worker_processes > 1) {
     preparePrefix(config.prefix)
     const { startPrimary } = await import('../cluster.js')
-    gateway = await startPrimary(config, log)
+    gateway = await startPrimary(config, log, { runMigrations })
   } else {
     const { startGateway } = await import('../gateway.js')
-    gateway = await startGateway(config, log)
+    gateway = await startGateway(config, log, { runMigrations })
   }
   writeFileSync(pidFile(config), `${process.pid}\n`)
   writeFileSync(runtimeFile(config), `${JSON.stringify({ pid: process.pid, admin: gateway.admin.map(addr), proxy: gateway.proxy.map(addr) })}\n`)
@@ -193,6 +197,11 @@ export async function main (argv: string[]): Promise<void> {
         const { configCommand } = await import('./config.js')
         process.exitCode = await configCommand(rest)
         return
+      case 'migrations': {
+        const { migrationsCommand } = await import('./migrations.js')
+        process.exitCode = await migrationsCommand(rest)
+        return
+      }
       case 'plugin': {
         const [sub, name, ...more] = rest
         if (sub !== 'init' || name === undefined || name.startsWith('-')) throw new UsageError('usage: tollgate plugin init NAME [--dir DIR]')

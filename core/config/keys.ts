@@ -54,9 +54,28 @@ export interface Config {
   /**
    * `lmdb`: the embedded store, written through the Admin API. `off`: DB-less, as Kong's
    * `database = off`: the configuration comes whole from a declarative file or POST /config,
-   * and the Admin API's entity writes answer 405.
+   * and the Admin API's entity writes answer 405. `postgres`: a PostgreSQL database shared
+   * by several nodes, each serving from its own LMDB copy of it (core/store/pg/).
    */
-  database: 'lmdb' | 'off'
+  database: 'lmdb' | 'postgres' | 'off'
+  pg_host: string
+  pg_port: number
+  pg_user: string
+  /** '' for none (trust or peer authentication). */
+  pg_password: string
+  pg_database: string
+  /** The schema Tollgate's tables live in; '' for the user's search_path. */
+  pg_schema: string
+  pg_ssl: boolean
+  pg_ssl_verify: boolean
+  /** Milliseconds for connecting and for each statement. */
+  pg_timeout: number
+  /** Connections of each node's primary to PostgreSQL, besides its LISTEN connection. */
+  pg_pool_size: number
+  /** Queries in flight at once per process; 0: as many as the pool has connections. */
+  pg_max_concurrent_queries: number
+  /** Seconds between two polls of the change log: the safety net under LISTEN/NOTIFY. */
+  db_update_frequency: number
   /** DB-less: a kong.yml (or .json) file loaded at every start; absolute, '' for none. */
   declarative_config: string
   /** DB-less: the declarative configuration itself, YAML or JSON; '' for none. */
@@ -334,13 +353,98 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
   },
   database: {
     default: 'lmdb',
-    expects: "'lmdb' or 'off'",
+    expects: "'lmdb', 'postgres' or 'off'",
     parse: (raw) => {
       const v = raw.trim().toLowerCase()
-      if (v !== 'lmdb' && v !== 'off') throw new BadValue('unknown database')
+      if (v !== 'lmdb' && v !== 'postgres' && v !== 'off') throw new BadValue('unknown database')
       return v
     },
-    description: 'lmdb: the embedded store, written through the Admin API; off: DB-less, the configuration comes from declarative_config or POST /config',
+    description: 'lmdb: the embedded store, written through the Admin API; postgres: a PostgreSQL database shared by several nodes, each serving from a local copy; off: DB-less, the configuration comes from declarative_config or POST /config',
+  },
+  // Kong's pg_* keys, with Kong's defaults (kong.conf.default).
+  pg_host: {
+    default: '127.0.0.1',
+    expects: 'a host name or IP address',
+    parse: (raw) => {
+      const v = raw.trim()
+      if (v === '') throw new BadValue('empty')
+      return v
+    },
+    description: 'With database = postgres: the PostgreSQL server',
+  },
+  pg_port: {
+    default: '5432',
+    expects: 'a port from 1 to 65535',
+    parse: intIn(1, 65535),
+    description: 'With database = postgres: the PostgreSQL port',
+  },
+  pg_user: {
+    default: 'kong',
+    expects: 'a user name',
+    parse: (raw) => raw.trim(),
+    description: 'With database = postgres: the user to connect as',
+  },
+  pg_password: {
+    default: '',
+    expects: 'a password',
+    parse: (raw) => raw,
+    description: 'With database = postgres: the password, if the server asks for one',
+  },
+  pg_database: {
+    default: 'kong',
+    expects: 'a database name',
+    parse: (raw) => {
+      const v = raw.trim()
+      if (v === '') throw new BadValue('empty')
+      return v
+    },
+    description: 'With database = postgres: the database, created beforehand (tollgate migrations bootstrap creates the tables in it)',
+  },
+  pg_schema: {
+    default: '',
+    expects: 'a schema name (letters, digits and _), or empty for the search_path',
+    parse: (raw) => {
+      const v = raw.trim()
+      if (v !== '' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new BadValue('not a plain identifier')
+      return v
+    },
+    description: "With database = postgres: the schema of Tollgate's tables; empty for the user's search_path",
+  },
+  pg_ssl: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: 'With database = postgres: connect over TLS',
+  },
+  pg_ssl_verify: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: "With pg_ssl = on: verify the server's certificate against the system CAs",
+  },
+  pg_timeout: {
+    default: '5000',
+    expects: 'milliseconds from 100 to 600000',
+    parse: intIn(100, 600_000),
+    description: 'With database = postgres: how long connecting, and each statement, may take (ms)',
+  },
+  pg_pool_size: {
+    default: '4',
+    expects: 'an integer from 1 to 100',
+    parse: intIn(1, 100),
+    description: "With database = postgres: connections of each node's primary process (Admin API writes, catching up), besides one LISTEN connection; proxy processes open their own only for the rate-limiting cluster policy",
+  },
+  pg_max_concurrent_queries: {
+    default: '0',
+    expects: 'an integer from 0 to 1000',
+    parse: intIn(0, 1000),
+    description: 'With database = postgres: queries in flight at once per process; 0 for as many as its pool has connections',
+  },
+  db_update_frequency: {
+    default: '5',
+    expects: 'seconds from 1 to 3600',
+    parse: intIn(1, 3600),
+    description: "With database = postgres: how often each node polls the change log, beside LISTEN/NOTIFY's prompt delivery (a missed notification is caught within this)",
   },
   declarative_config: {
     default: '',

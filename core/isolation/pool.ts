@@ -9,6 +9,7 @@
 // its memory limit fails the phases it was running. Each gets Kong's 500 and a log line
 // naming the plugin; other requests go on.
 
+import type { PgSettings } from '../store/pg/settings.js'
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
 import type { Logger } from '../log.js'
@@ -25,6 +26,8 @@ export interface IsolationOptions {
   isolated?: string[]
   cwd: string
   storePath: string
+  /** database = postgres: the rate-limiting cluster policy's counters are there. */
+  pg?: PgSettings
   shmPath: string
   /** The declared dictionaries' capacities (bytes), as every process of the node has them. */
   shmSizes?: Record<string, number>
@@ -132,7 +135,7 @@ export class IsolationPool implements PluginRunner {
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId }
+    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, pg: opts.pg, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
     this.#threads = threads
     this.#pool = new Piscina({

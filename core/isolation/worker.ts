@@ -8,6 +8,7 @@
 // whole batch. A handler still waiting on I/O answers later on its own, through piscina's
 // worker-to-host message channel, so a slow request never holds up its batch-mates.
 
+import type { PgSettings } from '../store/pg/settings.js'
 import { SharedMemory } from '../shm/index.js'
 import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
@@ -26,6 +27,8 @@ export interface WorkerData {
   cwd: string
   /** The store's LMDB file, opened here for kong.db reads. */
   storePath: string
+  /** database = postgres: where counters are kept (pg/counters.ts). */
+  pg?: PgSettings
   /** The node's shared dictionaries (shm/index.ts), opened here too: the same entries. */
   shmPath: string
   /** The declared dictionaries' capacities, as in the processes. */
@@ -68,9 +71,10 @@ const data = workerData as WorkerData
 let seenVersion = -1
 const shm = new SharedMemory({ path: data.shmPath, sizes: data.shmSizes })
 
-async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader & CounterStore, cache: EntityCache, configurer: Configurer }> {
+async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader, counters: CounterStore, cache: EntityCache, configurer: Configurer }> {
   const registry = await loadPlugins(data.plugins, data.cwd)
   const store = new LmdbStore({ path: data.storePath, plugins: registry, entities: registry.entities(), ttlPurgeInterval: 0 })
+  const counters: CounterStore = data.pg === undefined ? store : new (await import('../store/pg/counters.js')).PgCounters(data.pg)
   const isolated = new Set(data.isolated)
   // The isolated plugins' configure runs here, in every thread, because their state lives
   // where their handlers run; the host configures only the plugins it runs itself.
@@ -82,7 +86,7 @@ async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader 
     seenVersion = store.version()
     await configurer.run(configsFromEntities(store.each('plugins')))
   }
-  return { registry, store, cache: new EntityCache(store), configurer }
+  return { registry, store, counters, cache: new EntityCache(store), configurer }
 }
 
 // Started as the thread starts, so a plugin's first phase does not pay for loading.
@@ -110,7 +114,7 @@ function encode (outcomes: Array<Outcome | null>): Wire {
 }
 
 export default async function run (batch: Batch): Promise<BatchResult> {
-  const { registry, store, cache, configurer } = await ready
+  const { registry, store, counters, cache, configurer } = await ready
   if (batch.warmup === true) return { threadId, outcomes: writeOutcomes([]) }
   if (batch.version !== seenVersion) {
     store.refresh()
@@ -146,7 +150,7 @@ export default async function run (batch: Batch): Promise<BatchResult> {
           return { error: message(err) }
         }
       }
-      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm, counters: store }, task.plugin, task.instance), task.conf) as unknown
+      const result = handler(new Kong(ctx, { db: cache, log: captureLogger(logs), nodeId: data.nodeId, shm, counters }, task.plugin, task.instance), task.conf) as unknown
       if (typeof (result as Promise<void> | undefined)?.then === 'function') {
         waiting++
         ;(result as Promise<void>).then(() => answer(i, done()), (err: unknown) => answer(i, { error: message(err) }))

@@ -1,5 +1,5 @@
 export { LmdbStore } from './lmdb-store.js'
-export type { StoreOptions } from './lmdb-store.js'
+export type { Planned, Row, RowChange, StoreOptions, WriteThrough } from './lmdb-store.js'
 export type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, ReplaceOptions, SchemaOptions, TagRow, WriteOptions } from './store.js'
 export type { EntityDef, PluginSchemas } from './entity.js'
 export type { Consumer } from './entities/consumers.js'

@@ -19,7 +19,7 @@
 // request without making every worker drop its compiled config.
 
 import { createHash, randomUUID } from 'node:crypto'
-import { open, type Database, type Key, type RootDatabase } from 'lmdb'
+import { ABORT, open, type Database, type Key, type RootDatabase } from 'lmdb'
 import Type, { type TObject, type TSchema } from 'typebox'
 import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityDef, type EntityInfo } from './entity.js'
@@ -34,7 +34,8 @@ import { services } from './entities/services.js'
 import { targets } from './entities/targets.js'
 import { upstreams } from './entities/upstreams.js'
 
-interface Row { v: Entity, x?: number }
+/** A stored row: the entity and, for a row with a TTL, when it expires (unix s). */
+export interface Row { v: Entity, x?: number }
 interface Counter { n: number, x: number }
 
 /** One write, to run inside a transaction; `run` returns the written (or deleted) row. */
@@ -49,6 +50,33 @@ export interface StoreOptions extends SchemaOptions {
   path: string
   /** How often expired rows are purged, in ms; 0 disables the timer. */
   ttlPurgeInterval?: number
+  /**
+   * Makes this store a copy of a shared database (pg/replica.ts): every write is first
+   * committed there, and lands here only as the rows that database took.
+   */
+  writeThrough?: WriteThrough
+}
+
+/** One row as a write left it, to copy between stores; no `row`: deleted. */
+export interface RowChange { entity: string, id: string, row?: Row }
+
+/** A write worked out on a copy and rolled back: what it returns and the rows it changes. */
+export interface Planned<R> {
+  result: R
+  rows: RowChange[]
+  /** The change events it announces once committed (their version is the commit's). */
+  events: Array<Omit<ChangeEvent, 'version'>>
+}
+
+/**
+ * Commits writes to the shared database a store copies. `commit` must, holding the
+ * shared database's write lock, bring the copy up to date (`applyRows`), call `plan` (a
+ * dry run on the copy: its checks see exactly the shared state), store the planned rows
+ * there, and copy them here with `applyRows` at the version they got, before resolving
+ * to that version. It resolves to undefined when the plan changed no row.
+ */
+export interface WriteThrough {
+  commit<R>(plan: () => Planned<R>): Promise<number | undefined>
 }
 
 const MAX_SIZE = 1000
@@ -100,6 +128,9 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   #closed = false
   /** Set while a transaction's function runs, when only its tx may write. */
   #inTransaction = false
+  readonly #writeThrough: WriteThrough | undefined
+  /** While a write is planned: the rows it has touched, by `entity\0id`. */
+  #touched: Map<string, [entity: string, id: string]> | undefined
 
   constructor (opts: StoreOptions) {
     for (const def of [services, routes, consumers, plugins, upstreams, targets, ...(opts.entities ?? [])]) {
@@ -113,6 +144,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
         }
       }
     }
+    this.#writeThrough = opts.writeThrough
     this.#ctx = { plugins: opts.plugins ?? { configSchema: () => undefined } }
     this.#readCtx = {
       ...this.#ctx,
@@ -324,6 +356,8 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   async replaceAll (entities: Iterable<readonly [string, Iterable<Record<string, unknown>>]>, replace: ReplaceOptions = {}): Promise<void> {
     const { hash } = replace
     if (this.#closed) throw new Error('the store is closed')
+    // Kong's DB-less load; a shared database is written entity by entity (db_import).
+    if (this.#writeThrough !== undefined) throw new Error('replaceAll is for DB-less mode: a store shared through a database is written by its writes')
     if (this.#inTransaction) throw new Error('inside a store transaction, write through its tx')
     const lists = [...entities]
     for (const [entity] of lists) this.info(entity)
@@ -409,7 +443,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     }) as number
   }
 
-  getCounter (key: string): number | undefined {
+  async getCounter (key: string): Promise<number | undefined> {
     const c = this.#counters.get(key)
     return c === undefined || (c.x !== 0 && c.x <= Date.now()) ? undefined : c.n
   }
@@ -421,14 +455,21 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     const now = nowSeconds()
     const due = [...this.#ttl.getKeys({ start: [0], end: [now + 1] })]
     if (due.length === 0) return 0
-    await this.#env.childTransaction(() => {
+    const purge = (): void => {
       for (const [, entity, id] of due as [number, string, string][]) {
         const info = this.#entities.get(entity)
         const row = this.#rows.get([entity, id])
         if (info !== undefined && row !== undefined && this.#expired(row)) this.#cascade(info, row)
       }
-      this.#bump()
-    })
+    }
+    // A copy purges through the shared database, which then deletes the rows everywhere.
+    if (this.#writeThrough !== undefined) await this.#commit(purge)
+    else {
+      await this.#env.childTransaction(() => {
+        purge()
+        this.#bump()
+      })
+    }
     return due.length
   }
 
@@ -484,6 +525,16 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
       if (row !== undefined) changes.push({ entity: step.entity, op: step.op, id: row.id })
       return row
     }
+    if (this.#writeThrough !== undefined) {
+      let planned: Planned<R> | undefined
+      const committed = await this.#writeThrough.commit(() => {
+        planned = this.#plan(() => { changes = []; return { result: fn(apply), events: changes } })
+        return planned
+      })
+      if (planned === undefined) throw new Error('the shared database did not plan the write')
+      if (committed !== undefined) this.#announce(planned.events, committed)
+      return planned.result
+    }
     // A child transaction rolls back alone when `fn` throws, yet commits in the same batch
     // (and fsync) as other writes; the promise settles once the write is durable.
     const result = await this.#env.childTransaction(() => {
@@ -492,11 +543,96 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
       version = this.#bump()
       return r
     }) as R
+    this.#announce(changes, version)
+    return result
+  }
+
+  #announce (changes: Array<Omit<ChangeEvent, 'version'>>, version: number): void {
     for (const c of changes) {
       const event: ChangeEvent = { entity: c.entity, op: c.op, id: c.id, version }
       for (const l of this.#listeners) l(event)
     }
-    return result
+  }
+
+  /**
+   * Runs `fn` in a write transaction that is then rolled back: the write is worked out on
+   * this store's data, and what it would change is returned instead of being kept.
+   */
+  #plan<R> (fn: () => { result: R, events: Array<Omit<ChangeEvent, 'version'>> }): Planned<R> {
+    if (this.#closed) throw new Error('the store is closed')
+    const touched = new Map<string, [string, string]>()
+    let planned: Planned<R> | undefined
+    this.#touched = touched
+    try {
+      this.#env.transactionSync(() => {
+        const { result, events } = fn()
+        const rows: RowChange[] = []
+        for (const [entity, id] of touched.values()) {
+          const row = this.#rows.get([entity, id])
+          rows.push(row === undefined ? { entity, id } : { entity, id, row })
+        }
+        planned = { result, rows, events }
+        return ABORT
+      })
+    } finally {
+      this.#touched = undefined
+    }
+    return planned as Planned<R>
+  }
+
+  // --- copying a shared database (pg/replica.ts) ----------------------------------------
+
+  /**
+   * Writes rows as another store committed them, without checks, and sets the version to
+   * `version`; a store already at `version` or past it is left alone (false). Announces a
+   * change event per row, unless `quiet` (the rows of this store's own write, which it
+   * announces itself).
+   */
+  async applyRows (version: number, rows: readonly RowChange[], quiet = false): Promise<boolean> {
+    if (this.#closed) throw new Error('the store is closed')
+    const events: Array<Omit<ChangeEvent, 'version'>> = []
+    const applied = await this.#env.childTransaction(() => {
+      if (this.version() >= version) return false
+      const known = rows.filter((r) => this.#entities.has(r.entity))
+      // Every old row goes before any new one is put, so a unique value that moved from
+      // one row to another within the batch keeps its index entry.
+      const old = known.map((r) => this.#rows.get([r.entity, r.id]))
+      known.forEach((r, i) => { const o = old[i]; if (o !== undefined) this.#remove(this.info(r.entity), o) })
+      known.forEach((r, i) => {
+        if (r.row !== undefined) this.#put(this.info(r.entity), r.row)
+        events.push({ entity: r.entity, id: r.id, op: r.row === undefined ? 'delete' : old[i] === undefined ? 'create' : 'update' })
+      })
+      this.#meta.put('version', version)
+      return true
+    }) as boolean
+    if (applied && !quiet) this.#announce(events, version)
+    return applied
+  }
+
+  /**
+   * Replaces every row with `rows` at `version` (a full copy of a shared database), and
+   * announces a `replace` of every entity.
+   */
+  async resetRows (version: number, rows: Iterable<RowChange>): Promise<void> {
+    if (this.#closed) throw new Error('the store is closed')
+    await this.#env.childTransaction(() => {
+      for (const info of this.#entities.values()) this.#dropAll(info)
+      for (const r of rows) {
+        const info = this.#entities.get(r.entity)
+        if (info !== undefined && r.row !== undefined) this.#put(info, r.row)
+      }
+      this.#meta.put('version', version)
+    })
+    this.#announce([...this.#entities.keys()].map((entity) => ({ entity, op: 'replace', id: '*' })), version)
+  }
+
+  /** A value this store keeps beside its rows, not copied anywhere (a copy's bookkeeping). */
+  localMeta (key: string): unknown {
+    return this.#meta.get(`local:${key}`)
+  }
+
+  async setLocalMeta (key: string, value: unknown): Promise<void> {
+    await this.#meta.put(`local:${key}`, value)
   }
 
   // Each write is a step: its checks that need no data run when it is made (so they throw
@@ -806,6 +942,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
 
   #put (info: EntityInfo, row: Row): Entity {
     const v = row.v
+    this.#touched?.set(`${info.name}\0${v.id}`, [info.name, v.id])
     if (row.x === undefined) delete row.x
     this.#rows.put([info.name, v.id], row)
     for (const [, key] of this.#uniqueKeys(info, v)) this.#uniq.put(key, v.id)
@@ -821,6 +958,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   /** Removes a row and its index entries (no cascade). */
   #remove (info: EntityInfo, row: Row): void {
     const v = row.v
+    this.#touched?.set(`${info.name}\0${v.id}`, [info.name, v.id])
     this.#rows.remove([info.name, v.id])
     for (const [, key] of this.#uniqueKeys(info, v)) {
       if (this.#uniq.get(key) === v.id) this.#uniq.remove(key)

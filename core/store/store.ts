@@ -5,8 +5,8 @@
 //   EntityStore   writes: async, validated, transactional (Admin API, declarative import)
 //   ConfigReader  reads for the request path: synchronous, from a local copy (router,
 //                 plugin iterator, entity cache and so kong.db; the Admin API lists with it)
-// LmdbStore implements both over one environment. A Postgres store (#19) would write to
-// Postgres and keep the LMDB copy the request path reads, so ConfigReader stays LMDB.
+// LmdbStore implements both over one environment. With database = postgres it is a copy:
+// its writes go through PostgreSQL first (pg/replica.ts), and ConfigReader stays LMDB.
 // Consumers take the narrowest interface they need.
 
 import type { TObject } from 'typebox'
@@ -111,7 +111,7 @@ export interface CounterStore {
    */
   incrCounter(key: string, delta: number, ttlSeconds: number): Promise<number>
   /** The counter's value, or undefined when absent or expired. */
-  getCounter(key: string): number | undefined
+  getCounter(key: string): Promise<number | undefined>
 }
 
 /**

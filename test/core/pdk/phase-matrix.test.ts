@@ -267,7 +267,7 @@ const db = { get: () => undefined, find: () => undefined, listFor: () => [] } as
 const shmDir = mkdtempSync(join(tmpdir(), 'tollgate-shm-'))
 const shm = new SharedMemory({ path: join(shmDir, 'shm.mdb') })
 t.teardown(async () => { await shm.close(); rmSync(shmDir, { recursive: true, force: true }) })
-const counters = { incrCounter: async () => 1, getCounter: () => undefined }
+const counters = { incrCounter: async () => 1, getCounter: async () => undefined }
 const env: PdkEnv = { db, log: logger, nodeId: 'node-1', shm, counters }
 
 /** A request as far into its life as `phase`: routed, with a body, and answered from header_filter on. */

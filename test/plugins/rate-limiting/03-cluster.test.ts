@@ -111,6 +111,6 @@ t.test('in one process, and with rate-limiting isolated (kong.db.incrCounter fro
     const what = 'isolated_plugins' in config ? 'isolated' : 'in process'
     t.same(seen.map(([s, r]) => [s, r]), [[200, '2'], [200, '1'], [200, '0'], [429, '0']], what)
     t.ok(seen[3]?.[2] !== undefined, `${what}: Retry-After on the refusal`)
-    t.equal(gw.gateway.store.getCounter(`ratelimit:00000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000:127.0.0.1:${windowStarts(Date.now()).year}:year`), 3, `${what}: the refused request was taken back`)
+    t.equal(await gw.gateway.store.getCounter(`ratelimit:00000000-0000-0000-0000-000000000000:00000000-0000-0000-0000-000000000000:127.0.0.1:${windowStarts(Date.now()).year}:year`), 3, `${what}: the refused request was taken back`)
   }
 })
