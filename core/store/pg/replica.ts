@@ -41,8 +41,6 @@ const HOUSEKEEPING_MS = 60_000
 
 export interface ReplicaOptions {
   log: Logger
-  /** The node's id, recorded with its changes. */
-  nodeId?: string
   /** LISTEN for changes (default); off, a node follows by polling alone (tests prove the poll). */
   listen?: boolean
   /** Poll interval in ms; db_update_frequency otherwise. */
@@ -80,7 +78,7 @@ function isUnavailable (err: unknown): boolean {
 
 export class PgReplica implements WriteThrough {
   readonly #s: PgSettings
-  readonly #pool: pg.Pool
+  #pool!: pg.Pool
   readonly #log: Logger
   readonly #opts: ReplicaOptions
   #store: LmdbStore | undefined
@@ -101,12 +99,12 @@ export class PgReplica implements WriteThrough {
     this.#s = settings
     this.#opts = opts
     this.#log = opts.log
-    this.#pool = newPool(settings, settings.poolSize, 'tollgate primary')
   }
 
   /** The local copy this replica keeps; set before anything else is called. */
   attach (store: LmdbStore): void {
     this.#store = store
+    this.#pool = newPool(this.#s, this.#s.poolSize, `tollgate ${store.nodeId()}`)
   }
 
   get #copy (): LmdbStore {
@@ -226,7 +224,7 @@ export class PgReplica implements WriteThrough {
     await c.query(
       `INSERT INTO tollgate_changes (version, entity, id, op, node_id)
        SELECT $1::bigint, u.entity, u.id, u.op, $5::text FROM unnest($2::text[], $3::text[], $4::text[]) AS u (entity, id, op)`,
-      [version, planned.rows.map((r) => r.entity), planned.rows.map((r) => r.id), planned.rows.map((r) => r.row === undefined ? 'delete' : 'put'), this.#opts.nodeId ?? null])
+      [version, planned.rows.map((r) => r.entity), planned.rows.map((r) => r.id), planned.rows.map((r) => r.row === undefined ? 'delete' : 'put'), this.#copy.nodeId()])
     await c.query("UPDATE tollgate_meta SET value = $1 WHERE key = 'version'", [version])
     // Delivered at commit, to every node's LISTEN connection, this one's too (a no-op here).
     await c.query('SELECT pg_notify($1, $2)', [CHANNEL, String(version)])
@@ -306,7 +304,8 @@ export class PgReplica implements WriteThrough {
 
   #listen (): void {
     if (this.#closed) return
-    const c = new pg.Client({ ...clientConfig(this.#s, 'tollgate listener'), statement_timeout: undefined })
+    // Named by node, so an operator (or a test) can tell the nodes' connections apart.
+    const c = new pg.Client({ ...clientConfig(this.#s, `tollgate listener ${this.#copy.nodeId()}`), statement_timeout: undefined })
     let gone = false
     const lost = (err?: unknown): void => {
       if (gone) return
@@ -372,7 +371,7 @@ export class PgReplica implements WriteThrough {
     this.#listener = undefined
     await l?.end().catch(() => {})
     await this.#turn.catch(() => {})
-    await this.#pool.end().catch(() => {})
+    await this.#pool?.end().catch(() => {})
   }
 }
 
