@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig, preparePrefix, type Config } from '../config/index.js'
-import { ConfigError, DbError, ErrorCodes } from '../errors.js'
+import { ConfigError, DatabaseUnavailableError, DbError, ErrorCodes } from '../errors.js'
+import { createLogger } from '../log.js'
 import { checkEnv } from '../shm/sizes.js'
 import { loadPlugins } from '../runtime/loader.js'
 import type { PluginRegistry } from '../runtime/registry.js'
@@ -126,8 +127,13 @@ function readDeclarative (file: string, store: LmdbStore): DeclarativeConfig {
   return parseDeclarative(text, store, { filename: path })
 }
 
-/** Runs `fn` with the store under the prefix, closed afterwards. */
+/**
+ * Runs `fn` with the store under the prefix, closed afterwards. With database = postgres,
+ * a throwaway copy of the shared database instead: its writes go to the database, which
+ * every node (this prefix's too) then follows; the prefix's copy belongs to its gateway.
+ */
 async function withStore<R> (config: Config, plugins: PluginRegistry, fn: (store: LmdbStore) => Promise<R> | R): Promise<R> {
+  if (config.database === 'postgres') return withDatabaseCopy(config, plugins, fn)
   preparePrefix(config.prefix)
   // The store as the gateway opens it (gateway.ts openStore), without loading the gateway's
   // modules: the CLI does not purge expired rows, a running writer does.
@@ -136,6 +142,24 @@ async function withStore<R> (config: Config, plugins: PluginRegistry, fn: (store
     return await fn(store)
   } finally {
     await store.close()
+  }
+}
+
+async function withDatabaseCopy<R> (config: Config, plugins: PluginRegistry, fn: (store: LmdbStore) => Promise<R> | R): Promise<R> {
+  const [{ PgReplica }, { pgSettings, describeDatabase }] = await Promise.all([import('../store/pg/replica.js'), import('../store/pg/settings.js')])
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-copy-'))
+  const replica = new PgReplica(pgSettings(config), { log: createLogger('error'), listen: false, pollMs: 3_600_000 })
+  const store = new LmdbStore({ path: join(dir, 'copy.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0, writeThrough: replica })
+  replica.attach(store)
+  try {
+    await replica.start()
+    const status = replica.status()
+    if (!status.reachable) throw new Failure(`cannot reach the database ${describeDatabase(pgSettings(config))}: ${status.error ?? 'unknown error'}`)
+    return await fn(store)
+  } finally {
+    await replica.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -275,7 +299,7 @@ export async function configCommand (args: string[], io: Io = {
   } catch (err) {
     if (err instanceof UsageError) { io.err(`Error: ${err.message}\n\n${CONFIG_USAGE}`); return 1 }
     if (DeclarativeError.is(err)) { io.err(`Error: ${err.pretty()}\n`); return 1 }
-    if (err instanceof Failure || err instanceof ConfigError || err instanceof DiffError) { io.err(`Error: ${err.message}\n`); return 1 }
+    if (err instanceof Failure || err instanceof ConfigError || err instanceof DiffError || err instanceof DatabaseUnavailableError) { io.err(`Error: ${err.message}\n`); return 1 }
     throw err
   }
 }
