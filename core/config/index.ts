@@ -107,5 +107,7 @@ export function describeConfig (config: Config): Record<string, unknown> {
   const listen = (ls: Config['proxy_listen']) => ls.length === 0
     ? ['off']
     : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
-  return { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen) }
+  // As Kong's GET / does (kong/conf_loader: conf_loader.remove_sensitive), a password never leaves the node.
+  const sensitive = config.pg_password === '' ? {} : { pg_password: '******' }
+  return { ...config, ...sensitive, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen) }
 }

@@ -19,6 +19,9 @@ export function clientConfig (s: PgSettings, applicationName = 'tollgate'): pg.C
     ssl: s.ssl ? { rejectUnauthorized: s.sslVerify } : false,
     connectionTimeoutMillis: s.timeout,
     statement_timeout: s.timeout,
+    // A server that stops answering (a partition, not a refusal) fails the query here too,
+    // so nothing waits on it longer than pg_timeout.
+    query_timeout: s.timeout,
     // The LISTEN connection waits for notifications: only the statements time out.
     keepAlive: true,
     application_name: applicationName,

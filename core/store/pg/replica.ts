@@ -305,7 +305,7 @@ export class PgReplica implements WriteThrough {
   #listen (): void {
     if (this.#closed) return
     // Named by node, so an operator (or a test) can tell the nodes' connections apart.
-    const c = new pg.Client({ ...clientConfig(this.#s, `tollgate listener ${this.#copy.nodeId()}`), statement_timeout: undefined })
+    const c = new pg.Client({ ...clientConfig(this.#s, `tollgate listener ${this.#copy.nodeId()}`), statement_timeout: undefined, query_timeout: undefined })
     let gone = false
     const lost = (err?: unknown): void => {
       if (gone) return
