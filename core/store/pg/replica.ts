@@ -282,7 +282,9 @@ export class PgReplica implements WriteThrough {
       const { rows: [oldest] } = await c.query<{ v: string | null }>('SELECT min(version) AS v FROM tollgate_changes')
       if (oldest?.v != null && Number(oldest.v) <= local + 1) {
         const { rows: ids } = await c.query<{ entity: string, id: string }>(
-          'SELECT DISTINCT entity, id FROM tollgate_changes WHERE version > $1 AND version <= $2 LIMIT $3',
+          // In the order they first changed: parents are announced before their children.
+          `SELECT entity, id FROM tollgate_changes WHERE version > $1 AND version <= $2
+           GROUP BY entity, id ORDER BY min(version), entity, id LIMIT $3`,
           [local, target, CATCH_UP_LIMIT + 1])
         if (ids.length <= CATCH_UP_LIMIT) {
           const { rows } = await c.query<EntityRow>(
