@@ -32,13 +32,26 @@ t.test('embedded defaults', async (t) => {
     database: 'lmdb',
     declarative_config: '',
     declarative_config_string: '',
+    pg_host: '127.0.0.1',
+    pg_port: 5432,
+    pg_user: 'kong',
+    pg_password: '',
+    pg_database: 'kong',
+    pg_schema: '',
+    pg_ssl: false,
+    pg_ssl_verify: false,
+    pg_timeout: 5000,
+    pg_pool_size: 4,
+    pg_max_concurrent_queries: 0,
+    db_update_frequency: 5,
   })
 })
 
-t.test('database and the declarative keys: off or lmdb; a file path resolved; only with database = off', async (t) => {
+t.test('database and the declarative keys: lmdb, postgres or off; a file path resolved; only with database = off', async (t) => {
   const c = loadConfig({ env: { TOLLGATE_DATABASE: 'OFF', TOLLGATE_DECLARATIVE_CONFIG: 'conf/kong.yml' }, cwd: '/srv' })
   t.same([c.database, c.declarative_config], ['off', '/srv/conf/kong.yml'])
-  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'postgres' } }), /invalid value for 'database'.*expected 'lmdb' or 'off'/)
+  t.equal(loadConfig({ env: { TOLLGATE_DATABASE: 'postgres' } }).database, 'postgres')
+  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'cassandra' } }), /invalid value for 'database'.*expected 'lmdb', 'postgres' or 'off'/)
   t.throws(() => loadConfig({ env: { TOLLGATE_DECLARATIVE_CONFIG_STRING: '_format_version: "3.0"' } }), /'declarative_config_string' is only used with database = off/)
 })
 
