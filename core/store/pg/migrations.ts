@@ -13,6 +13,15 @@
 //   tollgate_migrations   which migrations ran
 
 import type pg from 'pg'
+import { ConfigError } from '../../errors.js'
+
+/** A migration the database refused: the CLI and the start print it and exit 1. */
+export class MigrationError extends ConfigError {
+  constructor (name: string, cause: Error) {
+    super(`migration ${name} failed: ${cause.message}`, 'database')
+    this.name = 'MigrationError'
+  }
+}
 
 export interface Migration { name: string, sql: string }
 
@@ -95,7 +104,7 @@ async function run (c: pg.ClientBase, pending: string[]): Promise<string[]> {
       await c.query('COMMIT')
     } catch (err) {
       await c.query('ROLLBACK').catch(() => {})
-      throw new Error(`migration ${name} failed: ${(err as Error).message}`)
+      throw new MigrationError(name, err as Error)
     }
   }
   return pending

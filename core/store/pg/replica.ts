@@ -133,6 +133,7 @@ export class PgReplica implements WriteThrough {
         this.#copy.version() > 0 ? 'database unreachable at start: serving the local copy of the configuration' : 'database unreachable at start: no configuration yet; it is loaded once the database answers')
     }
     if (client !== undefined) {
+      let broken: Error | undefined
       try {
         const state = await schemaState(client)
         if (opts.runMigrations === true) {
@@ -143,10 +144,15 @@ export class PgReplica implements WriteThrough {
         } else if (state.pending.length > 0) {
           throw new DatabaseSchemaError(`Database has pending migrations (${state.pending.join(', ')}); run 'tollgate migrations up' (or start with --run-migrations)`)
         }
+      } catch (err) {
+        // Gone between connecting and checking: as if it had not answered at all.
+        if (!isUnavailable(err) || err instanceof ConfigError) throw err
+        broken = err as Error
+        this.#down(err)
       } finally {
-        client.release()
+        client.release(broken)
       }
-      await this.sync()
+      if (broken === undefined) await this.sync()
     }
     if (this.#opts.listen !== false) this.#listen()
     this.#pollTimer = setInterval(() => { this.sync().catch(() => {}) }, this.#opts.pollMs ?? this.#s.updateFrequency * 1000)
