@@ -3,8 +3,10 @@
 //   local    counters in the node's shared dictionary, so every worker process of the node
 //            counts against one budget, as Kong's shared dict does. Synchronous: the hot
 //            path, benchmarked; nothing here awaits or allocates for the other policies.
-//   cluster  counters in the store (kong.db.incrCounter), shared by every process of the
-//            node and kept across restarts; Kong's ratelimiting_metrics table.
+//   cluster  counters in the store (kong.db.incrCounter): with database = lmdb, shared by
+//            every process of the node and kept across restarts; with database = postgres,
+//            in the shared database, so every node counts against one budget (one upsert
+//            per period and request: the heaviest policy). Kong's ratelimiting_metrics.
 //   redis    counters in Redis (redis.ts), shared by every gateway using it.
 //
 // Kong reads the counters, decides, and adds 1 afterwards, so a burst across workers can

@@ -19,11 +19,11 @@ export const RateLimitingSchema = Type.Object({
   limit_by: oneOf(['consumer', 'credential', 'ip', 'service', 'header', 'path'] as const, { default: 'consumer', description: 'Who a limit is counted for' }),
   header_name: nullable(Type.String({ check: headerName }), { description: 'The header whose value is counted for, with limit_by = header' }),
   path: nullable(Type.String({ check: path }), { description: 'The path counted for, with limit_by = path' }),
-  // Kong refuses `cluster` in DB-less mode (and on a control plane); Tollgate always has a
-  // store, so there is nothing to refuse until it gets a DB-less mode.
+  // Kong refuses `cluster` in DB-less mode (and on a control plane); Tollgate's DB-less
+  // node still has its LMDB store, where such counters are kept for the node.
   policy: oneOf(['local', 'cluster', 'redis'] as const, {
     default: 'local',
-    description: "Where counters live: 'local' (this node's shared memory), 'cluster' (the store: every process of the node, kept across restarts), 'redis' (a Redis server shared by nodes)",
+    description: "Where counters live: 'local' (this node's shared memory), 'cluster' (the store: every process of the node, kept across restarts; with database = postgres, every node), 'redis' (a Redis server shared by nodes)",
   }),
   fault_tolerant: Type.Boolean({ default: true, description: 'Proxy requests when the counters cannot be read (false: answer 500)' }),
   redis_host: nullable(Type.String(), { description: 'Redis host, with policy = redis' }),
