@@ -10,21 +10,7 @@ import { postgresAvailable, startPostgres } from '../helpers/postgres.js'
 import { freshDatabase } from '../helpers/pg-store.js'
 import { startTestGateway, until } from '../helpers/gateway.js'
 import { tempDir } from '../helpers/store.js'
-
-const KONG_YML = `_format_version: "3.0"
-services:
-- name: billing
-  url: http://billing.test:8080
-  routes:
-  - name: billing-route
-    paths: [/billing]
-  plugins:
-  - name: key-auth
-consumers:
-- username: alice
-  keyauth_credentials:
-  - key: alice-secret-key
-`
+import { KONG_YML } from './fixtures.js'
 
 async function run (args: string[]): Promise<{ code: number, out: string, err: string }> {
   let out = ''

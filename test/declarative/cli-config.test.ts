@@ -9,7 +9,7 @@ import { LmdbStore, STORE_FILE } from '../../core/store/index.js'
 import { BIN, childEnv, startGateway, type Exit } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
 import { until } from '../helpers/gateway.js'
-import { bundled } from './fixtures.js'
+import { KONG_YML, bundled } from './fixtures.js'
 
 /** `tollgate config ...args` in `cwd`, to completion. */
 function config (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
@@ -33,21 +33,6 @@ function openPrefixStore (t: Test, prefix: string): LmdbStore {
 
 const noStack = (t: Test, e: Exit): void => { t.notMatch(e.stderr, /\n\s+at /, 'no stack trace') }
 
-const KONG_YML = `_format_version: "3.0"
-services:
-- name: billing
-  url: http://billing.test:8080
-  routes:
-  - name: billing-route
-    paths: [/billing]
-  plugins:
-  - name: key-auth
-consumers:
-- username: alice
-  keyauth_credentials:
-  - id: 3f9066ef-b91b-4d1d-a05a-28619401c1ad
-    key: alice-secret-key
-`
 
 t.test('init writes a sample that parses, and never overwrites', async (t) => {
   const dir = tempDir(t)

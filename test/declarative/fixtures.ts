@@ -36,3 +36,20 @@ export async function filled (t: Test, entities: Array<[string, Record<string, u
 export function config (entities: Map<string, Entity[]>): DeclarativeConfig {
   return { hash: '0'.repeat(32), transform: false, entities }
 }
+
+/** A small kong.yml the CLI tests import, export, diff and sync: a service with a route and key-auth, a consumer with a key. */
+export const KONG_YML = `_format_version: "3.0"
+services:
+- name: billing
+  url: http://billing.test:8080
+  routes:
+  - name: billing-route
+    paths: [/billing]
+  plugins:
+  - name: key-auth
+consumers:
+- username: alice
+  keyauth_credentials:
+  - id: 3f9066ef-b91b-4d1d-a05a-28619401c1ad
+    key: alice-secret-key
+`

@@ -6,15 +6,10 @@ import t from 'tap'
 import { LmdbStore } from '../../../core/store/index.js'
 import { until } from '../../helpers/gateway.js'
 import { tempDir, tempStore } from '../../helpers/store.js'
+import { counterBasics } from './suite/counters.js'
 
 t.test('adds, starts absent counters from 0, keeps the first expiry', async (t) => {
-  const store = tempStore(t)
-  t.equal(await store.incrCounter('a', 1, 60), 1)
-  t.equal(await store.incrCounter('a', 2, 1), 3)
-  t.equal(await store.incrCounter('a', -1, 60), 2)
-  t.equal(await store.getCounter('a'), 2)
-  t.equal(await store.getCounter('b'), undefined)
-  t.equal(await store.incrCounter('forever', 5, 0), 5)
+  await counterBasics(t, tempStore(t))
 })
 
 t.test('counting is not a config change', async (t) => {

@@ -6,6 +6,7 @@ import { PgCounters } from '../../../core/store/pg/counters.js'
 import { until } from '../../helpers/gateway.js'
 import { postgresAvailable, startPostgres, type PgServer } from '../../helpers/postgres.js'
 import { freshDatabase } from '../../helpers/pg-store.js'
+import { counterBasics } from './suite/counters.js'
 
 async function counters (t: Test, server: PgServer, db: string, over: { maxConcurrent?: number } = {}): Promise<PgCounters> {
   const c = new PgCounters(server.settings(db, over))
@@ -17,15 +18,7 @@ if (postgresAvailable(t)) {
   const server = await startPostgres(t)
 
   t.test('adds, starts absent counters from 0, keeps the first expiry', async (t) => {
-    const c = await counters(t, server, await freshDatabase(server))
-    t.equal(await c.incrCounter('a', 1, 60), 1)
-    t.equal(await c.incrCounter('a', 2, 1), 3)
-    t.equal(await c.incrCounter('a', -1, 60), 2)
-    t.equal(await c.getCounter('a'), 2)
-    t.equal(await c.getCounter('b'), undefined)
-    t.equal(await c.incrCounter('forever', 5, 0), 5)
-    await t.rejects(c.incrCounter('a', Number.NaN, 1), TypeError)
-    await t.rejects(c.incrCounter('a', 1, -1), TypeError)
+    await counterBasics(t, await counters(t, server, await freshDatabase(server)))
   })
 
   t.test('two nodes (two pools, one capped by pg_max_concurrent_queries) counting at once: every value once', async (t) => {
