@@ -189,6 +189,12 @@ const headerList = <T extends string>(allowed: Record<string, T[]>) => (raw: str
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
 const TIME_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
+function nonEmpty (raw: string): string {
+  const v = raw.trim()
+  if (v === '') throw new BadValue('empty')
+  return v
+}
+
 function parseSize (raw: string): number {
   const m = /^(\d{1,12})([kmg]?)$/i.exec(raw.trim())
   if (m === null) throw new BadValue('not a size')
@@ -365,11 +371,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
   pg_host: {
     default: '127.0.0.1',
     expects: 'a host name or IP address',
-    parse: (raw) => {
-      const v = raw.trim()
-      if (v === '') throw new BadValue('empty')
-      return v
-    },
+    parse: nonEmpty,
     description: 'With database = postgres: the PostgreSQL server',
   },
   pg_port: {
@@ -393,11 +395,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
   pg_database: {
     default: 'kong',
     expects: 'a database name',
-    parse: (raw) => {
-      const v = raw.trim()
-      if (v === '') throw new BadValue('empty')
-      return v
-    },
+    parse: nonEmpty,
     description: 'With database = postgres: the database, created beforehand (tollgate migrations bootstrap creates the tables in it)',
   },
   pg_schema: {
