@@ -11,7 +11,7 @@ import { echo, memoryLogger, startUpstream, until } from '../helpers/gateway.js'
 import { freshDatabase, pgCopy } from '../helpers/pg-store.js'
 import { call, listenerPid, percentile, startPgNode, write, type Answer, type PgNode } from '../helpers/pg-nodes.js'
 import { postgresAvailable, startPostgres } from '../helpers/postgres.js'
-import { startGateway } from '../helpers/process.js'
+import { runCli, startGateway } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
 
 // Proxy requests close their connection (undici's `reset`): a stopped node's proxy drains
@@ -245,6 +245,33 @@ if (postgresAvailable(t)) {
     await write(t, a.admin, 'POST', '/services/s/routes', { name: 'r9', paths: ['/r9'] }, 201)
     await until(async () => await status(b, '/r9') === 200, 'B to serve a change made after the full load')
     t.equal(fullLoads(), 1, 'then incrementally again')
+  })
+
+  t.test('the database reset and bootstrapped again while B is stopped: B loads the new one whole, even at a version past its own', async (t) => {
+    const db = await freshDatabase(server)
+    const up = await startUpstream(t, echo)
+    const prefix = tempDir(t)
+    const a = await startPgNode(t, server, db)
+    let b = await startPgNode(t, server, db, { prefix })
+    await write(t, a.admin, 'POST', '/services', { name: 'old', url: `${up.url}/old` }, 201)
+    await write(t, a.admin, 'POST', '/services/old/routes', { name: 'old', paths: ['/old'] }, 201)
+    await until(async () => await status(b, '/old') === 200, 'B to serve /old')
+    const before = b.gateway.store.version()
+    await b.stop()
+
+    // `tollgate migrations reset --yes` and `bootstrap`; then more writes than B had seen.
+    const c = await server.client(db)
+    t.equal((await runCli(['migrations', 'reset', '--yes'], server.env(db))).code, 0, 'reset')
+    t.equal((await runCli(['migrations', 'bootstrap'], server.env(db))).code, 0, 'bootstrapped again')
+    await write(t, a.admin, 'POST', '/services', { name: 'new', url: `${up.url}/new` }, 201)
+    for (let i = 0; i < before; i++) await write(t, a.admin, 'POST', '/services/new/routes', { name: `new${i}`, paths: [`/new${i}`] }, 201)
+    const after = Number((await c.query("SELECT value FROM tollgate_meta WHERE key = 'version'")).rows[0]?.value)
+    t.ok(after > before, `the new database (version ${after}) is past B's copy (version ${before})`)
+    t.same(await Promise.all(['/old', '/new0'].map((p) => status(a, p))), [404, 200], 'A follows the new database')
+
+    b = await startPgNode(t, server, db, { prefix })
+    t.same(await Promise.all(['/old', '/new0', `/new${before - 1}`].map((p) => status(b, p))), [404, 200, 200], 'B serves the new database, none of the old one')
+    t.same((await call(`${b.admin}/services`)).body.data.map((s: any) => s.name), ['new'], "B's Admin API: only the new database's service")
   })
 
   t.test("worker_processes = 2 on B (a real `tollgate start`): a change on A is served by B's workers", async (t) => {
