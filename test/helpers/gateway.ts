@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import type { Test } from 'tap'
 import { request } from 'undici'
-import { loadConfig, type Config } from '../../core/config/index.js'
+import { loadConfig, type Config, type LogLevel } from '../../core/config/index.js'
 import { startGateway, type Gateway, type StartOptions } from '../../core/gateway.js'
 import { createLogger, type Logger } from '../../core/log.js'
 import { tempDir } from './store.js'
@@ -77,10 +77,10 @@ export async function until (cond: () => boolean | Promise<boolean>, what: strin
   }
 }
 
-/** A logger whose JSON lines are kept in `lines`, for tests that check what was logged. */
-export function memoryLogger (): { log: Logger, lines: Array<Record<string, any>> } {
+/** A logger whose JSON lines (at `level` and above) are kept in `lines`, for tests that check what was logged. */
+export function memoryLogger (level: LogLevel = 'error'): { log: Logger, lines: Array<Record<string, any>> } {
   const lines: Array<Record<string, any>> = []
-  const log = createLogger('error', { write (chunk: string) { lines.push(JSON.parse(chunk)) } })
+  const log = createLogger(level, { write (chunk: string) { lines.push(JSON.parse(chunk)) } })
   return { log, lines }
 }
 

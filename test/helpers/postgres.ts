@@ -1,9 +1,11 @@
 // A real, throwaway PostgreSQL server for one test file: initdb in a temp dir (as the
 // `postgres` user when running as root, since initdb refuses root), pg_ctl on a free
 // 127.0.0.1 port with fsync off, stopped by its PID when the test ends. Each test takes a
-// database of its own (createDatabase), so one server serves a whole file.
+// database of its own (createDatabase), so one server serves a whole file. pg_ctl runs
+// asynchronously, so gateways in the test's own process go on serving while it stops or
+// starts the server (an outage under load).
 
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,7 +45,7 @@ export interface PgServer {
   /** A connected client of `database`, closed at test end. */
   client (database?: string): Promise<pg.Client>
   /** pg_ctl stop: `immediate` is a crash (no checkpoint), as when the machine dies. */
-  stop (mode?: 'fast' | 'immediate'): void
+  stop (mode?: 'fast' | 'immediate'): Promise<void>
   /** Starts it again on the same port and data. */
   start (): Promise<void>
   pid (): number | undefined
@@ -62,13 +64,18 @@ export async function startPostgres (t: Test): Promise<PgServer> {
     const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' })
     chownSync(dir, Number(id.stdout.trim()), Number(gid.stdout.trim()))
   }
-  const run = (cmd: string, args: string[]): { status: number | null, output: string } => {
-    const r = root
-      ? spawnSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { encoding: 'utf8' })
-      : spawnSync(join(bin, cmd), args, { encoding: 'utf8' })
-    return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` }
-  }
-  const init = run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'])
+  const run = (cmd: string, args: string[]): Promise<{ status: number | null, output: string }> => new Promise((resolve, reject) => {
+    const child = root
+      ? spawn('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(join(bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (d: Buffer) => { output += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+    child.once('error', reject)
+    // 'close': the output is all read (pg_ctl start leaves the server holding no pipe of it).
+    child.once('close', (status) => resolve({ status, output }))
+  })
+  const init = await run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'])
   if (init.status !== 0) throw new Error(`initdb failed: ${init.output}`)
   const port = await closedPort()
   const pidFile = join(data, 'postmaster.pid')
@@ -76,20 +83,24 @@ export async function startPostgres (t: Test): Promise<PgServer> {
     try { return Number(readFileSync(pidFile, 'utf8').split('\n')[0]) } catch { return undefined }
   }
   const start = async (): Promise<void> => {
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB`
-    const r = run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start'])
+    // fsync off: only PostgreSQL ever crashes here, not the machine, so what it wrote is in
+    // the OS's cache. synchronous_commit stays on: off, a stop('immediate') loses the commits
+    // of the last few hundred ms, which the nodes already copied (the database goes back).
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB`
+    const r = await run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start'])
     if (r.status !== 0) throw new Error(`pg_ctl start failed: ${r.output}\n${readLog()}`)
   }
   const readLog = (): string => { try { return readFileSync(join(dir, 'log'), 'utf8').slice(-2000) } catch { return '' } }
-  const stop = (mode: 'fast' | 'immediate' = 'fast'): void => {
+  const stop = async (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => {
     if (pid() === undefined) return
-    run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop'])
+    const r = await run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop'])
+    if (r.status !== 0) throw new Error(`pg_ctl stop failed: ${r.output}\n${readLog()}`)
   }
   await start()
   const clients: pg.Client[] = []
   t.teardown(async () => {
     for (const c of clients) await c.end().catch(() => {})
-    stop('immediate')
+    await stop('immediate').catch(() => {})
     // Whatever pg_ctl could not stop is stopped by its PID.
     const p = pid()
     if (p !== undefined) { try { process.kill(p, 'SIGKILL') } catch {} }
@@ -124,8 +135,15 @@ export async function startPostgres (t: Test): Promise<PgServer> {
     settings,
     env: (database) => ({ TOLLGATE_DATABASE: 'postgres', TOLLGATE_PG_HOST: '127.0.0.1', TOLLGATE_PG_PORT: String(port), TOLLGATE_PG_USER: 'postgres', TOLLGATE_PG_DATABASE: database }),
     createDatabase: async (name = `t${process.pid}_${++databases}`) => {
-      const c = await client()
-      await c.query(`CREATE DATABASE "${name}"`)
+      // A client of its own, closed at once: a file creates many databases.
+      const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' })
+      c.on('error', () => {})
+      await c.connect()
+      try {
+        await c.query(`CREATE DATABASE "${name}"`)
+      } finally {
+        await c.end().catch(() => {})
+      }
       return name
     },
     client,

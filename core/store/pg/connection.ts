@@ -25,7 +25,9 @@ export function clientConfig (s: PgSettings, applicationName = 'tollgate'): pg.C
     // The LISTEN connection waits for notifications: only the statements time out.
     keepAlive: true,
     application_name: applicationName,
-    options: s.schema === '' ? undefined : `-c search_path=${s.schema}`,
+    // Quoted, as bootstrap creates it: a mixed-case pg_schema keeps its case (Kong sets it
+    // as a literal, SET SCHEMA 'x'); unquoted, PostgreSQL would look for it in lower case.
+    options: s.schema === '' ? undefined : `-c search_path="${s.schema}"`,
   }
 }
 

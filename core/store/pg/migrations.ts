@@ -4,7 +4,9 @@
 // their own, and each value is checked by the store's schemas before it is written.
 //
 //   tollgate_meta         'version': the config version, locked by every write so writes
-//                         commit one at a time and in version order across nodes
+//                         commit one at a time and in version order across nodes;
+//                         'database_id': random, made at bootstrap, so a copy can tell a
+//                         database reset and bootstrapped again from the one it copied
 //   tollgate_entities     every row: its JSON (json, not jsonb, so field order is kept)
 //                         and its expiry (unix s)
 //   tollgate_changes      which rows each version changed, what nodes catch up from
@@ -56,6 +58,15 @@ export const MIGRATIONS: Migration[] = [
         expire_at timestamptz
       );
       CREATE INDEX tollgate_counters_expire_at ON tollgate_counters (expire_at) WHERE expire_at IS NOT NULL;
+    `,
+  },
+  {
+    // Versions start again from 0 in a database reset and bootstrapped again (or another
+    // database at the same address): a copy at version 5 of the old one must not take the
+    // new one's version 7 for two more versions of what it has.
+    name: '001_database_id',
+    sql: `
+      INSERT INTO tollgate_meta (key, value) VALUES ('database_id', floor(random() * 9007199254740991)::bigint);
     `,
   },
 ]

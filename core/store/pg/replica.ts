@@ -18,8 +18,8 @@
 // db_update_frequency seconds as the safety net, and a catch-up after every (re)connect.
 // A catch-up reads, in one snapshot, which rows changed after the local version and their
 // current values. When the log no longer reaches back that far (it is pruned after an
-// hour), or the database was reset, the copy is replaced whole: APISIX's answer to a
-// compacted etcd revision.
+// hour), or the database was reset (its database_id is not the one copied), the copy is
+// replaced whole: APISIX's answer to a compacted etcd revision.
 //
 // While PostgreSQL is down the proxy serves the copy without a time limit, a restart
 // serves it too, Admin API writes answer 503 and reads answer from the copy.
@@ -178,9 +178,10 @@ export class PgReplica implements WriteThrough {
       let refused = false
       try {
         await client.query('BEGIN')
-        const { rows } = await client.query<{ value: string }>("SELECT value FROM tollgate_meta WHERE key = 'version' FOR UPDATE")
+        const { rows } = await client.query<{ value: string, id: string | null }>(
+          "SELECT value, (SELECT value FROM tollgate_meta WHERE key = 'database_id') AS id FROM tollgate_meta WHERE key = 'version' FOR UPDATE")
         const current = Number(rows[0]?.value ?? 0)
-        await this.#catchUp(client, current)
+        await this.#catchUp(client, current, rows[0]?.id ?? null)
         let planned: Planned<R>
         try {
           planned = plan()
@@ -263,8 +264,9 @@ export class PgReplica implements WriteThrough {
     try {
       // One snapshot: the version, which rows changed after the copy's, and their values.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-      const { rows } = await client.query<{ value: string }>("SELECT value FROM tollgate_meta WHERE key = 'version'")
-      await this.#catchUp(client, Number(rows[0]?.value ?? 0))
+      const { rows } = await client.query<{ key: string, value: string }>("SELECT key, value FROM tollgate_meta WHERE key IN ('version', 'database_id')")
+      const meta = new Map(rows.map((r) => [r.key, r.value]))
+      await this.#catchUp(client, Number(meta.get('version') ?? 0), meta.get('database_id') ?? null)
       await client.query('COMMIT')
       this.#up()
     } catch (err) {
@@ -276,15 +278,20 @@ export class PgReplica implements WriteThrough {
     }
   }
 
-  /** Inside a transaction that sees the database at `target`: brings the copy there. */
-  async #catchUp (c: pg.ClientBase, target: number): Promise<void> {
+  /**
+   * Inside a transaction that sees the database `databaseId` at `target`: brings the copy
+   * there.
+   */
+  async #catchUp (c: pg.ClientBase, target: number, databaseId: string | null): Promise<void> {
     const copy = this.#copy
     copy.refresh()
     const local = copy.version()
     const entities = copy.entities.map((e) => e.name).sort().join(',')
-    // A node that now has other entities (a plugin enabled since) lacks their rows.
-    if (local === target && copy.localMeta('entities') === entities) return
-    if (local < target && copy.localMeta('entities') === entities) {
+    // A node that now has other entities (a plugin enabled since) lacks their rows; a copy
+    // of another database (this one reset since) has versions that mean nothing here.
+    const same = copy.localMeta('entities') === entities && copy.localMeta('database') === databaseId
+    if (local === target && same) return
+    if (local < target && same) {
       const { rows: [oldest] } = await c.query<{ v: string | null }>('SELECT min(version) AS v FROM tollgate_changes')
       if (oldest?.v != null && Number(oldest.v) <= local + 1) {
         const { rows: ids } = await c.query<{ entity: string, id: string }>(
@@ -307,6 +314,7 @@ export class PgReplica implements WriteThrough {
     const { rows } = await c.query<EntityRow>('SELECT entity, id, value, expire_at FROM tollgate_entities')
     await copy.resetRows(target, rows.map(toChange))
     await copy.setLocalMeta('entities', entities)
+    await copy.setLocalMeta('database', databaseId)
     this.#log.info({ version: target, rows: rows.length }, 'loaded the whole configuration from the database')
   }
 

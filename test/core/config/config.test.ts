@@ -1,7 +1,7 @@
 import { writeFileSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadConfig, parseConfFile, preparePrefix } from '../../../core/config/index.js'
+import { describeConfig, loadConfig, parseConfFile, preparePrefix } from '../../../core/config/index.js'
 import { ConfigError } from '../../../core/errors.js'
 import { sharedDictSizes } from '../../../core/gateway.js'
 import { VERSION } from '../../../core/meta.js'
@@ -30,8 +30,6 @@ t.test('embedded defaults', async (t) => {
     mem_cache_size: 128 * 1024 * 1024,
     nginx_http_lua_shared_dict: {},
     database: 'lmdb',
-    declarative_config: '',
-    declarative_config_string: '',
     pg_host: '127.0.0.1',
     pg_port: 5432,
     pg_user: 'kong',
@@ -44,15 +42,54 @@ t.test('embedded defaults', async (t) => {
     pg_pool_size: 4,
     pg_max_concurrent_queries: 0,
     db_update_frequency: 5,
+    declarative_config: '',
+    declarative_config_string: '',
   })
 })
 
 t.test('database and the declarative keys: lmdb, postgres or off; a file path resolved; only with database = off', async (t) => {
   const c = loadConfig({ env: { TOLLGATE_DATABASE: 'OFF', TOLLGATE_DECLARATIVE_CONFIG: 'conf/kong.yml' }, cwd: '/srv' })
   t.same([c.database, c.declarative_config], ['off', '/srv/conf/kong.yml'])
-  t.equal(loadConfig({ env: { TOLLGATE_DATABASE: 'postgres' } }).database, 'postgres')
-  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'cassandra' } }), /invalid value for 'database'.*expected 'lmdb', 'postgres' or 'off'/)
+  t.equal(loadConfig({ env: { TOLLGATE_DATABASE: 'PostgreS ' } }).database, 'postgres')
+  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'cassandra' } }), /invalid value for 'database'.*expected 'lmdb', 'postgres' or 'off'$/)
   t.throws(() => loadConfig({ env: { TOLLGATE_DECLARATIVE_CONFIG_STRING: '_format_version: "3.0"' } }), /'declarative_config_string' is only used with database = off/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_DATABASE: 'postgres', TOLLGATE_DECLARATIVE_CONFIG: 'kong.yml' } }), /'declarative_config' is only used with database = off/)
+})
+
+t.test("database = postgres: Kong's pg_* keys and db_update_frequency, from a file and the environment", async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'kong.conf')
+  writeFileSync(file, 'database = postgres\npg_host = db.internal\npg_port = 6432\npg_user = gw\npg_password = s3cr\\#et\npg_database = gateway\npg_schema = Tollgate_1\npg_ssl = on\npg_ssl_verify = on\n')
+  const c = loadConfig({ conf: file, env: { TOLLGATE_PG_TIMEOUT: '250', TOLLGATE_PG_POOL_SIZE: '10', TOLLGATE_PG_MAX_CONCURRENT_QUERIES: '3', TOLLGATE_DB_UPDATE_FREQUENCY: '3600' } })
+  t.match(c, {
+    database: 'postgres',
+    pg_host: 'db.internal',
+    pg_port: 6432,
+    pg_user: 'gw',
+    pg_password: 's3cr#et',
+    pg_database: 'gateway',
+    pg_schema: 'Tollgate_1',
+    pg_ssl: true,
+    pg_ssl_verify: true,
+    pg_timeout: 250,
+    pg_pool_size: 10,
+    pg_max_concurrent_queries: 3,
+    db_update_frequency: 3600,
+  })
+  t.equal(loadConfig({ env: { TOLLGATE_PG_PASSWORD: ' with spaces # and a hash ' } }).pg_password, ' with spaces # and a hash ', 'a password from the environment is taken as is')
+  t.same([1, 65535].map((p) => loadConfig({ env: { TOLLGATE_PG_PORT: String(p) } }).pg_port), [1, 65535], 'pg_port: 1 and 65535')
+  t.same([100, 600000].map((ms) => loadConfig({ env: { TOLLGATE_PG_TIMEOUT: String(ms) } }).pg_timeout), [100, 600000], 'pg_timeout: 100 ms to 10 minutes')
+  t.same(['1', '3600'].map((f) => loadConfig({ env: { TOLLGATE_DB_UPDATE_FREQUENCY: f } }).db_update_frequency), [1, 3600], 'db_update_frequency: 1 s to an hour')
+  t.equal(loadConfig({ env: { TOLLGATE_PG_SCHEMA: ' ' } }).pg_schema, '', "pg_schema: blank is the user's search_path")
+})
+
+t.test("GET / shows the configuration with pg_password and declarative_config_string hidden, as Kong's remove_sensitive", async (t) => {
+  const shown = describeConfig(loadConfig({ env: { TOLLGATE_DATABASE: 'postgres', TOLLGATE_PG_PASSWORD: 's3cret' } }))
+  t.equal(shown.pg_password, '******')
+  t.notMatch(JSON.stringify(shown), /s3cret/, 'the password nowhere')
+  const dbless = describeConfig(loadConfig({ env: { TOLLGATE_DATABASE: 'off', TOLLGATE_DECLARATIVE_CONFIG_STRING: '{"_format_version":"3.0","consumers":[{"username":"u","keyauth_credentials":[{"key":"k3y"}]}]}' } }))
+  t.equal(dbless.declarative_config_string, '******')
+  t.same([describeConfig(loadConfig({ env: {} })).pg_password, describeConfig(loadConfig({ env: {} })).declarative_config_string], ['', ''], 'empty ones are shown empty')
 })
 
 t.test('mem_cache_size and nginx_http_lua_shared_dict: sizes as nginx writes them, names and sizes checked', async (t) => {
@@ -122,6 +159,21 @@ t.test('every bad value is one line naming the key and what it expects', async (
     [{ TOLLGATE_PREFIX: ' ' }, 'prefix', /invalid value for 'prefix'/],
     [{ TOLLGATE_HEADERS: 'server_tokens, x-powered-by' }, 'headers', /invalid entry 'x-powered-by'.*expected 'off' or a comma-separated list of server_tokens, latency_tokens, Server, Via/],
     [{ TOLLGATE_HEADERS_UPSTREAM: 'via' }, 'headers_upstream', /invalid entry 'via'.*expected 'off' or X-Kong-Request-Id/],
+    [{ TOLLGATE_DATABASE: 'mysql' }, 'database', /^invalid value for 'database' \(environment variable TOLLGATE_DATABASE\): "mysql": unknown database; expected 'lmdb', 'postgres' or 'off'$/],
+    [{ TOLLGATE_PG_PORT: '0' }, 'pg_port', /^invalid value for 'pg_port' .*"0".*expected a port from 1 to 65535$/],
+    [{ TOLLGATE_PG_PORT: '65536' }, 'pg_port', /expected a port from 1 to 65535$/],
+    [{ TOLLGATE_PG_PORT: '54x' }, 'pg_port', /expected a port from 1 to 65535$/],
+    [{ TOLLGATE_PG_SCHEMA: 'my-schema' }, 'pg_schema', /^invalid value for 'pg_schema' .*"my-schema": not a plain identifier; expected a schema name \(letters, digits and _\), or empty for the search_path$/],
+    [{ TOLLGATE_PG_SCHEMA: '1abc' }, 'pg_schema', /not a plain identifier/],
+    [{ TOLLGATE_PG_SCHEMA: 'a"; DROP SCHEMA public; --' }, 'pg_schema', /not a plain identifier/],
+    [{ TOLLGATE_PG_TIMEOUT: '99' }, 'pg_timeout', /expected milliseconds from 100 to 600000$/],
+    [{ TOLLGATE_PG_TIMEOUT: '5s' }, 'pg_timeout', /expected milliseconds from 100 to 600000$/],
+    [{ TOLLGATE_DB_UPDATE_FREQUENCY: '0' }, 'db_update_frequency', /expected seconds from 1 to 3600$/],
+    [{ TOLLGATE_DB_UPDATE_FREQUENCY: '3601' }, 'db_update_frequency', /expected seconds from 1 to 3600$/],
+    [{ TOLLGATE_PG_HOST: ' ' }, 'pg_host', /invalid value for 'pg_host'.*expected a host name or IP address$/],
+    [{ TOLLGATE_PG_DATABASE: '' }, 'pg_database', /invalid value for 'pg_database'/],
+    [{ TOLLGATE_PG_SSL: 'maybe' }, 'pg_ssl', /invalid value for 'pg_ssl'/],
+    [{ TOLLGATE_PG_POOL_SIZE: '0' }, 'pg_pool_size', /expected an integer from 1 to 100$/],
   ]
   for (const [env, key, message] of cases) {
     const err = t.throws(() => loadConfig({ env })) as unknown
