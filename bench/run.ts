@@ -336,9 +336,18 @@ async function main (): Promise<void> {
     const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'declarative.ts'), '--rounds', String(ROUNDS)], { stdio: 'inherit', cwd: ROOT })
     if (r.status !== 0) process.stderr.write(`declarative bench failed (exit ${String(r.status)})\n`)
   }
-  if (only !== undefined && only.has('declarative')) {
-    declarative()
-    only.delete('declarative')
+  // database = postgres against lmdb (bench/postgres.ts): its own PostgreSQL and gateways,
+  // pinned by itself as this harness pins; started before this process pins itself.
+  const postgres = (): void => {
+    const args = ['--rounds', String(ROUNDS), '--duration', String(DURATION), '--warmup', String(WARMUP), '--connections', String(CONNECTIONS), '--loader', String(opts.loader), '--out', String(opts.out)]
+    if (!PIN) args.push('--no-pin')
+    const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'postgres.ts'), ...args], { stdio: 'inherit', cwd: ROOT })
+    if (r.status !== 0) process.stderr.write(`postgres bench ${r.status === 2 ? 'skipped' : 'failed'} (exit ${String(r.status)})\n`)
+  }
+  for (const [name, run] of [['declarative', declarative], ['postgres', postgres]] as const) {
+    if (only === undefined || !only.has(name)) continue
+    run()
+    only.delete(name)
     if (only.size === 0) process.exit(0)
   }
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)])
@@ -500,6 +509,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     // Unpinned like the --only run: this process's children would inherit its CPU.
     if (PIN) spawnSync('taskset', ['-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)])
     declarative()
+    postgres()
   }
   process.exit(0)
 }
