@@ -62,7 +62,10 @@ if (!['auto', 'wrk', 'autocannon'].includes(opts.loader as string)) {
 const LOADER: 'wrk' | 'autocannon' = opts.loader === 'autocannon' ? 'autocannon' : opts.loader === 'wrk' || which('wrk') ? 'wrk' : 'autocannon'
 // As bench/run.ts: the gateway on CPU 0, upstream and load generator on CPU 1; with several
 // workers the gateway is not pinned. PostgreSQL is never pinned.
-const PIN = opts['no-pin'] !== true && which('taskset') && availableParallelism() >= 2
+// Counted once, before main() pins this process: availableParallelism() follows this
+// process's affinity, so afterwards it says 1.
+const CPUS = availableParallelism()
+const PIN = opts['no-pin'] !== true && which('taskset') && CPUS >= 2
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 }
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil(s.length * p) - 1)]! }
@@ -131,7 +134,7 @@ function freePort (): Promise<number> {
  * this process's affinity, CPU 1 once it has pinned itself).
  */
 function spawnOn (cpu: number, cmd: string, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
-  const cpus = cpu >= 0 ? String(cpu) : `0-${availableParallelism() - 1}`
+  const cpus = cpu >= 0 ? String(cpu) : `0-${CPUS - 1}`
   const child = PIN ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options)
   children.push(child)
   return child
@@ -410,7 +413,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const file = join(opts.out as string, `postgres-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), node: process.version, postgres: spawnSync(join(pgBinDir()!, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim() },
+    machine: { cpus: CPUS, node: process.version, postgres: spawnSync(join(pgBinDir()!, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim() },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, workers: WORKERS, writes: WRITES, changes: CHANGES, upstream: upstreamKind, loader: LOADER, pinned: PIN },
     throughput: { lmdb: { ...L, runs: runs.lmdb }, postgres: { ...P, runs: runs.postgres }, ratio, roundRatio, cpuRatio },
     writes: { lmdb: wL, postgres: wP, failures: writeFailures },

@@ -42,7 +42,10 @@ const ROUNDS = Number(opts.rounds)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
-const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && availableParallelism() >= 2
+// Counted once, before main() pins this process: availableParallelism() follows this
+// process's affinity, so afterwards it says 1.
+const CPUS = availableParallelism()
+const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && CPUS >= 2
 if (!['auto', 'wrk', 'autocannon'].includes(opts.loader as string)) {
   process.stderr.write(`--loader must be auto, wrk or autocannon (got '${String(opts.loader)}')\n`)
   process.exit(2)
@@ -98,9 +101,10 @@ process.on('SIGINT', () => process.exit(130))
 
 /** Starts a process (pinned to `cpu` when pinning; -1: not pinned) and waits until `ready` says it is up. */
 async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const pin = PIN && cpu >= 0
-  const cmd = pin ? 'taskset' : process.execPath
-  const full = pin ? ['-c', String(cpu), process.execPath, ...args] : args
+  // Not pinned is said explicitly: a child inherits this process's affinity, which is CPU 1
+  // alone once main() has pinned it, so a plain spawn would hold it there with wrk.
+  const cmd = PIN ? 'taskset' : process.execPath
+  const full = PIN ? ['-c', cpu >= 0 ? String(cpu) : `0-${CPUS - 1}`, process.execPath, ...args] : args
   const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let output = ''
@@ -499,7 +503,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   const file = join(opts.out as string, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), node: process.version },
+    machine: { cpus: CPUS, node: process.version },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
     results: summary,
   }, null, 2))
@@ -507,7 +511,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   if (opts.profile !== undefined) await stopForProfiles(contestants)
   if (only === undefined) {
     // Unpinned like the --only run: this process's children would inherit its CPU.
-    if (PIN) spawnSync('taskset', ['-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)])
+    if (PIN) spawnSync('taskset', ['-p', '-c', `0-${CPUS - 1}`, String(process.pid)])
     declarative()
     postgres()
   }
