@@ -6,7 +6,8 @@
 //
 //   1. Proxy throughput, L against A: the same set-up and worker_processes, wrk (or
 //      autocannon) on /bench, rounds alternating L A A L L A ..., medians and the ratio.
-//      The proxy reads the local LMDB copy in both modes: target A / L >= 0.97.
+//      Half way through, both are restarted in the other order (A first). The proxy reads
+//      the local LMDB copy in both modes: target A / L >= 0.97.
 //   2. Admin API write latency: --writes sequential POST /consumers on L and on A, in
 //      alternating batches of 50; p50 and p99 of each.
 //   3. Propagation: --changes routes created one at a time on A's Admin API; for each, the
@@ -140,13 +141,16 @@ function spawnOn (cpu: number, cmd: string, args: string[], options: Parameters<
   return child
 }
 
-interface Gateway { name: string, child: ChildProcess, proxy: string, admin: string }
+interface Gateway { name: string, child: ChildProcess, proxy: string, admin: string, prefix: string, env: Record<string, string> }
 
-/** `tollgate start` under a new prefix; resolves once it logs its addresses. */
-async function startGateway (name: string, env: Record<string, string>, extra: string[] = []): Promise<Gateway> {
-  const prefix = mkdtempSync(join(tmpdir(), `tollgate-bench-pg-${name}-`))
-  dirs.push(prefix)
-  const child = spawnOn(WORKERS > 1 ? -1 : 0, process.execPath, [join(ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix, ...extra], {
+/** `tollgate start` under a new prefix (or `prefix`, again); resolves once it logs its addresses. */
+async function startGateway (name: string, env: Record<string, string>, prefix?: string): Promise<Gateway> {
+  if (prefix === undefined) {
+    prefix = mkdtempSync(join(tmpdir(), `tollgate-bench-pg-${name}-`))
+    dirs.push(prefix)
+  }
+  const at = prefix
+  const child = spawnOn(WORKERS > 1 ? -1 : 0, process.execPath, [join(ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], {
     cwd: ROOT,
     env: { ...process.env, TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_WORKER_PROCESSES: String(WORKERS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,7 +169,7 @@ async function startGateway (name: string, env: Record<string, string>, extra: s
       child.off('exit', early)
       out = '' // read on, discarded, so the pipe never fills
       const m = JSON.parse(line) as { proxy: string[], admin: string[] }
-      resolve({ name, child, proxy: `http://${m.proxy[0]!}`, admin: `http://${m.admin[0]!}` })
+      resolve({ name, child, proxy: `http://${m.proxy[0]!}`, admin: `http://${m.admin[0]!}`, prefix: at, env })
     })
   })
 }
@@ -286,8 +290,8 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const loader = LOADER === 'wrk' ? 'wrk (1 thread)' : `autocannon${which('wrk') ? '' : ' (no wrk on PATH)'}`
   process.stderr.write(`postgres bench: PostgreSQL ${server.port} (started in ${(pgMs / 1000).toFixed(1)} s); upstream ${upstreamKind}; load ${loader}, ${CONNECTIONS} connections, ${DURATION} s x ${ROUNDS} rounds; worker_processes ${WORKERS}; pinning ${PIN ? (WORKERS > 1 ? 'upstream and load on cpu 1, gateways unpinned' : 'gateway cpu 0, upstream and load cpu 1') : 'off'}\n`)
 
-  const lmdb = await startGateway('lmdb', { TOLLGATE_DATABASE: 'lmdb' })
-  const a = await startGateway('pg-a', pgEnv)
+  let lmdb = await startGateway('lmdb', { TOLLGATE_DATABASE: 'lmdb' })
+  let a = await startGateway('pg-a', pgEnv)
   const b = await startGateway('pg-b', pgEnv)
   for (const gw of [lmdb, a]) {
     await admin$(gw, 'POST', '/services', { name: 'bench', url: upstream })
@@ -295,11 +299,23 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   }
   for (const gw of [lmdb, a, b]) await until(`${gw.name} to route /bench`, async () => await proxyStatus(gw, '/bench') === 200)
 
-  // 1. Throughput.
+  // 1. Throughput. Which of two identical gateways was started first moved CPU per request
+  // by up to 15% in trials on this shared machine, so half way through both are restarted
+  // (on the same prefixes) in the other order.
   const runs: Record<'lmdb' | 'postgres', Run[]> = { lmdb: [], postgres: [] }
-  const pair: Array<['lmdb' | 'postgres', Gateway]> = [['lmdb', lmdb], ['postgres', a]]
+  let pair: Array<['lmdb' | 'postgres', Gateway]> = [['lmdb', lmdb], ['postgres', a]]
+  const half = ROUNDS >= 2 ? Math.ceil(ROUNDS / 2) : ROUNDS
   if (WARMUP > 0) for (const [, gw] of pair) await load(gw, WARMUP)
   for (let round = 0; round < ROUNDS; round++) {
+    if (round === half) {
+      await Promise.all([stopGateway(lmdb), stopGateway(a)])
+      a = await startGateway(a.name, a.env, a.prefix)
+      lmdb = await startGateway(lmdb.name, lmdb.env, lmdb.prefix)
+      pair = [['lmdb', lmdb], ['postgres', a]]
+      for (const gw of [lmdb, a]) await until(`${gw.name} to route /bench again`, async () => await proxyStatus(gw, '/bench') === 200)
+      process.stderr.write('  restarted both, postgres first\n')
+      if (WARMUP > 0) for (const [, gw] of pair) await load(gw, WARMUP)
+    }
     // L A, A L, L A...: whichever runs second in a round runs first in the next.
     for (const [mode, gw] of round % 2 === 0 ? pair : [...pair].reverse()) {
       const r = await load(gw, DURATION)
@@ -373,7 +389,9 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   const L = summary('lmdb')
   const P = summary('postgres')
   const ratio = P.rps / L.rps
-  const roundRatio = median(runs.postgres.map((r, i) => r.rps / runs.lmdb[i]!.rps))
+  const roundRatios = runs.postgres.map((r, i) => r.rps / runs.lmdb[i]!.rps)
+  const roundRatio = median(roundRatios)
+  const byOrder = half < ROUNDS ? `; by start order, round by round: lmdb started first ${median(roundRatios.slice(0, half)).toFixed(3)}x, postgres first ${median(roundRatios.slice(half)).toFixed(3)}x` : ''
   const cpuRatio = L.cpu === undefined || P.cpu === undefined ? undefined : L.cpu / P.cpu
   const w = (xs: number[]): { p50: number, p99: number, max: number } => ({ p50: pct(xs, 0.5), p99: pct(xs, 0.99), max: Math.max(...xs) })
   const wL = w(writes.lmdb)
@@ -389,7 +407,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     ...([['lmdb', L], ['postgres', P]] as const).map(([m, s]) => `| ${m} | ${Math.round(s.rps).toLocaleString('en-US')} | ${ms(s.p50)} | ${ms(s.p99)} | ${s.cpu === undefined ? '' : s.cpu.toFixed(0)} | ${s.errors} |`),
     '',
     `- postgres / lmdb: ${ratio.toFixed(3)}x (round by round ${roundRatio.toFixed(3)}x${cpuRatio === undefined ? '' : `; per CPU second ${cpuRatio.toFixed(3)}x`}); target >= 0.97x: ${met(ratio >= 0.97)}`,
-    `- rounds (req/s): lmdb ${runs.lmdb.map((r) => Math.round(r.rps)).join(', ')}; postgres ${runs.postgres.map((r) => Math.round(r.rps)).join(', ')}`,
+    `- rounds (req/s): lmdb ${runs.lmdb.map((r) => Math.round(r.rps)).join(', ')}; postgres ${runs.postgres.map((r) => Math.round(r.rps)).join(', ')}${byOrder}`,
     '',
     `Admin API writes (${WRITES} sequential POST /consumers per mode, alternating batches of 50):`,
     '',
@@ -415,7 +433,7 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
     date: new Date().toISOString(),
     machine: { cpus: CPUS, node: process.version, postgres: spawnSync(join(pgBinDir()!, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim() },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, workers: WORKERS, writes: WRITES, changes: CHANGES, upstream: upstreamKind, loader: LOADER, pinned: PIN },
-    throughput: { lmdb: { ...L, runs: runs.lmdb }, postgres: { ...P, runs: runs.postgres }, ratio, roundRatio, cpuRatio },
+    throughput: { lmdb: { ...L, runs: runs.lmdb }, postgres: { ...P, runs: runs.postgres }, ratio, roundRatio, roundRatios, restartedAfterRound: half < ROUNDS ? half : null, cpuRatio },
     writes: { lmdb: wL, postgres: wP, failures: writeFailures },
     propagation: { fromCommit: prop, fromSend: propSend, missed },
     connections: conns,
