@@ -2,6 +2,8 @@
 // `kong config` (kong/cmd/config.lua: init, parse, db_import, db_export) plus decK's diff
 // and sync (go-database-reconciler). Commands that read or write the store open it under
 // the prefix, as the gateway does; a gateway running on the same prefix shares the file.
+// With database = postgres they work on the shared database instead, through a copy of
+// their own: the prefix's copy is its node's, kept by that node from the database.
 //
 // Exit codes: 0 done (diff: no differences), 1 an error (printed as `Error: ...`, never a
 // stack trace for a mistake in the input), 2 diff found differences (decK's
@@ -12,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig, preparePrefix, type Config } from '../config/index.js'
-import { ConfigError, DbError, ErrorCodes } from '../errors.js'
+import { ConfigError, DatabaseUnavailableError, DbError, ErrorCodes } from '../errors.js'
+import { createLogger } from '../log.js'
 import { checkEnv } from '../shm/sizes.js'
 import { loadPlugins } from '../runtime/loader.js'
 import type { PluginRegistry } from '../runtime/registry.js'
@@ -126,8 +129,9 @@ function readDeclarative (file: string, store: LmdbStore): DeclarativeConfig {
   return parseDeclarative(text, store, { filename: path })
 }
 
-/** Runs `fn` with the store under the prefix, closed afterwards. */
+/** Runs `fn` with the store under the prefix (database = postgres: the shared database's), closed afterwards. */
 async function withStore<R> (config: Config, plugins: PluginRegistry, fn: (store: LmdbStore) => Promise<R> | R): Promise<R> {
+  if (config.database === 'postgres') return withSharedDatabase(config, plugins, fn)
   preparePrefix(config.prefix)
   // The store as the gateway opens it (gateway.ts openStore), without loading the gateway's
   // modules: the CLI does not purge expired rows, a running writer does.
@@ -136,6 +140,34 @@ async function withStore<R> (config: Config, plugins: PluginRegistry, fn: (store
     return await fn(store)
   } finally {
     await store.close()
+  }
+}
+
+/**
+ * database = postgres: runs `fn` with a copy of the shared database in a temp dir, caught
+ * up first; its writes go through the database as an Admin API write's do, and every node
+ * (this prefix's too) follows them. Writing the prefix's copy instead would change that one
+ * node alone, and leave it apart from the database for good once the database's version
+ * caught up with the copy's.
+ */
+async function withSharedDatabase<R> (config: Config, plugins: PluginRegistry, fn: (store: LmdbStore) => Promise<R> | R): Promise<R> {
+  const [{ PgReplica }, { describeDatabase, pgSettings }] = await Promise.all([import('../store/pg/replica.js'), import('../store/pg/settings.js')])
+  const settings = pgSettings(config)
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'))
+  // Its own messages say what went wrong; the replica's log lines would only repeat them.
+  const replica = new PgReplica(settings, { log: createLogger('emerg'), listen: false })
+  const store = new LmdbStore({ path: join(dir, STORE_FILE), plugins, entities: plugins.entities(), ttlPurgeInterval: 0, writeThrough: replica })
+  replica.attach(store)
+  try {
+    await replica.start()
+    const status = replica.status()
+    // A copy that could not load would read as an empty configuration.
+    if (!status.reachable) throw new Failure(`cannot reach ${describeDatabase(settings)}: ${status.error ?? 'no answer'}`)
+    return await fn(store)
+  } finally {
+    await replica.close()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -275,7 +307,7 @@ export async function configCommand (args: string[], io: Io = {
   } catch (err) {
     if (err instanceof UsageError) { io.err(`Error: ${err.message}\n\n${CONFIG_USAGE}`); return 1 }
     if (DeclarativeError.is(err)) { io.err(`Error: ${err.pretty()}\n`); return 1 }
-    if (err instanceof Failure || err instanceof ConfigError || err instanceof DiffError) { io.err(`Error: ${err.message}\n`); return 1 }
+    if (err instanceof Failure || err instanceof ConfigError || err instanceof DiffError || err instanceof DatabaseUnavailableError) { io.err(`Error: ${err.message}\n`); return 1 }
     throw err
   }
 }
