@@ -299,9 +299,9 @@ http { access_log off; server { listen 127.0.0.1:${upstreamPort}; location / { d
   }
   for (const gw of [lmdb, a, b]) await until(`${gw.name} to route /bench`, async () => await proxyStatus(gw, '/bench') === 200)
 
-  // 1. Throughput. Which of two identical gateways was started first moved CPU per request
-  // by up to 15% in trials on this shared machine, so half way through both are restarted
-  // (on the same prefixes) in the other order.
+  // 1. Throughput. In trials on this shared machine, which of the two gateways was started
+  // first seemed to move CPU per request by up to 15%, so half way through both are
+  // restarted (on the same prefixes) in the other order, and each half is reported.
   const runs: Record<'lmdb' | 'postgres', Run[]> = { lmdb: [], postgres: [] }
   let pair: Array<['lmdb' | 'postgres', Gateway]> = [['lmdb', lmdb], ['postgres', a]]
   const half = ROUNDS >= 2 ? Math.ceil(ROUNDS / 2) : ROUNDS
