@@ -42,7 +42,10 @@ const ROUNDS = Number(opts.rounds)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
-const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && availableParallelism() >= 2
+// Counted once, before main() pins this process: availableParallelism() follows this
+// process's affinity, so afterwards it says 1.
+const CPUS = availableParallelism()
+const PIN = opts.pin && opts['no-pin'] !== true && which('taskset') && CPUS >= 2
 if (!['auto', 'wrk', 'autocannon'].includes(opts.loader as string)) {
   process.stderr.write(`--loader must be auto, wrk or autocannon (got '${String(opts.loader)}')\n`)
   process.exit(2)
@@ -98,9 +101,10 @@ process.on('SIGINT', () => process.exit(130))
 
 /** Starts a process (pinned to `cpu` when pinning; -1: not pinned) and waits until `ready` says it is up. */
 async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const pin = PIN && cpu >= 0
-  const cmd = pin ? 'taskset' : process.execPath
-  const full = pin ? ['-c', String(cpu), process.execPath, ...args] : args
+  // Not pinned is said explicitly: a child inherits this process's affinity, which is CPU 1
+  // alone once main() has pinned it, so a plain spawn would hold it there with wrk.
+  const cmd = PIN ? 'taskset' : process.execPath
+  const full = PIN ? ['-c', cpu >= 0 ? String(cpu) : `0-${CPUS - 1}`, process.execPath, ...args] : args
   const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let output = ''
@@ -336,9 +340,18 @@ async function main (): Promise<void> {
     const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'declarative.ts'), '--rounds', String(ROUNDS)], { stdio: 'inherit', cwd: ROOT })
     if (r.status !== 0) process.stderr.write(`declarative bench failed (exit ${String(r.status)})\n`)
   }
-  if (only !== undefined && only.has('declarative')) {
-    declarative()
-    only.delete('declarative')
+  // database = postgres against lmdb (bench/postgres.ts): its own PostgreSQL and gateways,
+  // pinned by itself as this harness pins; started before this process pins itself.
+  const postgres = (): void => {
+    const args = ['--rounds', String(ROUNDS), '--duration', String(DURATION), '--warmup', String(WARMUP), '--connections', String(CONNECTIONS), '--loader', String(opts.loader), '--out', String(opts.out)]
+    if (!PIN) args.push('--no-pin')
+    const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'postgres.ts'), ...args], { stdio: 'inherit', cwd: ROOT })
+    if (r.status !== 0) process.stderr.write(`postgres bench ${r.status === 2 ? 'skipped' : 'failed'} (exit ${String(r.status)})\n`)
+  }
+  for (const [name, run] of [['declarative', declarative], ['postgres', postgres]] as const) {
+    if (only === undefined || !only.has(name)) continue
+    run()
+    only.delete(name)
     if (only.size === 0) process.exit(0)
   }
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)])
@@ -490,7 +503,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   const file = join(opts.out as string, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), node: process.version },
+    machine: { cpus: CPUS, node: process.version },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
     results: summary,
   }, null, 2))
@@ -498,8 +511,9 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   if (opts.profile !== undefined) await stopForProfiles(contestants)
   if (only === undefined) {
     // Unpinned like the --only run: this process's children would inherit its CPU.
-    if (PIN) spawnSync('taskset', ['-p', '-c', `0-${availableParallelism() - 1}`, String(process.pid)])
+    if (PIN) spawnSync('taskset', ['-p', '-c', `0-${CPUS - 1}`, String(process.pid)])
     declarative()
+    postgres()
   }
   process.exit(0)
 }

@@ -102,19 +102,19 @@ export function preparePrefix (prefix: string): void {
   }
 }
 
-/** Keys whose values `GET /` hides, as Kong's CONF_SENSITIVE (kong/conf_loader). */
-const SENSITIVE = ['pg_password', 'declarative_config_string'] as const
-
 /**
- * The configuration as `GET /` shows it: listeners rendered back to kong.conf syntax, and
- * secrets (a set pg_password, a declarative configuration given inline, which may hold
- * credentials) replaced by Kong's placeholder.
+ * Keys whose values `GET /` never shows, as Kong's CONF_SENSITIVE (kong/conf_loader):
+ * a set one reads as Kong's placeholder. The configuration string may hold credentials.
  */
+const SENSITIVE = ['pg_password', 'declarative_config_string'] as const
+export const SENSITIVE_PLACEHOLDER = '******'
+
+/** The configuration as `GET /` shows it: listeners rendered back to kong.conf syntax, secrets hidden. */
 export function describeConfig (config: Config): Record<string, unknown> {
   const listen = (ls: Config['proxy_listen']) => ls.length === 0
     ? ['off']
     : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
   const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen) }
-  for (const key of SENSITIVE) if (config[key] !== '') shown[key] = '******'
+  for (const key of SENSITIVE) if (config[key] !== '') shown[key] = SENSITIVE_PLACEHOLDER
   return shown
 }

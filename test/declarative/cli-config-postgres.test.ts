@@ -1,67 +1,83 @@
-// `tollgate config db_import|db_export|diff|sync` with database = postgres: they write to
-// the shared database (through a throwaway copy), and every node follows.
+// `tollgate config db_import|sync|diff|db_export` with database = postgres: they work on
+// the shared database, never on the prefix's copy (which its node keeps from the database).
+// Writing that copy directly changed one node alone, and once the database's version
+// caught up with the copy's, that node never followed again.
 
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { request } from 'undici'
-import { configCommand } from '../../core/cli/config.js'
+import { STORE_FILE } from '../../core/store/index.js'
+import { until } from '../helpers/gateway.js'
+import { freshDatabase, pgCopy } from '../helpers/pg-store.js'
 import { postgresAvailable, startPostgres } from '../helpers/postgres.js'
-import { freshDatabase } from '../helpers/pg-store.js'
-import { startTestGateway, until } from '../helpers/gateway.js'
+import { runCli } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
-import { KONG_YML } from './fixtures.js'
+import { bundled } from './fixtures.js'
 
-async function run (args: string[]): Promise<{ code: number, out: string, err: string }> {
-  let out = ''
-  let err = ''
-  const code = await configCommand(args, { out: (s) => { out += s }, err: (s) => { err += s } })
-  return { code, out, err }
-}
+const KONG_YML = `_format_version: "3.0"
+services:
+- name: billing
+  url: http://billing.test:8080
+  routes:
+  - name: billing-route
+    paths: [/billing]
+consumers:
+- username: alice
+`
 
 if (postgresAvailable(t)) {
   const server = await startPostgres(t)
 
-  t.test('db_import writes to the database; a running node serves it; db_export and sync read and change it', async (t) => {
-    const db = await freshDatabase(server)
+  t.test('db_import, diff, sync and db_export go through the shared database', async (t) => {
+    const database = await freshDatabase(server)
+    // Another node of the cluster, following the database.
+    const node = await pgCopy(t, server, database, { plugins: bundled, entities: bundled.entities() })
     const dir = tempDir(t)
-    const conf = join(dir, 'tollgate.conf')
-    writeFileSync(conf, `database = postgres\npg_port = ${server.port}\npg_user = postgres\npg_database = ${db}\nprefix = ${join(dir, 'cli-prefix')}\n`)
-    const node = await startTestGateway(t, { config: { database: 'postgres', pg_port: String(server.port), pg_user: 'postgres', pg_database: db } })
-    writeFileSync(join(dir, 'kong.yml'), KONG_YML)
+    const prefix = join(dir, 'prefix')
+    const file = join(dir, 'kong.yml')
+    writeFileSync(file, KONG_YML)
+    const env = server.env(database)
+    const run = (...args: string[]): ReturnType<typeof runCli> => runCli(['config', ...args, '--prefix', prefix], env)
 
-    const imported = await run(['db_import', join(dir, 'kong.yml'), '-c', conf])
-    t.equal(imported.code, 0, imported.err)
-    const c = await server.client(db)
-    const { rows } = await c.query<{ entity: string, n: string }>('SELECT entity, count(*) AS n FROM tollgate_entities GROUP BY entity ORDER BY entity')
-    t.same(rows.map((r) => [r.entity, Number(r.n)]), [['consumers', 1], ['keyauth_credentials', 1], ['plugins', 1], ['routes', 1], ['services', 1]], 'the rows are in the database')
-    await until(async () => (await request(`${node.proxy}/billing`, { headers: { apikey: 'wrong' } })).statusCode === 401, 'the running node to serve the imported route')
+    const imported = await run('db_import', file)
+    t.equal(imported.code, 0, imported.stderr)
+    t.match(imported.stdout, /import successful/)
+    const pg = await server.client(database)
+    const { rows } = await pg.query<{ n: string }>("SELECT count(*) AS n FROM tollgate_entities WHERE entity IN ('services', 'routes', 'consumers')")
+    t.equal(Number(rows[0]?.n), 3, 'the rows are in PostgreSQL')
+    await until(async () => { node.store.refresh(); return node.store.find('consumers', { username: 'alice' }) !== undefined }, 'the other node to follow')
+    t.notOk(existsSync(join(prefix, STORE_FILE)), "the prefix's copy is not touched")
 
-    const exported = await run(['db_export', join(dir, 'out.yml'), '-c', conf])
-    t.equal(exported.code, 0, exported.err)
+    const same = await run('diff', file)
+    t.equal(same.code, 0, `${same.stdout}${same.stderr}`)
 
-    writeFileSync(join(dir, 'kong.yml'), KONG_YML.replace('/billing]', '/billing, /invoices]'))
-    const diff = await run(['diff', join(dir, 'kong.yml'), '-c', conf])
-    t.equal(diff.code, 2, 'diff exits 2 when there are differences, as decK --non-zero-exit-code')
-    t.match(diff.out, /updating route billing-route/)
-    const sync = await run(['sync', join(dir, 'kong.yml'), '-c', conf])
-    t.equal(sync.code, 0, sync.err)
-    await until(async () => (await request(`${node.proxy}/invoices`)).statusCode === 401, 'the node to follow the sync')
+    writeFileSync(file, KONG_YML.replace('- username: alice', '- username: bob'))
+    const diff = await run('diff', file)
+    t.equal(diff.code, 2)
+    t.match(diff.stdout, /creating consumer bob/)
+    t.match(diff.stdout, /deleting consumer alice/)
+    const synced = await run('sync', file)
+    t.equal(synced.code, 0, synced.stderr)
+    await until(async () => { node.store.refresh(); return node.store.find('consumers', { username: 'bob' }) !== undefined && node.store.find('consumers', { username: 'alice' }) === undefined }, 'the other node to follow the sync')
+
+    const exported = await run('db_export', '-')
+    t.equal(exported.code, 0, exported.stderr)
+    t.match(exported.stdout, /username: bob/)
+    t.notMatch(exported.stdout, /alice/)
   })
 
-  t.test('an unbootstrapped or unreachable database: a message and exit 1', async (t) => {
+  t.test('a database that is not bootstrapped, or not there: one line, exit 1', async (t) => {
+    const database = await server.createDatabase()
     const dir = tempDir(t)
-    const empty = await server.createDatabase()
-    const conf = join(dir, 'a.conf')
-    writeFileSync(conf, `database = postgres\npg_port = ${server.port}\npg_user = postgres\npg_database = ${empty}\nprefix = ${join(dir, 'p')}\n`)
-    writeFileSync(join(dir, 'kong.yml'), KONG_YML)
-    const r = await run(['db_import', join(dir, 'kong.yml'), '-c', conf])
-    t.equal(r.code, 1)
-    t.match(r.err, /needs bootstrapping/)
-    const down = join(dir, 'b.conf')
-    writeFileSync(down, `database = postgres\npg_port = 1\npg_user = postgres\npg_database = x\npg_timeout = 1000\nprefix = ${join(dir, 'p')}\n`)
-    const d = await run(['db_import', join(dir, 'kong.yml'), '-c', down])
-    t.equal(d.code, 1)
-    t.match(d.err, /cannot reach the database postgres:\/\/postgres@127\.0\.0\.1:1\/x/)
+    const file = join(dir, 'kong.yml')
+    writeFileSync(file, KONG_YML)
+    const fresh = await runCli(['config', 'db_import', file, '--prefix', join(dir, 'p')], server.env(database))
+    t.equal(fresh.code, 1)
+    t.match(fresh.stderr, /^Error: Database needs bootstrapping; run 'tollgate migrations bootstrap'/)
+    t.notMatch(fresh.stderr, /\n\s+at /, 'no stack trace')
+    // Nothing listens on this port: the command says so rather than diffing an empty copy.
+    const gone = await runCli(['config', 'diff', file, '--prefix', join(dir, 'p')], { ...server.env(database), TOLLGATE_PG_PORT: '1' })
+    t.equal(gone.code, 1)
+    t.match(gone.stderr, /^Error: cannot reach the database postgres:\/\/postgres@127\.0\.0\.1:1\//)
   })
 }

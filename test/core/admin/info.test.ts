@@ -15,6 +15,20 @@ t.test('root, status and endpoint listing', async (t) => {
   t.same(r.body.data, [...r.body.data].sort())
 })
 
+t.test('GET / hides the database password and the configuration string, as Kong does', async (t) => {
+  const api = await startAdmin(t, { config: { database: 'postgres', pg_password: 'hunter2', pg_user: 'gw' } })
+  const r = await api.call('GET', '/')
+  t.match(r.body.configuration, { database: 'postgres', pg_user: 'gw', pg_password: '******' })
+  t.notMatch(JSON.stringify(r.body), /hunter2/)
+  const off = await startAdmin(t, { config: { database: 'off', declarative_config_string: '{"_format_version":"3.0","consumers":[{"username":"u","keyauth_credentials":[{"key":"secret-key"}]}]}' } })
+  const body = (await off.call('GET', '/')).body
+  t.equal(body.configuration.declarative_config_string, '******')
+  t.notMatch(JSON.stringify(body), /secret-key/)
+  // Unset, they read as unset: nothing to hide.
+  const plain = await startAdmin(t)
+  t.match((await plain.call('GET', '/')).body.configuration, { pg_password: '', declarative_config_string: '' })
+})
+
 t.test('schemas in Kong format and dry-run validation', async (t) => {
   const api = await startAdmin(t)
   let r = await api.call('GET', '/schemas/services')
