@@ -26,3 +26,8 @@ t.test('an unknown generator', async (t) => {
   t.equal(r.status, 400)
   t.same(r.body.fields.config.generator, 'expected one of: uuid, uuid#counter, tracker')
 })
+
+t.test('GET /schemas/plugins/correlation-id', async (t) => {
+  const s = await gw.admin$('GET', '/schemas/plugins/correlation-id')
+  t.ok(Array.isArray(s.fields), 'Kong-style field list')
+})

@@ -79,3 +79,8 @@ t.test('header names (validate_headers) and templates Tollgate cannot evaluate',
   r = await post({ add: { headers: ['x-a:$({})'] } })
   t.equal(r.status, 400)
 })
+
+t.test('GET /schemas/plugins/request-transformer', async (t) => {
+  const s = await gw.admin$('GET', '/schemas/plugins/request-transformer')
+  t.ok(Array.isArray(s.fields), 'Kong-style field list')
+})

@@ -74,3 +74,8 @@ t.test('json_types: one of boolean, number, string', async (t) => {
   t.equal(r.status, 400)
   t.same(r.body.fields.config.add.json_types, ['expected one of: boolean, number, string'])
 })
+
+t.test('GET /schemas/plugins/response-transformer', async (t) => {
+  const s = await gw.admin$('GET', '/schemas/plugins/response-transformer')
+  t.ok(Array.isArray(s.fields), 'Kong-style field list')
+})
