@@ -445,3 +445,39 @@ t.test('ours: a multipart body keeps the parts the config does not name byte for
   const json = await res.body.json() as any
   t.equal(json.post_data.text, Buffer.from(`${file}--${b}--\r\n`, 'latin1').toString('utf8'))
 })
+
+t.test('the remaining cases of rename, replace, append and "remove, replace, add and append"', async (t) => {
+  const malformed = async (host: string): Promise<void> => {
+    const { status, json } = await call(host, { method: 'POST', body: 'malformed json body', headers: { 'content-type': 'application/json' } })
+    t.equal(status, 200, host)
+    t.equal(json.post_data.text, 'malformed json body', host)
+  }
+  const emptyArray = async (host: string): Promise<void> => {
+    const { json } = await call(host, { method: 'POST', body: '{"emptyarray":[]}', headers: { 'content-type': 'application/json' } })
+    t.ok(json.post_data.text.includes('"emptyarray":[]'), host)
+  }
+  t.test('rename: it("override value if target header already exist with different format: #%s")', async (t) => {
+    const { json } = await call('test9.test', { headers: { 'x-to-rename': 'new-result', 'X-Is-Renamed': 'old-result' } })
+    t.same([json.headers['x-to-rename'], json.headers['x-is-renamed']], [undefined, 'new-result'])
+  })
+  t.test('rename: it("does not fail if JSON body is malformed in POST") / it("preserves empty json array")', async () => {
+    await malformed('test9.test')
+    await emptyArray('test9.test')
+  })
+  t.test('replace: it("does not fail if JSON body is malformed in POST")', async () => { await malformed('test5.test') })
+  t.test('append: it("preserves empty json array")', async () => { await emptyArray('test6.test') })
+  t.test('"remove, replace, add and append": it("preserves empty json array") / it("adds new parameters on POST when query string key missing") (the query)', async (t) => {
+    await emptyArray('test3.test')
+    const { json } = await call('test3.test', { method: 'POST', body: { hello: 'world' }, type: 'form' })
+    t.equal(json.uri_args.p2, 'b1')
+  })
+  t.test('append: it("can append a value with \'#\' (regression test for #29)")', async (t) => {
+    const route = await gw.admin$('POST', '/services/mock/routes', { hosts: ['test_append_hash.test'] })
+    await gw.admin$('POST', `/routes/${route.id as string}/plugins`, {
+      name: 'request-transformer',
+      config: { append: { headers: ['h1:v1', 'h1:v2', 'h1:#value_with_hash', 'h2:v1'], querystring: ['q1:v1', 'q1:v2', 'q2:v1'], body: ['p1:v1', 'p1:v2', 'p2:value:1'] } },
+    })
+    const { json } = await call('test_append_hash.test')
+    t.equal(json.headers.h1, 'v1, v2, #value_with_hash')
+  })
+})
