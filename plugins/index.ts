@@ -1,7 +1,10 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { correlationId } from './correlation-id/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
+import { requestTransformer } from './request-transformer/index.js'
+import { responseTransformer } from './response-transformer/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer]
