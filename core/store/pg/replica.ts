@@ -76,6 +76,12 @@ function isUnavailable (err: unknown): boolean {
   return code.startsWith('08') || code.startsWith('57') || code.startsWith('53')
 }
 
+/** The server refused this node's credentials or database: SQLSTATE class 28, or 3D000. */
+function isMisconfigured (err: unknown): boolean {
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000')
+}
+
 export class PgReplica implements WriteThrough {
   readonly #s: PgSettings
   #pool!: pg.Pool
@@ -128,6 +134,9 @@ export class PgReplica implements WriteThrough {
     try {
       client = await this.#pool.connect()
     } catch (err) {
+      // A refusal that waiting will not cure (a wrong password, a database that does not
+      // exist) is a configuration mistake: said now, rather than served around forever.
+      if (isMisconfigured(err)) throw new ConfigError(`cannot use ${describeDatabase(this.#s)}: ${(err as Error).message}`, 'pg_password')
       this.#down(err)
       this.#log.warn({ database: describeDatabase(this.#s), version: this.#copy.version() },
         this.#copy.version() > 0 ? 'database unreachable at start: serving the local copy of the configuration' : 'database unreachable at start: no configuration yet; it is loaded once the database answers')
@@ -365,8 +374,9 @@ export class PgReplica implements WriteThrough {
   }
 
   #down (err: unknown): void {
-    if (!isUnavailable(err)) this.#log.error({ err }, 'the shared database refused a query')
     const message = err instanceof Error ? err.message : String(err)
+    // Once per distinct error, not at every poll while it lasts.
+    if (!isUnavailable(err) && message !== this.#error) this.#log.error({ err }, 'the shared database refused a query')
     if (this.#reachable) this.#log.warn({ database: describeDatabase(this.#s), err: message }, 'database unreachable: serving the local copy of the configuration; Admin API writes answer 503')
     this.#reachable = false
     this.#error = message

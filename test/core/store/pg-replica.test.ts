@@ -4,7 +4,7 @@
 
 import { join } from 'node:path'
 import t from 'tap'
-import { DbError } from '../../../core/errors.js'
+import { ConfigError, DbError } from '../../../core/errors.js'
 import type { ChangeEvent } from '../../../core/store/index.js'
 import { testCredentials } from '../../helpers/entities.js'
 import { until } from '../../helpers/gateway.js'
@@ -144,5 +144,14 @@ if (postgresAvailable(t)) {
     t.same(rows, [{ key: 'long' }], 'the purge deleted it in the database')
     await a.replica.sync()
     t.equal(await a.store.purgeExpired(), 0, 'and the other node has nothing left to purge')
+  })
+}
+
+if (postgresAvailable(t)) {
+  t.test('a database that does not exist stops the start with the reason: waiting would not cure it', async (t) => {
+    const server = await startPostgres(t)
+    const err = await pgCopy(t, server, 'no_such_database').catch((e: unknown) => e)
+    t.ok(err instanceof ConfigError, 'a configuration error: the CLI prints it and exits 1')
+    t.match((err as Error).message, /^cannot use postgres:\/\/postgres@127\.0\.0\.1:\d+\/no_such_database: database "no_such_database" does not exist$/)
   })
 }
