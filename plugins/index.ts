@@ -1,7 +1,8 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { ipRestriction } from './ip-restriction/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, ipRestriction]
