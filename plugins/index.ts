@@ -1,4 +1,5 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { cors } from './cors/index.js'
 import { ipRestriction } from './ip-restriction/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
@@ -6,4 +7,4 @@ import { rateLimiting } from './rate-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, ipRestriction, requestTermination]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, ipRestriction, requestTermination, cors]
