@@ -4,7 +4,8 @@ import { ipRestriction } from './ip-restriction/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
+import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, ipRestriction, requestTermination, cors]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, ipRestriction, requestTermination, cors, requestSizeLimiting]
