@@ -113,7 +113,7 @@ interface InFlight {
 /** A batch's phases on the wire. */
 function write (items: Pending[]): Wire {
   const writer = new BatchWriter()
-  for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.instance, readsBody(p.plugin, p.instance.config))
+  for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.instance, readsBody(p.plugin, p.instance.config, p.ctx))
   return writer.finish()
 }
 

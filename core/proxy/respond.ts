@@ -91,7 +91,9 @@ export function proxiedResponseHead (ctx: RequestContext, h: HeaderFlags, buffer
 /** The head of a response Tollgate holds whole (an exit, an error): Kong's headers added after header_filter. */
 export function wholeResponseHead (ctx: RequestContext, body: Buffer | undefined, h: HeaderFlags, debugHeader: boolean): Headers {
   const headers = copyHeaders(ctx.responseHeaders)
-  headers['content-length'] = String(body?.length ?? 0)
+  // A 204 or 1xx has no body and no Content-Length (RFC 9110 §8.6); Kong sends none either.
+  if (ctx.status === 204 || ctx.status < 200) delete headers['content-length']
+  else headers['content-length'] = String(body?.length ?? 0)
   if (h.server) headers.server ??= SERVER_TOKEN
   else if (headers.server !== undefined) delete headers.server
   if (h.requestId) headers['x-kong-request-id'] = ctx.id

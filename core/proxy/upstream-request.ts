@@ -134,7 +134,9 @@ export class Routing implements RouteStep {
     const connection = connectionTokens(from.connection)
     const headers: Headers = {}
     for (const name in from) {
-      if (HOP_BY_HOP.has(name) || name === 'host' || connection?.has(name) === true) continue
+      // Expect: 100-continue is the gateway's to answer (Node sends the client its 100
+      // Continue); the upstream gets the body at once, and undici refuses the header.
+      if (HOP_BY_HOP.has(name) || name === 'host' || name === 'expect' || connection?.has(name) === true) continue
       headers[name] = from[name] as string | string[]
     }
     const clientIp = ctx.clientIp

@@ -157,7 +157,7 @@ export class PhaseRunner {
       for (const lp of plugins.active) {
         if (lp.plugin.readsBody === undefined || lp.plugin.readsBody === false) continue
         for (const inst of lp.instances.values()) {
-          if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && readsBody(lp.plugin, inst.config)) {
+          if ((inst.route === '' || inst.route === routeId) && (inst.service === '' || inst.service === serviceId) && readsBody(lp.plugin, inst.config, ctx)) {
             return this.#readBody(ctx).then((body) => {
               ctx.body = body
               return this.#collectFrom(ctx, plugins.plan(routeId, serviceId), collected, 0, routeId, serviceId)

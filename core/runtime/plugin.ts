@@ -63,8 +63,12 @@ export interface PluginDescriptor<S extends TObject = TObject> {
    * no response buffering for a skipped bodyFilter).
    */
   skipWhen?: { [H in HandlerName]?: (conf: Static<S>) => boolean }
-  /** Whether this plugin reads the client request body (it is then buffered before access). */
-  readsBody?: boolean | ((conf: Static<S>) => boolean)
+  /**
+   * Whether this plugin reads the client request body (it is then buffered before access).
+   * A function decides per config, and may look at the request's headers (names lower-case):
+   * e.g. read the body only when it comes without a Content-Length.
+   */
+  readsBody?: boolean | ((conf: Static<S>, request: BodyRequest) => boolean)
   /** The plugin may not be scoped to a consumer (auth plugins: Kong's `no_consumer`). */
   noConsumer?: boolean
   /**
@@ -146,10 +150,16 @@ export interface AdminRoute {
 
 export type AnyPlugin = PluginDescriptor<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Whether the plugin reads the client body under `conf` (its readsBody). */
-export function readsBody (plugin: AnyPlugin, conf: Record<string, unknown>): boolean {
+/** What a readsBody predicate sees of the request, before its body is read. */
+export interface BodyRequest {
+  /** Header values by lower-case name; a repeated header is an array. */
+  readonly headers: Readonly<Record<string, string | string[]>>
+}
+
+/** Whether the plugin reads the client body under `conf` for this request (its readsBody). */
+export function readsBody (plugin: AnyPlugin, conf: Record<string, unknown>, request: BodyRequest): boolean {
   const reads = plugin.readsBody
-  return reads === true || (typeof reads === 'function' && reads(conf as never))
+  return reads === true || (typeof reads === 'function' && reads(conf as never, request))
 }
 
 /** Whether `conf` leaves `handler` nothing to do (its skipWhen). A predicate that throws skips nothing. */
