@@ -1,5 +1,6 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
 import { correlationId } from './correlation-id/index.js'
+import { jwt } from './jwt/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
 import { requestTransformer } from './request-transformer/index.js'
@@ -7,4 +8,4 @@ import { responseTransformer } from './response-transformer/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, jwt]
