@@ -158,6 +158,9 @@ t.test('jwt on the proxy', async (t) => {
     const res = await request(`${gw.proxy}/request`, { headers: ['host', 'jwt12.test', 'customauthorization', `Bearer ${token}`, 'customauthorization', 'Bearer other-token'] })
     await res.body.dump()
     t.equal(res.statusCode, 200)
+    // Kong's ngx.re.gmatch is not anchored: "Bearer <token>" anywhere in the value counts.
+    t.equal((await call(gw, 'jwt1.test', '/request', { authorization: `Token x, bearer ${token}` })).status, 200)
+    t.equal((await call(gw, 'jwt1.test', '/request', { authorization: token })).status, 401, 'a bare token is not looked at')
     // it("finds the JWT if given in URL parameters")
     t.equal((await call(gw, 'jwt1.test', `/request?jwt=${token}`)).status, 200)
     // it("finds the JWT if given in a custom URL parameter")
