@@ -1,6 +1,8 @@
 // Kong's spec/03-plugins/16-jwt/02-api_spec.lua and 06-schema_spec.lua, against Tollgate's
 // Admin API. Test titles name the spec's it(...) cases they port.
 import t from 'tap'
+import { request } from 'undici'
+import { startTestGateway } from '../../helpers/gateway.js'
 import { startAdmin } from '../../helpers/admin.js'
 import { jwtSecrets } from '../../../plugins/jwt/entities.js'
 import { PluginRegistry } from '../../../core/runtime/registry.js'
@@ -158,4 +160,21 @@ t.test('the jwt plugin entity', async (t) => {
   t.same([r.status, r.body.fields], [400, { consumer: 'value must be null' }], 'jwt cannot be scoped to a consumer')
   r = await api.call('GET', '/schemas/plugins/jwt')
   t.equal(r.status, 200)
+})
+
+// Declarative configuration: credentials nested under their consumer, as Kong's kong.yml.
+t.test('jwt_secrets in a declarative configuration', async (t) => {
+  const doc = {
+    _format_version: '3.0',
+    consumers: [{ username: 'u', jwt_secrets: [{ key: 'u-iss', secret: 's3cret' }, { key: 'u-rsa', algorithm: 'RS256', rsa_public_key: rs256.publicPem }] }],
+  }
+  const gw = await startTestGateway(t, { config: { database: 'off', declarative_config_string: JSON.stringify(doc) } })
+  const r = await gw.admin$('GET', '/consumers/u/jwt')
+  t.same(r.data.map((c: { key: string }) => c.key).sort(), ['u-iss', 'u-rsa'])
+  t.match(r.data.find((c: { key: string }) => c.key === 'u-iss'), { secret: 's3cret', algorithm: 'HS256' })
+  const bad = { _format_version: '3.0', consumers: [{ username: 'u', jwt_secrets: [{ key: 'k', algorithm: 'ES384' }] }] }
+  const res = await request(`${gw.admin}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) })
+  const text = await res.body.text()
+  t.equal(res.statusCode, 400)
+  t.match(text, /required field missing/)
 })
