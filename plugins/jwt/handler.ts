@@ -55,7 +55,9 @@ function retrieveTokens (kong: Kong, conf: JwtConfig): Set<string> {
     if (c !== undefined && c !== '') tokens.add(c)
   }
   for (const name of conf.header_names) {
-    let v = headers[name.toLowerCase()]
+    const lower = name.toLowerCase()
+    // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
+    let v = headers[lower] ?? (lower.includes('_') ? headers[lower.replaceAll('_', '-')] : undefined)
     // A repeated header: its first occurrence only.
     if (Array.isArray(v)) v = v[0]
     if (v === undefined) continue

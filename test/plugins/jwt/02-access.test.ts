@@ -55,6 +55,7 @@ t.test('jwt on the proxy', async (t) => {
     12: { header_names: ['CustomAuthorization'] },
     13: { anonymous: 'no-body' },
     14: {},
+    15: { header_names: ['Custom_Auth'] },
   }
   for (const [i, config] of Object.entries(configs)) {
     const route = await gw.admin$('POST', '/services/mock/routes', { hosts: [`jwt${i}.test`] })
@@ -154,6 +155,7 @@ t.test('jwt on the proxy', async (t) => {
     // it("returns 200 without cookies but with a JWT token in the CustomAuthorization header")
     t.equal((await call(gw, 'jwt12.test', '/request', { customauthorization: `Bearer ${token}` })).status, 200)
     t.equal((await call(gw, 'jwt12.test', '/request', bearer(token))).status, 401, 'authorization is not among header_names')
+    t.equal((await call(gw, 'jwt15.test', '/request', { 'custom-auth': `Bearer ${token}` })).status, 200, "a name with '_' finds the '-' spelling, as nginx's header table")
     // it("finds the JWT in the first header occurrence of a duplicated custom authorization header")
     const res = await request(`${gw.proxy}/request`, { headers: ['host', 'jwt12.test', 'customauthorization', `Bearer ${token}`, 'customauthorization', 'Bearer other-token'] })
     await res.body.dump()
@@ -223,10 +225,15 @@ t.test('jwt on the proxy', async (t) => {
   })
 
   t.test('changes take effect on the next request', async (t) => {
-    // 04-invalidations_spec.lua: deleting or changing a credential or its consumer.
+    // 04-invalidations_spec.lua: it("should invalidate when JWT Auth Credential entity is deleted"),
+    // it("... is updated"), it("should invalidate when Consumer entity is deleted")
     const c = await consumer('invalidated')
-    const cred = await gw.admin$('POST', '/consumers/invalidated/jwt', { key: 'inv', secret: 'one' })
     const status = async (s: string): Promise<number> => (await call(gw, 'jwt1.test', '/request', bearer(encode({ iss: 'inv' }, s)))).status
+    const gone = await gw.admin$('POST', '/consumers/invalidated/jwt', { key: 'inv', secret: 'one' })
+    t.equal(await status('one'), 200)
+    await gw.admin$('DELETE', `/consumers/invalidated/jwt/${gone.id as string}`)
+    t.equal(await status('one'), 401, 'a deleted credential is refused')
+    const cred = await gw.admin$('POST', '/consumers/invalidated/jwt', { key: 'inv', secret: 'one' })
     t.equal(await status('one'), 200)
     await gw.admin$('PATCH', `/jwts/${cred.id as string}`, { secret: 'two' })
     t.equal(await status('one'), 401, 'old secret refused after an update')
