@@ -68,6 +68,8 @@ t.test('/consumers/:consumer/jwt/ POST and GET', async (t) => {
   // it("retrieves all")
   r = await api.call('GET', '/consumers/bob/jwt/')
   t.same([r.status, r.body.data.length], [200, 7])
+  r = await api.call('GET', '/schemas/jwt_secrets')
+  t.match(r.body.entity_checks, [{ conditional: { if_field: 'algorithm', then_field: 'rsa_public_key', then_match: { required: true } } }], 'the conditional is described')
 })
 
 // 02-api_spec.lua, /consumers/:consumer/jwt/:id
