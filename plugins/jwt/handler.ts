@@ -77,7 +77,9 @@ async function doAuthentication (kong: Kong, conf: JwtConfig): Promise<Failure |
   if (typeof jwt === 'string') return { status: 401, message: `Bad token; ${jwt}` }
 
   const claim = conf.key_claim_name
-  const secretKey = jwt.claims[claim] ?? jwt.header[claim]
+  // Lua's `claims[k] or header[k]`: a missing or false claim falls back to the header.
+  const fromClaims = jwt.claims[claim]
+  const secretKey = fromClaims === undefined || fromClaims === null || fromClaims === false ? jwt.header[claim] : fromClaims
   if (secretKey === undefined || secretKey === null || secretKey === false) return { status: 401, message: `No mandatory '${claim}' in claims` }
   if (secretKey === '') return { status: 401, message: `Invalid '${claim}' in claims` }
 
