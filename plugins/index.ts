@@ -2,6 +2,7 @@ import type { AnyPlugin } from '../core/runtime/plugin.js'
 import { correlationId } from './correlation-id/index.js'
 import { cors } from './cors/index.js'
 import { ipRestriction } from './ip-restriction/index.js'
+import { jwt } from './jwt/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
 import { requestTransformer } from './request-transformer/index.js'
@@ -11,4 +12,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt]

@@ -20,6 +20,8 @@ function sources (dir: string): string[] {
 const PACKAGES: Record<string, string[]> = {
   // The redis policy's client (package.json dependencies).
   'rate-limiting': ['ioredis'],
+  // Signature verification (HS/RS/ES), package.json dependencies.
+  jwt: ['jose'],
 }
 
 t.test('bundled plugins import only @tollgate/sdk, node built-ins, their own folder and their listed packages', async (t) => {

@@ -1,0 +1,132 @@
+// jwt's access phase, in the order of kong/plugins/jwt/handler.lua (token parsing and
+// checks: parser.ts). Internal steps return a failure instead of answering; only the phase
+// entry point turns it into a response.
+
+import type { Consumer, Entity, Kong } from '@tollgate/sdk'
+import type { Algorithm } from './entities.js'
+import { base64urlDecode, decodeToken, verifyRegisteredClaims, verifySignature } from './parser.js'
+import type { JwtConfig } from './schema.js'
+
+interface Failure { status: number, message?: string, errors?: Record<string, string | string[]> }
+
+/** Sets the consumer and its identity headers upstream (Kong's jwt set_consumer). */
+function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undefined, token: string | undefined): void {
+  kong.client.authenticate(consumer, credential)
+  const set = (name: string, value: unknown): void => {
+    if (typeof value !== 'string') kong.service.request.clearHeader(name)
+    else kong.service.request.setHeader(name, value)
+  }
+  set('X-Consumer-ID', consumer.id)
+  set('X-Consumer-Custom-ID', consumer.custom_id)
+  set('X-Consumer-Username', consumer.username)
+  // jwt identifies the credential by its key, not its id (Kong's handler does the same).
+  set('X-Credential-Identifier', credential?.key)
+  if (credential !== undefined) kong.service.request.clearHeader('X-Anonymous-Consumer')
+  else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
+  kong.ctx.shared.authenticated_jwt_token = token
+}
+
+/** The value of cookie `name` in the Cookie header(s), as nginx's $cookie_NAME finds it. */
+function cookie (header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined
+  for (const line of Array.isArray(header) ? header : [header]) {
+    for (const pair of line.split(/[;,]/)) {
+      const eq = pair.indexOf('=')
+      if (eq < 0) continue
+      if (pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+    }
+  }
+  return undefined
+}
+
+const BEARER = /\s*[Bb]earer\s+(.+)/
+
+/** Every distinct non-empty token in the query, the cookies and the headers (Kong's retrieve_tokens). */
+function retrieveTokens (kong: Kong, conf: JwtConfig): Set<string> {
+  const tokens = new Set<string>()
+  const query = kong.request.getQuery()
+  for (const name of conf.uri_param_names) {
+    const v = query[name]
+    for (const t of Array.isArray(v) ? v : [v]) if (typeof t === 'string' && t !== '') tokens.add(t)
+  }
+  const headers = kong.request.getHeaders()
+  for (const name of conf.cookie_names) {
+    const c = cookie(headers.cookie, name)
+    if (c !== undefined && c !== '') tokens.add(c)
+  }
+  for (const name of conf.header_names) {
+    const lower = name.toLowerCase()
+    // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
+    let v = headers[lower] ?? (lower.includes('_') ? headers[lower.replaceAll('_', '-')] : undefined)
+    // A repeated header: its first occurrence only.
+    if (Array.isArray(v)) v = v[0]
+    if (v === undefined) continue
+    const m = BEARER.exec(v)
+    if (m?.[1] !== undefined && m[1] !== '') tokens.add(m[1])
+  }
+  return tokens
+}
+
+async function doAuthentication (kong: Kong, conf: JwtConfig): Promise<Failure | undefined> {
+  const tokens = retrieveTokens(kong, conf)
+  if (tokens.size === 0) return { status: 401, message: 'Unauthorized' }
+  if (tokens.size > 1) return { status: 401, message: 'Multiple tokens provided' }
+  const token = tokens.values().next().value as string
+
+  const jwt = decodeToken(token)
+  if (typeof jwt === 'string') return { status: 401, message: `Bad token; ${jwt}` }
+
+  const claim = conf.key_claim_name
+  // Lua's `claims[k] or header[k]`: a missing or false claim falls back to the header.
+  const fromClaims = jwt.claims[claim]
+  const secretKey = fromClaims === undefined || fromClaims === null || fromClaims === false ? jwt.header[claim] : fromClaims
+  if (secretKey === undefined || secretKey === null || secretKey === false) return { status: 401, message: `No mandatory '${claim}' in claims` }
+  if (secretKey === '') return { status: 401, message: `Invalid '${claim}' in claims` }
+
+  const secret = typeof secretKey === 'string' || typeof secretKey === 'number' ? kong.db.find('jwt_secrets', { key: String(secretKey) }) : undefined
+  if (secret === undefined) return { status: 401, message: `No credentials found for given '${claim}'` }
+
+  const algorithm = (secret.algorithm ?? 'HS256') as Algorithm
+  if (jwt.header.alg !== algorithm) return { status: 401, message: 'Invalid algorithm' }
+
+  let value: string | Buffer | undefined = (algorithm.startsWith('HS') ? secret.secret : secret.rsa_public_key) as string | undefined | null ?? undefined
+  if (conf.secret_is_base64 && value !== undefined) value = base64urlDecode(value)
+  if (value === undefined) return { status: 401, message: 'Invalid key/secret' }
+
+  if (!await verifySignature(token, algorithm, value)) return { status: 401, message: 'Invalid signature' }
+
+  const errors = verifyRegisteredClaims(jwt.claims, conf.claims_to_verify ?? [])
+  if (errors !== undefined) return { status: 401, errors }
+
+  if (conf.maximum_expiration > 0) {
+    const exp = jwt.claims.exp
+    if (typeof exp !== 'number' || exp - Math.floor(Date.now() / 1000) > conf.maximum_expiration) {
+      return { status: 401, errors: { exp: 'exceeds maximum allowed expiration' } }
+    }
+  }
+
+  const consumer = kong.db.get('consumers', (secret.consumer as { id: string }).id) as Consumer | undefined
+  if (consumer === undefined) return { status: 401, message: `Could not find consumer for '${claim}=${String(secretKey)}'` }
+  setConsumer(kong, consumer, secret, token)
+  return undefined
+}
+
+export async function access (kong: Kong, conf: JwtConfig): Promise<void> {
+  if (!conf.run_on_preflight && kong.request.getMethod() === 'OPTIONS') return
+  const anonymous = conf.anonymous != null && conf.anonymous !== '' ? conf.anonymous : undefined
+  // Logical OR: an earlier auth plugin already identified the request.
+  if (anonymous !== undefined && kong.client.getCredential() !== undefined) return
+  const failure = await doAuthentication(kong, conf)
+  if (failure === undefined) return
+  if (anonymous !== undefined) {
+    const consumer = kong.client.loadConsumer(anonymous, true)
+    if (consumer === undefined) {
+      kong.response.error(500, `anonymous consumer ${anonymous} is configured but doesn't exist`)
+      return
+    }
+    setConsumer(kong, consumer, undefined, undefined)
+    return
+  }
+  // Kong answers with exit, not error: the body is exactly { message } or the claim errors.
+  kong.response.exit(failure.status, failure.errors ?? { message: failure.message })
+}
