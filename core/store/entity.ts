@@ -35,6 +35,12 @@ export interface EntityDef {
   schema: TObject
   /** Field that can stand for the id in a URL (`/services/{name}`). */
   endpointKey?: string
+  /**
+   * Field that can stand for the id under a parent only, where it is unique with the parent
+   * (acls' `group`: `/consumers/{c}/acls/{group}`, Kong's acl api.lua). PUT by a new value
+   * creates the row with that value.
+   */
+  nestedKey?: string
   /** Rows may carry a time to live. */
   ttl?: boolean
   /**
