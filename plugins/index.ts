@@ -1,4 +1,5 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { acl } from './acl/index.js'
 import { basicAuth } from './basic-auth/index.js'
 import { correlationId } from './correlation-id/index.js'
 import { keyAuth } from './key-auth/index.js'
@@ -8,4 +9,4 @@ import { responseTransformer } from './response-transformer/index.js'
 import { rateLimiting } from './rate-limiting/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, basicAuth]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, basicAuth, acl]
