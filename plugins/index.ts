@@ -1,4 +1,6 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { acl } from './acl/index.js'
+import { basicAuth } from './basic-auth/index.js'
 import { correlationId } from './correlation-id/index.js'
 import { cors } from './cors/index.js'
 import { ipRestriction } from './ip-restriction/index.js'
@@ -12,4 +14,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, basicAuth, acl]

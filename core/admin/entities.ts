@@ -6,10 +6,12 @@
 //   /F/{f}/S/{s}            one child of that parent
 // A plugin-owned entity gets all of these from its definition alone.
 
+import { randomUUID } from 'node:crypto'
 import { Errors } from '../errors.js'
 import { HttpError } from './http-error.js'
 import type { ConfigReader, Entity, EntityStore, Page } from '../store/index.js'
 import type { EntityInfo, ForeignField } from '../store/entity.js'
+import { isUuid } from '../store/schema.js'
 import { inferTypes } from './form.js'
 import type { Req, RouteTable } from './route-table.js'
 
@@ -177,8 +179,22 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
     const list = `/${adminPath(parent)}/:parent/${nestedPath(child)}`
     const one = `${list}/:key`
     const parentOf = (req: Req): Entity | undefined => find(parent, req.params.parent as string)
+    const nestedKey = child.def.nestedKey
+    // The parent's child whose nestedKey field is `key` (acls by group under a consumer).
+    const byNestedKey = (p: Entity, field: string, key: string): Entity | undefined => {
+      let offset: string | undefined
+      do {
+        const page: Page = store.listFor(child.name, f.field, p.id, { size: 1000, offset })
+        const hit = page.data.find((e) => e[field] === key)
+        if (hit !== undefined) return hit
+        offset = page.offset
+      } while (offset !== undefined)
+      return undefined
+    }
     const linked = (req: Req, p: Entity): Entity | undefined => {
-      const c = find(child, req.params.key as string)
+      const key = req.params.key as string
+      if (nestedKey !== undefined && !isUuid(key)) return byNestedKey(p, nestedKey, key)
+      const c = find(child, key)
       return (c?.[f.field] as { id: string } | null | undefined)?.id === p.id ? c : undefined
     }
     const cn = child.name
@@ -211,8 +227,16 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
     add('PUT', one, { summary: `Create or replace a ${cn} entity of a ${pn} entity`, body: cn, response: { entity: cn }, tags: nestedTags }, async (req, reply) => {
       const p = parentOf(req)
       if (p === undefined) return reply.code(404).send(NOT_FOUND)
-      const { body, ttl } = bodyOf(req, child, find(child, req.params.key as string))
-      return store.upsert(child.name, store.keyFor(child.name, req.params.key as string), { ...body, [f.field]: { id: p.id } }, { ttl })
+      const key = req.params.key as string
+      if (nestedKey !== undefined && !isUuid(key)) {
+        // Kong's acl api.lua: the row with that group, or a new one with it (and a new id).
+        const existing = byNestedKey(p, nestedKey, key)
+        const { body, ttl } = bodyOf(req, child, existing)
+        const id = existing?.id ?? randomUUID()
+        return store.upsert(child.name, { id }, { [nestedKey]: key, ...body, [f.field]: { id: p.id } }, { ttl })
+      }
+      const { body, ttl } = bodyOf(req, child, find(child, key))
+      return store.upsert(child.name, store.keyFor(child.name, key), { ...body, [f.field]: { id: p.id } }, { ttl })
     })
     add('DELETE', one, { summary: `Delete a ${cn} entity of a ${pn} entity`, response: 'empty', status: 204, tags: nestedTags }, async (req, reply) => {
       const p = parentOf(req)

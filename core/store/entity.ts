@@ -35,6 +35,12 @@ export interface EntityDef {
   schema: TObject
   /** Field that can stand for the id in a URL (`/services/{name}`). */
   endpointKey?: string
+  /**
+   * Field that can stand for the id under a parent only, where it is unique with the parent
+   * (acls' `group`: `/consumers/{c}/acls/{group}`, Kong's acl api.lua). PUT by a new value
+   * creates the row with that value.
+   */
+  nestedKey?: string
   /** Rows may carry a time to live. */
   ttl?: boolean
   /**
@@ -51,10 +57,11 @@ export interface EntityDef {
   /**
    * Rewrites input as given, before defaults and checks: Kong's shorthand_fields (upstreams'
    * `hash_on` setting the algorithm) and DAO input overrides (targets' format_target). For
-   * `update` it gets the patch alone, before the merge, as Kong's process_auto_fields does.
-   * May throw a DbError.
+   * `update` it gets the patch alone, before the merge, as Kong's process_auto_fields does,
+   * and the stored row as third argument: what Kong's transformations read before write
+   * (basic-auth hashes a new password with the row's consumer id). May throw a DbError.
    */
-  rewrite?: (input: Record<string, unknown>, op: 'insert' | 'upsert' | 'update' | 'validate') => Record<string, unknown>
+  rewrite?: (input: Record<string, unknown>, op: 'insert' | 'upsert' | 'update' | 'validate', existing?: Record<string, unknown>) => Record<string, unknown>
   /** Adjusts a valid value before it is stored (targets: `host:port` as Kong formats it). */
   normalize?: (value: Record<string, unknown>) => void
   /** Unique fields a list can be filtered on exactly (`/consumers?custom_id=x`). */

@@ -717,7 +717,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
         const existing = this.#findRow(info, pk)
         if (existing === undefined) throw Errors.notFound(pk)
         if (!isRecord(patch)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
-        const own = info.def.rewrite === undefined ? patch : info.def.rewrite(patch, 'update')
+        const own = info.def.rewrite === undefined ? patch : info.def.rewrite(patch, 'update', existing.v)
         const merged = merge(existing.v, own, info)
         const value = this.#prepare(info, merged, 'update')
         value.id = existing.v.id

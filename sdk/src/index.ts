@@ -19,4 +19,6 @@ export type { Headers } from '../../core/runtime/context.js'
 export type { Consumer, Route, Service, Entity } from '../../core/store/index.js'
 // Entities a plugin owns (Kong's daos.lua): their schema builders, with Kong's field kinds.
 export type { EntityDef } from '../../core/store/entity.js'
+// Errors an entity's rewrite may throw, in Kong's shape (schema violation: 400 from the Admin API).
+export { DbError, Errors } from '../../core/errors.js'
 export { autoId, foreign, nullable, oneOf, set, tags, timestamp, uuid, type FieldCheck } from '../../core/store/schema.js'
