@@ -1,6 +1,7 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
 import { correlationId } from './correlation-id/index.js'
 import { cors } from './cors/index.js'
+import { httpLog } from './http-log/index.js'
 import { ipRestriction } from './ip-restriction/index.js'
 import { fileLog } from './file-log/index.js'
 import { jwt } from './jwt/index.js'
@@ -13,4 +14,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, fileLog]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, fileLog, httpLog]
