@@ -1,4 +1,5 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
+import { botDetection } from './bot-detection/index.js'
 import { correlationId } from './correlation-id/index.js'
 import { cors } from './cors/index.js'
 import { httpLog } from './http-log/index.js'
@@ -14,4 +15,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, fileLog, httpLog]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, fileLog, httpLog, botDetection]
