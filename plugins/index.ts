@@ -1,9 +1,12 @@
 import type { AnyPlugin } from '../core/runtime/plugin.js'
 import { acl } from './acl/index.js'
 import { basicAuth } from './basic-auth/index.js'
+import { botDetection } from './bot-detection/index.js'
 import { correlationId } from './correlation-id/index.js'
 import { cors } from './cors/index.js'
+import { httpLog } from './http-log/index.js'
 import { ipRestriction } from './ip-restriction/index.js'
+import { fileLog } from './file-log/index.js'
 import { jwt } from './jwt/index.js'
 import { keyAuth } from './key-auth/index.js'
 import { proxyCache } from './proxy-cache/index.js'
@@ -14,4 +17,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, basicAuth, acl]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, basicAuth, acl, fileLog, httpLog, botDetection]

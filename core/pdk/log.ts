@@ -72,6 +72,15 @@ export function makeLog (ctx: RequestContext, logger: Logger, plugin: string): K
   return log
 }
 
+/**
+ * Kong's response.size is nginx's bytes_sent; Tollgate knows the body's Content-Length
+ * (0 when the body is chunked or absent), always as a number as Kong's is.
+ */
+function responseSize (ctx: RequestContext): number {
+  const n = Number(ctx.res.getHeader('content-length') ?? 0)
+  return Number.isFinite(n) ? n : 0
+}
+
 const REDACTED = new Set(['authorization', 'proxy-authorization'])
 
 export function serialize (ctx: RequestContext): Record<string, unknown> {
@@ -93,7 +102,7 @@ export function serialize (ctx: RequestContext): Record<string, unknown> {
     },
     upstream_uri: ctx.upstream === undefined ? undefined : `${ctx.upstream.path}${ctx.upstream.query === undefined ? '' : `?${ctx.upstream.query}`}`,
     upstream_status: ctx.serviceStatus,
-    response: { status: ctx.status, headers: { ...ctx.responseHeaders }, size: ctx.res.getHeader('content-length') ?? undefined },
+    response: { status: ctx.status, headers: { ...ctx.responseHeaders }, size: responseSize(ctx) },
     latencies: {
       kong: Math.round((ctx.upstreamStarted ?? now) - ctx.started),
       proxy: ctx.upstreamStarted === undefined || ctx.upstreamResponded === undefined ? undefined : Math.round(ctx.upstreamResponded - ctx.upstreamStarted),

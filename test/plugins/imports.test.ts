@@ -22,6 +22,8 @@ const PACKAGES: Record<string, string[]> = {
   'rate-limiting': ['ioredis'],
   // Signature verification (HS/RS/ES), package.json dependencies.
   jwt: ['jose'],
+  // The log server's HTTP client with keep-alive pools, package.json dependencies.
+  'http-log': ['undici'],
 }
 
 t.test('bundled plugins import only @tollgate/sdk, node built-ins, their own folder and their listed packages', async (t) => {

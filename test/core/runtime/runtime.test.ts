@@ -117,6 +117,7 @@ t.test('short-circuits, errors and the phases that still run', async (t) => {
   // The log phase runs once the response is sent, so it may trail the client's read.
   await until(() => seen.some((s) => s.phase === 'log'), 'the log phase')
   t.match(seen.find((s) => s.phase === 'log'), { source: 'exit', serialized: { response: { status: 418 }, request: { method: 'GET' } } }, 'log ran')
+  t.type((seen.find((s) => s.phase === 'log') as any)?.serialized?.response?.size, 'number', 'response.size is a number, as Kong\'s')
 
   r = await get(`${gw.proxy}/exit-text`)
   t.same([r.status, r.text], [200, 'plain words<<tail>>'])

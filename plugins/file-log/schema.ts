@@ -1,0 +1,23 @@
+import { Type, nullable, type FieldCheck, type Static } from '@tollgate/sdk'
+
+// Kong 3.2's kong/plugins/file-log/schema.lua: path must match ^[^*&%\`]+$ ("not a valid
+// filename"); reopen defaults to false; custom_fields_by_lua is a map of Lua code.
+const FILENAME = /^[^*&%\\`]+$/
+const validFilename = ((v: string): string | undefined => FILENAME.test(v) ? undefined : 'not a valid filename') as FieldCheck
+
+export const FileLogSchema = Type.Object({
+  path: Type.String({ check: validFilename, description: 'The file each request is appended to, one JSON line per request' }),
+  reopen: Type.Boolean({ default: false, description: 'Close and reopen the file before every line (for log rotation)' }),
+  custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Not supported: Tollgate runs no Lua; only null or an empty map is accepted' }),
+}, { additionalProperties: false })
+
+export type FileLogConfig = Static<typeof FileLogSchema>
+
+/** custom_fields_by_lua needs Lua, which Tollgate cannot run: refused rather than ignored. */
+export function checkConfig (conf: FileLogConfig): { config: Record<string, string> } | undefined {
+  const lua = conf.custom_fields_by_lua
+  if (lua !== null && lua !== undefined && Object.keys(lua).length > 0) {
+    return { config: { custom_fields_by_lua: 'not supported by Tollgate (it needs Lua)' } }
+  }
+  return undefined
+}
