@@ -19,7 +19,7 @@
 // target; every step is bounded, and the whole run by --limit seconds.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +30,7 @@ import pg from 'pg'
 import { Client } from 'undici'
 import { launchPostgres, pgBinDir, type PgProcess } from '../test/helpers/pg-server.js'
 import { parseWrk, type LoadResult } from './wrk.js'
+import { cpuSeconds, descendants } from './proc.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opts } = parseArgs({
@@ -80,18 +81,6 @@ const children: ChildProcess[] = []
 const dirs: string[] = []
 let server: PgProcess | undefined
 
-/** Every process below `pid` (Linux; empty elsewhere). */
-function descendants (pid: number): number[] {
-  const out: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()
-      for (const kid of kids === '' ? [] : kids.split(' ').map(Number)) out.push(kid, ...descendants(kid))
-    }
-  } catch {}
-  return out
-}
-
 function cleanUp (): void {
   for (const c of children) {
     if (c.pid === undefined || c.exitCode !== null) continue
@@ -105,23 +94,6 @@ function cleanUp (): void {
 process.on('exit', cleanUp)
 process.on('SIGINT', () => process.exit(130))
 process.on('SIGTERM', () => process.exit(143))
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
-
-/** CPU seconds (user + system) used so far by a process and its descendants. */
-function cpuSeconds (pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  const own = (p: number): number => {
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK
-  }
-  try {
-    let total = own(pid)
-    for (const kid of descendants(pid)) { try { total += own(kid) } catch {} }
-    return total
-  } catch { return undefined }
-}
 
 function freePort (): Promise<number> {
   return new Promise((resolve) => {

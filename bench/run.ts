@@ -5,7 +5,7 @@
 // run is bounded by --duration and targets only 127.0.0.1.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { parseWrk, type LoadResult } from './wrk.js'
+import { cpuSeconds, descendants } from './proc.js'
 import { loadPlugins } from '../core/runtime/loader.js'
 import { LmdbStore } from '../core/store/index.js'
 
@@ -76,18 +77,6 @@ function freePort (): Promise<number> {
 // /proc: killing only nginx's master (or a cluster primary) would leave its workers running.
 const children: ChildProcess[] = []
 
-/** Every process below `pid` (Linux; empty elsewhere). */
-function descendants (pid: number): number[] {
-  const out: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()
-      for (const kid of kids === '' ? [] : kids.split(' ').map(Number)) out.push(kid, ...descendants(kid))
-    }
-  } catch {}
-  return out
-}
-
 process.on('exit', () => {
   for (const c of children) {
     if (c.pid === undefined || c.exitCode !== null) continue
@@ -132,28 +121,9 @@ function rss (pid: number | undefined): number | undefined {
   } catch { return undefined }
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
-
 /** node's flags for --profile DIR: one V8 CPU profile per thread under DIR/<name>/. */
 function cpuProfileArgs (name: string): string[] {
   return opts.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.profile, name)}`]
-}
-
-/** CPU seconds (user + system, every thread) used so far by a process and its descendants. */
-function cpuSeconds (pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  const own = (p: number): number => {
-    // Fields after the command name: state is 3rd, utime 14th, stime 15th of the whole line.
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK
-  }
-  try {
-    let total = own(pid)
-    // A descendant that exits meanwhile counts nothing.
-    for (const kid of descendants(pid)) { try { total += own(kid) } catch {} }
-    return total
-  } catch { return undefined }
 }
 
 interface Run { rps: number, p50: number, p99: number, errors: number, cpuUsPerReq?: number }

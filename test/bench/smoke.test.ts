@@ -1,50 +1,27 @@
 // A smoke run of the benchmark harness: tiny duration, two contestants. It checks the
 // harness works end to end (processes, load, table, JSON), not any figure.
 import { spawn } from 'node:child_process'
-import { connect } from 'node:net'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { leftovers, portClosed, runBench } from '../helpers/bench.js'
 import { tempDir } from '../helpers/store.js'
 
 t.test('npm run bench, in miniature', async (t) => {
   const out = tempDir(t)
-  const script = fileURLToPath(new URL('../../bench/run.ts', import.meta.url))
-  const args = ['--import', 'tsx', script, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth,tollgate-2-workers,tollgate-hash-2', '--out', out, '--no-pin']
-  // Every process the harness starts inherits this; none may be left once it exits.
-  const marker = `BENCH_SMOKE_RUN=${process.pid}-${Date.now()}`
-  const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SMOKE_RUN: marker.split('=')[1] } })
-    let so = ''
-    let se = ''
-    child.stdout.on('data', (d: Buffer) => { so += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { se += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.on('exit', (c) => { clearTimeout(timer); resolve({ code: c, stdout: so, stderr: se }) })
-  })
+  // Every process the harness starts carries a marker; none may be left once it exits.
+  const run = await runBench('run.ts', ['--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--only', 'bare,tollgate-key-auth,tollgate-2-workers,tollgate-hash-2', '--out', out, '--no-pin'])
+  const { code, stdout, stderr } = run
   t.equal(code, 0, stderr)
   t.match(stderr, /upstream: (node|nginx) on 127\.0\.0\.1:\d+/, 'says which upstream it started')
   t.match(stderr, /load: (wrk|autocannon)/, 'and which load generator drives it')
   // Nothing it started outlives it: nginx's workers, for one, once survived their master.
   const upstreamPort = Number(/upstream: \w+ on 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1])
-  const refused = await new Promise<boolean>((resolve) => {
-    const s = connect(upstreamPort, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(false) })
-    s.once('error', () => resolve(true))
-  })
-  t.ok(refused, `the upstream (port ${upstreamPort}) is gone once the harness exits`)
+  t.ok(await portClosed(upstreamPort), `the upstream (port ${upstreamPort}) is gone once the harness exits`)
   // The children share the harness's session now (see bench/run.ts), so the harness finds
   // and kills whole process trees itself: a cluster primary's workers included.
-  if (existsSync('/proc/self/environ')) {
-    const left: string[] = []
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      try {
-        if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker)) left.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ')}`)
-      } catch {}
-    }
-    t.same(left, [], 'no process the harness started is left running')
-  }
+  t.same(leftovers(run), [], 'no process the harness started is left running')
   t.match(stdout, /\| bare \| [\d,]+ \| 1\.00x \|/)
   t.match(stdout, /\| tollgate-key-auth \| [\d,]+ \| \d\.\d\dx \|/)
   t.match(stdout, /- tollgate-key-auth \/ bare: \d+\.\d\dx \(round by round: \d+\.\d\dx\)/, 'the ratio of medians and the median of per-round ratios')
