@@ -1,0 +1,73 @@
+// Scraping a test gateway's /metrics (prometheus plugin), on the Admin API or the Status API.
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+import { request } from 'undici'
+import { startTestGateway, until, type TestGateway } from './gateway.js'
+import { startMockUpstream } from './mock-upstream.js'
+
+/** Kong's UUID_PATTERN, as a regex source. */
+export const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+/** The Status API's base URL (status_listen = 127.0.0.1:0). */
+export function statusUrl (gw: TestGateway): string {
+  return `http://127.0.0.1:${(gw.gateway.status[0] as AddressInfo).port}`
+}
+
+/** GET `${base}/metrics`: the body, after checking the answer is a 200 in the text format. */
+export async function scrape (base: string): Promise<string> {
+  const res = await request(`${base}/metrics`)
+  const body = await res.body.text()
+  if (res.statusCode !== 200) throw new Error(`GET /metrics: ${res.statusCode} ${body}`)
+  return body
+}
+
+/**
+ * Kong's helpers.wait_until around a scrape: scrapes until `line` is in the body (or, with
+ * `absent`, until it is not) and returns that body. Counts reach the node's dictionary
+ * within a second, so the wait is for a condition, never a fixed time.
+ */
+export async function scrapeUntil (base: string, line: string, opts: { absent?: boolean } = {}): Promise<string> {
+  let body = ''
+  await until(async () => {
+    body = await scrape(base)
+    return body.includes(line) !== (opts.absent === true)
+  }, `${opts.absent === true ? 'no ' : ''}${line} in /metrics`)
+  return body
+}
+
+/** A regex from Kong's plain-text line: everything literal but `%UUID%` and `%d+`. */
+export function pattern (text: string): RegExp {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(escaped.replace(/%UUID%/g, UUID).replace(/%d\\\+/g, '\\d+').replace(/%S\\\+/g, '\\S+'))
+}
+
+// Kong's granular_metrics_set: each switch alone, and the family it (and only it) brings.
+export const GRANULAR: Record<string, string> = {
+  status_code_metrics: 'http_requests_total',
+  latency_metrics: 'kong_latency_ms',
+  bandwidth_metrics: 'bandwidth_bytes',
+  upstream_health_metrics: 'upstream_target_health',
+}
+
+/** Kong's "granular metrics switch" describe, for one switch, scraping `base(gw)`. */
+export async function granularSwitch (t: Test, sw: string, base: (gw: TestGateway) => string, config: Record<string, string> = {}): Promise<void> {
+  const expected = GRANULAR[sw] as string
+  const gw = await startTestGateway(t, { config })
+  const up = await startMockUpstream(t)
+  await gw.admin$('POST', '/services', { name: 'mock-service', url: up.url })
+  await gw.admin$('POST', '/services/mock-service/routes', { name: 'http-route', protocols: ['http'], paths: ['/'], methods: ['GET'] })
+  await gw.admin$('POST', '/upstreams', { name: 'mock-upstream-healthchecksoff' })
+  await gw.admin$('POST', '/upstreams/mock-upstream-healthchecksoff/targets', { target: `127.0.0.1:${up.port}`, weight: 1000 })
+  await gw.admin$('POST', '/plugins', { name: 'prometheus', config: { [sw]: true } })
+  let scraped = ''
+  await t.test(`it("expected metrics ${expected} is found")`, async (t) => {
+    const res = await request(`${gw.proxy}/status/200`, { headers: { apikey: 'alice-key' } })
+    await res.body.dump()
+    t.equal(res.statusCode, 200)
+    scraped = await scrapeUntil(base(gw), expected)
+    t.match(scraped, 'kong_nginx_metric_errors_total 0')
+  })
+  await t.test('it("unexpected metrics is not found")', async (t) => {
+    for (const [other, family] of Object.entries(GRANULAR)) if (other !== sw) t.notMatch(scraped, family, `${family} without ${other}`)
+  })
+}
