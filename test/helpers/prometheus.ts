@@ -1,9 +1,21 @@
 // Scraping a test gateway's /metrics (prometheus plugin), on the Admin API or the Status API.
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
-import { request } from 'undici'
+import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici'
 import { startTestGateway, until, type TestGateway } from './gateway.js'
 import { startMockUpstream } from './mock-upstream.js'
+
+/**
+ * Call after startTestGateway: this test's requests get their own connection pool, closed
+ * (teardowns run last first) before the gateway stops, so the proxy's drain finds no idle
+ * keep-alive connection to wait out and a gateway per describe stays cheap.
+ */
+export function ownConnections (t: Test): void {
+  const previous = getGlobalDispatcher()
+  const agent = new Agent()
+  setGlobalDispatcher(agent)
+  t.teardown(async () => { setGlobalDispatcher(previous); await agent.close() })
+}
 
 /** Kong's UUID_PATTERN, as a regex source. */
 export const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
@@ -53,6 +65,7 @@ export const GRANULAR: Record<string, string> = {
 export async function granularSwitch (t: Test, sw: string, base: (gw: TestGateway) => string, config: Record<string, string> = {}): Promise<void> {
   const expected = GRANULAR[sw] as string
   const gw = await startTestGateway(t, { config })
+  ownConnections(t)
   const up = await startMockUpstream(t)
   await gw.admin$('POST', '/services', { name: 'mock-service', url: up.url })
   await gw.admin$('POST', '/services/mock-service/routes', { name: 'http-route', protocols: ['http'], paths: ['/'], methods: ['GET'] })

@@ -14,7 +14,7 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { memoryLogger, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { startMockUpstream } from '../../helpers/mock-upstream.js'
-import { GRANULAR, granularSwitch, pattern, scrape, scrapeUntil } from '../../helpers/prometheus.js'
+import { GRANULAR, granularSwitch, ownConnections, pattern, scrape, scrapeUntil } from '../../helpers/prometheus.js'
 
 const ALL_ON = { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true }
 
@@ -35,6 +35,7 @@ async function get (gw: TestGateway, path: string, headers: Record<string, strin
 t.test('Plugin: prometheus (access)', async (t) => {
   const { log, lines } = memoryLogger('error')
   const gw = await startTestGateway(t, { log })
+  ownConnections(t)
   await mockService(t, gw)
   await gw.admin$('POST', '/plugins', { name: 'prometheus', config: ALL_ON })
 
@@ -112,6 +113,7 @@ t.test('Plugin: prometheus (access)', async (t) => {
 
 t.test('Plugin: prometheus (access) per-consumer metrics', async (t) => {
   const gw = await startTestGateway(t)
+  ownConnections(t)
   const { routeId } = await mockService(t, gw)
   await gw.admin$('POST', '/plugins', { name: 'prometheus', config: { per_consumer: true, ...ALL_ON } })
   await gw.admin$('POST', `/routes/${routeId}/plugins`, { name: 'key-auth' })
