@@ -1,5 +1,6 @@
 // Scraping a test gateway's /metrics (prometheus plugin), on the Admin API or the Status API.
 import type { AddressInfo } from 'node:net'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import type { Test } from 'tap'
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from 'undici'
 import { startTestGateway, until, type TestGateway } from './gateway.js'
@@ -47,10 +48,10 @@ export async function scrapeUntil (base: string, line: string, opts: { absent?: 
   return body
 }
 
-/** A regex from Kong's plain-text line: everything literal but `%UUID%` and `%d+`. */
+/** A regex from Kong's Lua pattern line: everything literal but `%UUID%`, `%d+`, `%w+` and `%S+`. */
 export function pattern (text: string): RegExp {
   const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return new RegExp(escaped.replace(/%UUID%/g, UUID).replace(/%d\\\+/g, '\\d+').replace(/%S\\\+/g, '\\S+'))
+  return new RegExp(escaped.replace(/%UUID%/g, UUID).replace(/%d\\\+/g, '\\d+').replace(/%w\\\+/g, '\\w+').replace(/%S\\\+/g, '\\S+'))
 }
 
 // Kong's granular_metrics_set: each switch alone, and the family it (and only it) brings.
@@ -83,4 +84,23 @@ export async function granularSwitch (t: Test, sw: string, base: (gw: TestGatewa
   await t.test('it("unexpected metrics is not found")', async (t) => {
     for (const [other, family] of Object.entries(GRANULAR)) if (other !== sw) t.notMatch(scraped, family, `${family} without ${other}`)
   })
+}
+
+/**
+ * Kong's "scrape response has metrics and comments only", with a real parser as well: every
+ * line a comment or a kong_ sample, and the whole parses into kong_ families, each typed and
+ * with samples (so no line was a stray one the parser skipped into a family).
+ */
+export function metricsAndCommentsOnly (t: Test, body: string): void {
+  for (const line of body.split(/\r?\n/).filter((l) => l !== '')) t.match(line, /^(#|kong_)/, line)
+  const families = parsePrometheusTextFormat(body)
+  t.ok(families.length > 0, 'families parsed')
+  for (const f of families) {
+    t.match(f.name, /^kong_/, `${f.name} is Kong's`)
+    t.ok(['COUNTER', 'GAUGE', 'HISTOGRAM'].includes(f.type), `${f.name} is typed (${f.type})`)
+    t.ok(f.help !== '' && f.metrics.length > 0, `${f.name} has help and samples`)
+  }
+  t.equal(families.find((f) => f.name === 'kong_nginx_metric_errors_total')?.metrics[0]?.value, '0', 'kong_nginx_metric_errors_total 0')
+  // Every HELP line's family came through the parser.
+  t.equal(families.length, body.split('\n').filter((l) => l.startsWith('# HELP ')).length, 'one family per HELP line')
 }

@@ -14,7 +14,7 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { memoryLogger, startTestGateway, type TestGateway } from '../../helpers/gateway.js'
 import { startMockUpstream } from '../../helpers/mock-upstream.js'
-import { GRANULAR, granularSwitch, ownConnections, pattern, scrape, scrapeUntil } from '../../helpers/prometheus.js'
+import { GRANULAR, granularSwitch, metricsAndCommentsOnly, ownConnections, pattern, scrape, scrapeUntil } from '../../helpers/prometheus.js'
 
 const ALL_ON = { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true }
 
@@ -68,7 +68,7 @@ t.test('Plugin: prometheus (access)', async (t) => {
 
   await t.test('it("scrape response has metrics and comments only")', async (t) => {
     const body = await scrape(gw.admin)
-    for (const line of body.split(/\r?\n/).filter((l) => l !== '')) t.match(line, /^(#|kong_)/, line)
+    metricsAndCommentsOnly(t, body)
     t.match(body, 'kong_nginx_metric_errors_total 0')
   })
 
