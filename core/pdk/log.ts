@@ -54,8 +54,9 @@ export interface KongLog {
    */
   latencies(): { request: number, kong: number, proxy: number | null }
   /**
-   * The request's and the response's sizes in bytes: `request`, the body's (its
-   * Content-Length, or as buffered); `response`, what was written to the client's
+   * The request's and the response's sizes in bytes: `request`, nginx's request_length
+   * as Kong's serializer reports it (request line and headers as received, then the body:
+   * its Content-Length, or as buffered); `response`, what was written to the client's
    * connection for this response, head included (nginx's bytes_sent), or its
    * Content-Length where the connection is not at hand (an isolated plugin). Tollgate's
    * addition, for metrics plugins.
@@ -92,12 +93,20 @@ export function makeLog (ctx: RequestContext, logger: Logger, plugin: string): K
   log.sizes = () => {
     check(ctx, P.sizes)
     const length = ctx.req.headers['content-length']
-    const request = length !== undefined ? Number(length) : ctx.body !== undefined ? ctx.body.length : 0
+    const body = length !== undefined ? Number(length) : ctx.body !== undefined ? ctx.body.length : 0
     const socket = ctx.req.socket
     const response = ctx.bytesBefore !== undefined && socket !== null ? socket.bytesWritten - ctx.bytesBefore : responseSize(ctx)
-    return { request: Number.isFinite(request) ? request : 0, response }
+    return { request: requestHeadSize(ctx.req) + (Number.isFinite(body) ? body : 0), response }
   }
   return log
+}
+
+/** The request line and headers as received, CRLFs and the empty line included. */
+function requestHeadSize (req: RequestContext['req']): number {
+  let n = Buffer.byteLength(`${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}\r\n\r\n`)
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) n += Buffer.byteLength(raw[i] as string) + Buffer.byteLength(raw[i + 1] as string) + 4
+  return n
 }
 
 /**

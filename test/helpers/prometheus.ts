@@ -23,12 +23,19 @@ json.dump(out, sys.stdout, allow_nan=True)
 export interface Sample { name: string, labels: Record<string, string>, value: number }
 export interface Family { name: string, type: 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped', help: string, samples: Sample[] }
 
+let here: boolean | undefined
+/** Whether python3-prometheus-client is installed (asked once). */
+export function parserHere (): boolean {
+  here ??= spawnSync(PYTHON, ['-c', 'import prometheus_client.parser'], { stdio: 'ignore' }).status === 0
+  return here
+}
+
 /**
  * Whether the parser is here. Under CI (CI=true) a missing one fails the test: .ci/run
  * installs it, and a silent skip would hide a broken setup.
  */
 export function prometheusParserAvailable (t: Test): boolean {
-  if (spawnSync(PYTHON, ['-c', 'import prometheus_client.parser'], { stdio: 'ignore' }).status === 0) return true
+  if (parserHere()) return true
   if (process.env.CI === 'true') t.fail('python3-prometheus-client is not installed (CI=true: .ci/run must install it)')
   else t.plan(0, 'python3-prometheus-client is not installed: skipping (apt-get install -y python3-prometheus-client)')
   return false
