@@ -5,6 +5,8 @@ export { Type } from 'typebox'
 export type { Static, TObject, TSchema } from 'typebox'
 export { definePlugin, SDK_VERSION, TOLLGATE_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
+// Kong's set_consumer and anonymous fallback, for authentication plugins.
+export { setConsumer, authenticateAnonymous } from './consumer.js'
 export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
 export type {
   PluginDescriptor, Handler, ConfiguredPlugin, AdminRoute, AdminRequest, AdminAnswer, AdminMethod, AdminContext, PluginConfigRow, ConfigErrors, CheckEnv, BodyRequest,
