@@ -1,4 +1,4 @@
-import { Type, nullable, oneOf, type FieldCheck, type Static } from '@tollgate/sdk'
+import { Type, nullable, refuseLuaFields, oneOf, type FieldCheck, type Static } from '@tollgate/sdk'
 
 // Kong 3.2's kong/plugins/http-log/schema.lua, fields in Kong's order; content_type also
 // takes 'application/json; charset=utf-8' (the 3.2 docs).
@@ -38,16 +38,14 @@ export const HttpLogSchema = Type.Object({
   queue_size: Type.Integer({ default: 1, description: 'Entries per batch: above 1 a batch is sent as a JSON array' }),
   flush_timeout: Type.Number({ default: 2, description: 'Seconds an entry may wait for its batch to fill' }),
   headers: nullable(Type.Record(Type.String(), Type.String({ minLength: 0 }), { check: headerMap }), { default: null, description: 'Headers added to the log request' }),
-  custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Not supported: Tollgate runs no Lua; only null or an empty map is accepted' }),
+  custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Kong runs these as Lua: not supported by Tollgate, only null or an empty map is accepted' }),
 }, { additionalProperties: false })
 
 export type HttpLogConfig = Static<typeof HttpLogSchema>
 
 export function checkConfig (conf: HttpLogConfig): { config: string | Record<string, string> } | undefined {
-  const lua = conf.custom_fields_by_lua
-  if (lua !== null && lua !== undefined && Object.keys(lua).length > 0) {
-    return { config: { custom_fields_by_lua: 'not supported by Tollgate (it needs Lua)' } }
-  }
+  const lua = refuseLuaFields(conf, ['custom_fields_by_lua'])
+  if (lua !== undefined) return lua
   const u = new URL(conf.http_endpoint)
   if ((u.username !== '' || u.password !== '') && conf.headers !== null && Object.keys(conf.headers).some((h) => h.toLowerCase() === 'authorization')) {
     return { config: "specifying both an 'Authorization' header and user info in 'http_endpoint' is not allowed" }
