@@ -10,29 +10,37 @@ import { applyPlan, diffDeclarative, importDeclarative } from '../../core/declar
 import { exportDeclarative } from '../../core/declarative/export.js'
 import { parseDeclarative } from '../../core/declarative/parse.js'
 import { bundledStore } from './fixtures.js'
-import { startTestGateway } from '../helpers/gateway.js'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js'
 import { startMockUpstream } from '../helpers/mock-upstream.js'
 
 const sha1 = (s: string): string => createHash('sha1').update(s).digest('hex')
 
-t.test('basicauth_credentials and acls nested under consumers (DB-less)', async (t) => {
-  const gw = await startTestGateway(t, { config: { database: 'off' } })
-  const up = await startMockUpstream(t)
-  const consumerId = '3d9c0d1a-2d7c-4a35-b4a9-1d0d38cbd9a4'
-  const hashed = createHash('sha1').update(`MI6${consumerId}`).digest('hex')
-  const yaml = `_format_version: "3.0"
-_transform: false
-services:
+/** A service on `url` with a route for host auth.test running basic-auth and `more` plugins, as YAML. */
+const authService = (url: string, more = ''): string => `services:
 - name: mock
-  url: ${up.url}
+  url: ${url}
   routes:
   - name: r
     hosts: [auth.test]
     plugins:
     - name: basic-auth
-    - name: acl
-      config: { allow: [agents] }
-consumers:
+${more}`
+
+/** The status of a proxied request to auth.test with Basic `auth`. */
+async function basicAuthStatus (gw: TestGateway, auth: string): Promise<number> {
+  const r = await request(`${gw.proxy}/request`, { headers: { host: 'auth.test', authorization: `Basic ${Buffer.from(auth).toString('base64')}` } })
+  await r.body.dump()
+  return r.statusCode
+}
+
+t.test('basicauth_credentials and acls nested under consumers (DB-less)', async (t) => {
+  const gw = await startTestGateway(t, { config: { database: 'off' } })
+  const up = await startMockUpstream(t)
+  const consumerId = '3d9c0d1a-2d7c-4a35-b4a9-1d0d38cbd9a4'
+  const hashed = sha1(`MI6${consumerId}`)
+  const yaml = `_format_version: "3.0"
+_transform: false
+${authService(up.url, '    - name: acl\n      config: { allow: [agents] }\n')}consumers:
 - id: ${consumerId}
   username: bond
   basicauth_credentials:
@@ -47,11 +55,7 @@ consumers:
   const cred = Object.values(body.basicauth_credentials ?? {})[0] as any
   t.match(cred, { username: 'bond', password: hashed, consumer: { id: consumerId } })
   t.match(Object.values(body.acls ?? {})[0], { group: 'agents', consumer: { id: consumerId } })
-  const proxy = async (auth: string): Promise<number> => {
-    const r = await request(`${gw.proxy}/request`, { headers: { host: 'auth.test', authorization: `Basic ${Buffer.from(auth).toString('base64')}` } })
-    await r.body.dump()
-    return r.statusCode
-  }
+  const proxy = async (auth: string): Promise<number> => await basicAuthStatus(gw, auth)
   t.equal(await proxy('bond:MI6'), 200, 'Accepts valid credentials (introduced with a hashed password)')
   t.equal(await proxy('bond:wrong'), 401)
 })
@@ -62,15 +66,7 @@ t.test('DB-less: a cleartext password (_transform true, the default) is hashed o
   const consumerId = '8a0c5e43-6f4f-4b84-9d0e-2f7d2c4b7f10'
   // The credential's consumer named by username at the top level, resolved before hashing.
   const yaml = `_format_version: "3.0"
-services:
-- name: mock
-  url: ${up.url}
-  routes:
-  - name: r
-    hosts: [auth.test]
-    plugins:
-    - name: basic-auth
-consumers:
+${authService(up.url)}consumers:
 - id: ${consumerId}
   username: bond
 basicauth_credentials:
@@ -82,11 +78,7 @@ basicauth_credentials:
   const body = await res.body.json() as any
   t.equal(res.statusCode, 201, JSON.stringify(body).slice(0, 300))
   t.equal((Object.values(body.basicauth_credentials ?? {})[0] as any)?.password, sha1(`MI6${consumerId}`), 'stored as the salted SHA-1, never in the clear')
-  const proxy = async (auth: string): Promise<number> => {
-    const r = await request(`${gw.proxy}/request`, { headers: { host: 'auth.test', authorization: `Basic ${Buffer.from(auth).toString('base64')}` } })
-    await r.body.dump()
-    return r.statusCode
-  }
+  const proxy = async (auth: string): Promise<number> => await basicAuthStatus(gw, auth)
   t.equal(await proxy('bond:MI6'), 200, 'the cleartext password works')
   t.equal(await proxy(`bond:${sha1(`MI6${consumerId}`)}`), 401, 'the hash is not a password')
 })
