@@ -166,6 +166,30 @@ t.test('queue record: an entry larger than max_bytes is dropped', async (t) => {
   t.equal(at('/post_log/q_bytes').length, 0, 'never sent')
 })
 
+t.test('queue record: a full queue (max_entries) drops its oldest entries for new ones', async (t) => {
+  // A log server that holds its first request until released, so entries pile up behind it.
+  const got: Array<{ request: { querystring: Record<string, string> } }> = []
+  let release: (() => void) | undefined
+  const slow = await startUpstream(t, (req, res) => {
+    let text = ''
+    req.on('data', (c: Buffer) => { text += c.toString() })
+    req.on('end', () => {
+      got.push(JSON.parse(text))
+      if (got.length === 1) release = () => { res.writeHead(200).end('ok') }
+      else res.writeHead(200).end('ok')
+    })
+  })
+  const route = await gw.admin$('POST', '/services/mock/routes', { hosts: ['q_full.test'] })
+  await gw.admin$('POST', `/routes/${route.id as string}/plugins`, { name: 'http-log', config: { http_endpoint: `${slow.url}/post_log/q_full`, queue: { max_entries: 2 } } })
+  t.equal(await get('q_full.test', '/status/200?n=1'), 200)
+  await until(() => release !== undefined, 'the first entry in flight, held')
+  for (const n of [2, 3, 4]) t.equal(await get('q_full.test', `/status/200?n=${n}`), 200)
+  await until(() => mem.lines.some((l) => /\[http-log\] queue full: dropped 1 oldest entries/.test(l.msg)), 'the drop logged')
+  release?.()
+  await until(() => got.length === 3, 'the held entry and the two newest')
+  t.same(got.map((e) => e.request.querystring.n), ['1', '3', '4'], 'entry 2, the oldest waiting, was dropped')
+})
+
 t.test('it("executes successfully when route does not exist")', async (t) => {
   const logs = await startUpstream(t, receiver)
   const p = await gw.admin$('POST', '/plugins', { name: 'http-log', config: { http_endpoint: `${logs.url}/post_log/global` } })
