@@ -104,9 +104,10 @@ function storeExpiry (info: EntityInfo, row: Entity, now: number): number | null
 }
 
 /** Write options for an expiry: the seconds left (at least one), or none. */
-function ttlOption (info: EntityInfo, expires: number | null): WriteOptions {
-  if (info.def.ttl !== true || expires === null) return {}
-  return { ttl: Math.max(1, expires - nowSeconds()) }
+/** Write options of a row from a declarative file: its transformations are done (EntityDef.transform). */
+function writeOptions (info: EntityInfo, expires: number | null): WriteOptions {
+  if (info.def.ttl !== true || expires === null) return { declarative: true }
+  return { ttl: Math.max(1, expires - nowSeconds()), declarative: true }
 }
 
 // --- comparison ---------------------------------------------------------------------------
@@ -375,8 +376,8 @@ export async function applyPlan (store: EntityStore, plan: Plan): Promise<void> 
     for (const c of plan.changes) {
       try {
         const info = store.info(c.entity)
-        if (c.op === 'create') tx.insert(c.entity, c.new, ttlOption(info, c.expires))
-        else if (c.op === 'update') tx.upsert(c.entity, { id: c.id }, c.new, ttlOption(info, c.expires))
+        if (c.op === 'create') tx.insert(c.entity, c.new, writeOptions(info, c.expires))
+        else if (c.op === 'update') tx.upsert(c.entity, { id: c.id }, c.new, writeOptions(info, c.expires))
         else tx.delete(c.entity, { id: c.id })
       } catch (err) {
         throw new ApplyError(c, err)
@@ -416,7 +417,7 @@ export async function importDeclarative (store: EntityStore, config: Declarative
         if (expires !== null && expires <= now) continue
         const row = toWrite(info, e, e.id, null)
         try {
-          tx.upsert(info.name, { id: e.id }, row, ttlOption(info, expires))
+          tx.upsert(info.name, { id: e.id }, row, writeOptions(info, expires))
         } catch (err) {
           throw new ApplyError({ op: 'update', kind: kindOf(info), name: friendlyName(info, row, nameOf), entity: info.name, id: e.id }, err, 'importing')
         }

@@ -483,5 +483,15 @@ export function parseDeclarative (input: string | Record<string, unknown>, store
   if (!(FORMAT_VERSIONS as readonly string[]).includes(version)) throw new DeclarativeError({ _format_version: `expected one of: ${FORMAT_VERSIONS.join(', ')}` })
   if (version !== '3.0') doc = migrateTo30(doc)
   const entities = new Flattener(store).run(doc)
-  return { hash, transform: doc._transform !== false, entities }
+  const transform = doc._transform !== false
+  // Kong's declarative_config flatten runs each entity's transformations when _transform is
+  // true (kong/db/schema/others/declarative_config.lua), after its references are resolved:
+  // basic-auth's password is salted with the consumer's id.
+  if (transform) {
+    for (const [name, rows] of entities) {
+      const fn = store.entities.find((i) => i.name === name)?.def.transform
+      if (fn !== undefined) entities.set(name, rows.map((r) => fn(r) as typeof r))
+    }
+  }
+  return { hash, transform, entities }
 }

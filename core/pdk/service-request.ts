@@ -1,6 +1,7 @@
 // kong.service.request: what will be sent upstream (Kong's kong/pdk/service/request.lua).
 
 import { encodeUpstreamPath } from '../router/index.js'
+import { toBytes } from '../router/normalize.js'
 import { encodeQuery, queryEntries, type HeaderOp, type RequestContext, type UpstreamRequest } from '../runtime/context.js'
 import { FORM, JSON_TYPE, MULTIPART, encodeBody, mediaType } from './body.js'
 import { argString, check, first, headerName, headerNameToSet, headerValue } from './private/checks.js'
@@ -9,6 +10,32 @@ import { PHASES, type PhaseRule } from './private/phases.js'
 const P = PHASES.serviceRequest
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'MKCOL', 'COPY', 'MOVE', 'PROPFIND', 'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH', 'TRACE', 'CONNECT'])
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * setPath's argument as the byte string (one char per byte) encodeUpstreamPath escapes.
+ * Kong escapes the bytes of a Lua string (kong.service.request.set_path sets
+ * ngx.var.upstream_uri to the escaped path), so a UTF-8 path goes out as its UTF-8 bytes,
+ * %C3%A9 for 'é'. A plugin may give either text (a JS string: 'é' is U+00E9, which must not
+ * go out as the single byte %E9) or the byte string that kong.request.getPath and the
+ * router's captures hand out (the bytes C3 A9 as two chars), which must go out as it is. A
+ * string with a char above U+00FF is text; one whose chars read as bytes are valid UTF-8 is
+ * taken as bytes; anything else is text. (Text made only of chars U+0080-U+00FF that happen
+ * to spell valid UTF-8, such as 'Ã©', is the one case read the other way.)
+ */
+function pathBytes (path: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(path)) return path
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\xff]*$/.test(path)) {
+    try {
+      UTF8.decode(Buffer.from(path, 'latin1'))
+      return path
+    } catch {}
+  }
+  return toBytes(path)
+}
 
 export class KongServiceRequest {
   readonly #ctx: RequestContext
@@ -30,7 +57,7 @@ export class KongServiceRequest {
   /** @phases rewrite, access */
   setPath (path: string): void {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError("kong.service.request.setPath: path must start with '/'")
-    this.#up(P.setPath).path = encodeUpstreamPath(path)
+    this.#up(P.setPath).path = encodeUpstreamPath(pathBytes(path))
   }
 
   /** @phases rewrite, access */

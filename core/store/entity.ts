@@ -62,6 +62,15 @@ export interface EntityDef {
    * (basic-auth hashes a new password with the row's consumer id). May throw a DbError.
    */
   rewrite?: (input: Record<string, unknown>, op: 'insert' | 'upsert' | 'update' | 'validate', existing?: Record<string, unknown>) => Record<string, unknown>
+  /**
+   * Kong's entity transformations (a schema's `transformations`, on_write) for declarative
+   * configurations: run on each validated row of a file whose `_transform` is true (Kong's
+   * default), so a file with cleartext values stores what the Admin API would (basic-auth:
+   * the hashed password), and never on `_transform: false`, the flag exports carry, so a
+   * re-imported export is not transformed twice. An entity that has one gets no `rewrite`
+   * on declarative writes (db_import, sync): the file's rows are then final.
+   */
+  transform?: (value: Record<string, unknown>) => Record<string, unknown>
   /** Adjusts a valid value before it is stored (targets: `host:port` as Kong formats it). */
   normalize?: (value: Record<string, unknown>) => void
   /** Unique fields a list can be filtered on exactly (`/consumers?custom_id=x`). */

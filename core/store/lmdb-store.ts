@@ -645,7 +645,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
       entity,
       op: 'create',
       run: () => {
-        const value = validated ? { ...input as Record<string, unknown> } : this.#prepare(info, input, 'insert')
+        const value = validated ? { ...input as Record<string, unknown> } : this.#prepare(info, input, 'insert', opts.declarative === true)
         const now = nowSeconds()
         const id = typeof value.id === 'string' ? value.id : randomUUID()
         value.id = id
@@ -681,7 +681,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
           body = byId ? { ...input } : { ...input, ...pk }
           if (byId && (body as Record<string, unknown>).id === null) delete (body as Record<string, unknown>).id
         }
-        const value = this.#prepare(info, body, 'upsert')
+        const value = this.#prepare(info, body, 'upsert', opts.declarative === true)
         if (byId) {
           if (!isUuid(pk.id)) throw Errors.schemaViolation({ id: 'expected a valid UUID' })
           value.id = pk.id.toLowerCase()
@@ -832,12 +832,14 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
    * which reads no data). `update` input is already merged, and rewritten before that.
    * Throws DbError.
    */
-  #prepare (info: EntityInfo, raw: unknown, op: NonNullable<Parameters<NonNullable<EntityDef['rewrite']>>[1]>): Record<string, unknown> {
+  #prepare (info: EntityInfo, raw: unknown, op: NonNullable<Parameters<NonNullable<EntityDef['rewrite']>>[1]>, declarative = false): Record<string, unknown> {
     const def = info.def
     const resolve = op !== 'validate'
     if (!isRecord(raw)) throw Errors.schemaViolation({ '@entity': ['expected a record'] })
     let input = def.expand === undefined ? raw : def.expand(raw)
-    if (def.rewrite !== undefined && op !== 'update') input = def.rewrite(input, op)
+    // A declarative row of an entity with transformations is final (EntityDef.transform).
+    const final = declarative && def.transform !== undefined
+    if (def.rewrite !== undefined && op !== 'update' && !final) input = def.rewrite(input, op)
     const { schema, errors: subErrors } = this.#schemaFor(info, input)
     const onInvalid = def.checksOnInvalid === true
     const { value, errors } = validateRecord(schema, input, { keepInvalid: onInvalid })

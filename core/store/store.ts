@@ -42,6 +42,11 @@ export interface ReplaceOptions {
 export interface WriteOptions {
   /** Seconds until the row expires (entities with `ttl` only); 0 means never. */
   ttl?: number
+  /**
+   * The row comes from a parsed declarative configuration, its transformations already run
+   * or not as its `_transform` said: an entity with a `transform` skips its `rewrite`.
+   */
+  declarative?: boolean
 }
 
 export interface ChangeEvent {

@@ -56,4 +56,10 @@ export const basicauthCredentials: EntityDef = {
     tags: tags(),
   }, { additionalProperties: false }),
   rewrite: hashOnWrite,
+  // A declarative file's rows (_transform true, the default): cleartext passwords hashed as
+  // the Admin API does; an export (_transform: false) keeps its hashes.
+  transform: (row) => {
+    const consumerId = consumerIdOf(row.consumer)
+    return typeof row.password === 'string' && consumerId !== undefined ? { ...row, password: hashPassword(consumerId, row.password) } : row
+  },
 }

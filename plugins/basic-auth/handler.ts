@@ -3,6 +3,7 @@
 // it into kong.response.error.
 
 import { Buffer } from 'node:buffer'
+import { authenticateAnonymous, setConsumer } from '@tollgate/sdk'
 import type { Consumer, Entity, Kong } from '@tollgate/sdk'
 import { hashPassword } from './entities.js'
 import type { BasicAuthConfig } from './schema.js'
@@ -13,22 +14,6 @@ const ERR_UNEXPECTED = 'An unexpected error occurred'
 
 interface Failure { status: number, message: string, headers?: Record<string, string> }
 interface Given { username: string, password: Buffer }
-
-/** Sets the consumer for the request and its identity headers upstream (Kong's set_consumer). */
-function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undefined): void {
-  kong.client.authenticate(consumer, credential)
-  const set = (name: string, value: string | null | undefined): void => {
-    if (value === null || value === undefined) kong.service.request.clearHeader(name)
-    else kong.service.request.setHeader(name, value)
-  }
-  set('X-Consumer-ID', consumer.id)
-  set('X-Consumer-Custom-ID', consumer.custom_id)
-  set('X-Consumer-Username', consumer.username)
-  // basic-auth identifies the credential by its username, not its id.
-  set('X-Credential-Identifier', credential?.username as string | undefined)
-  if (credential !== undefined) kong.service.request.clearHeader('X-Anonymous-Consumer')
-  else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
-}
 
 const BASE64 = /^[A-Za-z0-9+/]*$/
 
@@ -89,7 +74,8 @@ function doAuthentication (kong: Kong, conf: BasicAuthConfig): Failure | undefin
   }
   const consumer = kong.db.get('consumers', consumerId) as Consumer | undefined
   if (consumer === undefined) return { status: 500, message: ERR_UNEXPECTED }
-  setConsumer(kong, consumer, credential)
+  // basic-auth identifies the credential by its username, not its id (Kong's access.lua).
+  setConsumer(kong, consumer, credential, credential.username)
   return undefined
 }
 
@@ -103,10 +89,5 @@ export function access (kong: Kong, conf: BasicAuthConfig): void {
     kong.response.error(failure.status, failure.message, failure.headers)
     return
   }
-  const consumer = kong.client.loadConsumer(anonymous, true)
-  if (consumer === undefined) {
-    kong.response.error(500, `anonymous consumer ${anonymous} is configured but doesn't exist`)
-    return
-  }
-  setConsumer(kong, consumer, undefined)
+  authenticateAnonymous(kong, anonymous)
 }

@@ -1,4 +1,4 @@
-import { Type, nullable, type FieldCheck, type Static } from '@tollgate/sdk'
+import { Type, nullable, refuseLuaFields, type FieldCheck, type Static } from '@tollgate/sdk'
 
 // Kong 3.2's kong/plugins/file-log/schema.lua: path must match ^[^*&%\`]+$ ("not a valid
 // filename"); reopen defaults to false; custom_fields_by_lua is a map of Lua code.
@@ -8,16 +8,12 @@ const validFilename = ((v: string): string | undefined => FILENAME.test(v) ? und
 export const FileLogSchema = Type.Object({
   path: Type.String({ check: validFilename, description: 'The file each request is appended to, one JSON line per request' }),
   reopen: Type.Boolean({ default: false, description: 'Close and reopen the file before every line (for log rotation)' }),
-  custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Not supported: Tollgate runs no Lua; only null or an empty map is accepted' }),
+  custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Kong runs these as Lua: not supported by Tollgate, only null or an empty map is accepted' }),
 }, { additionalProperties: false })
 
 export type FileLogConfig = Static<typeof FileLogSchema>
 
-/** custom_fields_by_lua needs Lua, which Tollgate cannot run: refused rather than ignored. */
+/** custom_fields_by_lua needs Lua, which Tollgate cannot run: refused rather than ignored (the SDK's refuseLuaFields). */
 export function checkConfig (conf: FileLogConfig): { config: Record<string, string> } | undefined {
-  const lua = conf.custom_fields_by_lua
-  if (lua !== null && lua !== undefined && Object.keys(lua).length > 0) {
-    return { config: { custom_fields_by_lua: 'not supported by Tollgate (it needs Lua)' } }
-  }
-  return undefined
+  return refuseLuaFields(conf, ['custom_fields_by_lua'])
 }

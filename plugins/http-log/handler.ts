@@ -4,21 +4,21 @@
 // array) is sent when full or flush_timeout seconds after its first entry. A failed batch
 // (network error, timeout or a status of 400 and above) is retried retry_count times with
 // exponential backoff, then dropped and logged. One batch in flight per instance; the
-// queue is bounded (MAX_PENDING entries), further entries are dropped and logged. Nothing
+// queue is bounded (MAX_PENDING entries), further entries are dropped and logged. With
+// Kong 3.3's `queue` record, its fields decide instead (schema.ts, queueParams). Nothing
 // here delays or fails the proxied request.
 import { Agent, request } from 'undici'
 import type { Kong } from '@tollgate/sdk'
-import type { HttpLogConfig } from './schema.js'
+import { queueParams, type HttpLogConfig, type QueueParams } from './schema.js'
 
-/** Entries an instance may hold before new ones are dropped. */
-export const MAX_PENDING = 10_000
-/** Backoff before retry n (1-based): 2^(n-1) seconds, at most 60 (batch_queue's). */
-const backoffMs = (n: number): number => Math.min(2 ** (n - 1), 60) * 1000
 
 type Warn = (...args: unknown[]) => void
 
 interface Queue {
   conf: HttpLogConfig
+  params: QueueParams
+  /** Bytes of the entries in `pending` (for queue.max_bytes). */
+  bytes: number
   key: string
   agent: Agent
   pending: string[]
@@ -29,15 +29,18 @@ interface Queue {
 
 const queues = new Map<string, Queue>()
 
-const keyOf = (c: HttpLogConfig): string => JSON.stringify([c.http_endpoint, c.method, c.content_type, c.timeout, c.keepalive, c.retry_count, c.queue_size, c.flush_timeout, c.headers])
+const keyOf = (c: HttpLogConfig): string => JSON.stringify([c.http_endpoint, c.method, c.content_type, c.timeout, c.keepalive, c.retry_count, c.queue_size, c.flush_timeout, c.headers, c.queue])
 
 function queueFor (id: string, conf: HttpLogConfig, warn: Warn): Queue {
   let q = queues.get(id)
   const key = keyOf(conf)
   if (q !== undefined && q.key !== key) { retire(q); q = undefined }
   if (q === undefined) {
-    q = { conf, key, agent: new Agent({ keepAliveTimeout: Math.max(1, conf.keepalive), connectTimeout: conf.timeout }), pending: [], sending: false, warn }
+    const params = queueParams(conf)
+    q = { conf, params, bytes: 0, key, agent: new Agent({ keepAliveTimeout: Math.max(1, conf.keepalive), connectTimeout: conf.timeout }), pending: [], sending: false, warn }
     queues.set(id, q)
+    // Once per queue, as Kong 3.3 warns once per queue name.
+    for (const w of params.warnings) warn(`[http-log] ${w}`)
   }
   q.warn = warn
   return q
@@ -56,19 +59,20 @@ async function drain (q: Queue): Promise<void> {
 
 function schedule (q: Queue): void {
   if (q.sending) return
-  if (q.pending.length >= q.conf.queue_size) { void flush(q); return }
-  q.timer ??= setTimeout(() => { q.timer = undefined; void flush(q) }, Math.max(0, q.conf.flush_timeout * 1000))
+  if (q.pending.length >= q.params.batchSize) { void flush(q); return }
+  q.timer ??= setTimeout(() => { q.timer = undefined; void flush(q) }, q.params.delayMs)
   q.timer.unref?.()
 }
 
 async function flush (q: Queue): Promise<void> {
   if (q.sending) return
   if (q.timer !== undefined) { clearTimeout(q.timer); q.timer = undefined }
-  const entries = q.pending.splice(0, Math.max(1, q.conf.queue_size))
+  const entries = q.pending.splice(0, q.params.batchSize)
   if (entries.length === 0) return
+  for (const e of entries) q.bytes -= Buffer.byteLength(e)
   q.sending = true
   try {
-    const payload = q.conf.queue_size === 1 ? entries[0] as string : `[${entries.join(',')}]`
+    const payload = q.params.batchSize === 1 ? entries[0] as string : `[${entries.join(',')}]`
     await sendWithRetries(q, payload, entries.length)
   } finally {
     q.sending = false
@@ -77,15 +81,17 @@ async function flush (q: Queue): Promise<void> {
 }
 
 async function sendWithRetries (q: Queue, payload: string, count: number): Promise<void> {
+  const start = Date.now()
   for (let attempt = 0; ; attempt++) {
     const err = await send(q, payload)
     if (err === undefined) return
-    if (attempt >= q.conf.retry_count) {
+    const delay = q.params.retryDelayMs(attempt + 1, Date.now() - start)
+    if (delay === undefined) {
       q.warn(`[http-log] failed to process entries: ${err}; dropping ${count} entries after ${attempt} retries`)
       return
     }
-    q.warn(`[http-log] failed to process entries: ${err}; retry ${attempt + 1} of ${q.conf.retry_count}`)
-    await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt + 1)))
+    q.warn(`[http-log] failed to process entries: ${err}; retry ${attempt + 1}${q.conf.queue == null ? ` of ${q.conf.retry_count}` : ''} in ${delay} ms`)
+    await new Promise((resolve) => setTimeout(resolve, delay))
   }
 }
 
@@ -111,11 +117,26 @@ async function send (q: Queue, payload: string): Promise<string | undefined> {
 
 export function log (kong: Kong, conf: HttpLogConfig): void {
   const q = queueFor(kong.plugin.getId(), conf, kong.log.err.bind(kong.log))
-  if (q.pending.length >= MAX_PENDING) {
-    q.warn(`[http-log] queue full (${MAX_PENDING} entries): dropping an entry`)
+  const entry = JSON.stringify(kong.log.serialize())
+  const size = Buffer.byteLength(entry)
+  const { maxEntries, maxBytes, dropOldest } = q.params
+  if (maxBytes !== null && size > maxBytes) {
+    q.warn(`[http-log] entry of ${size} bytes is larger than queue.max_bytes (${maxBytes}): dropping it`)
     return
   }
-  q.pending.push(JSON.stringify(kong.log.serialize()))
+  if (!dropOldest && q.pending.length >= maxEntries) {
+    q.warn(`[http-log] queue full (${maxEntries} entries): dropping an entry`)
+    return
+  }
+  // Kong 3.3's queue: room is made for the new entry by dropping the oldest ones.
+  let dropped = 0
+  while (q.pending.length > 0 && (q.pending.length >= maxEntries || (maxBytes !== null && q.bytes + size > maxBytes))) {
+    q.bytes -= Buffer.byteLength(q.pending.shift() as string)
+    dropped++
+  }
+  if (dropped > 0) q.warn(`[http-log] queue full: dropped ${dropped} oldest entries`)
+  q.pending.push(entry)
+  q.bytes += size
   schedule(q)
 }
 

@@ -2,29 +2,13 @@
 // checks: parser.ts). Internal steps return a failure instead of answering; only the phase
 // entry point turns it into a response.
 
-import type { Consumer, Entity, Kong } from '@tollgate/sdk'
+import { authenticateAnonymous, setConsumer } from '@tollgate/sdk'
+import type { Consumer, Kong } from '@tollgate/sdk'
 import type { Algorithm } from './entities.js'
 import { base64urlDecode, decodeToken, verifyRegisteredClaims, verifySignature } from './parser.js'
 import type { JwtConfig } from './schema.js'
 
 interface Failure { status: number, message?: string, errors?: Record<string, string | string[]> }
-
-/** Sets the consumer and its identity headers upstream (Kong's jwt set_consumer). */
-function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undefined, token: string | undefined): void {
-  kong.client.authenticate(consumer, credential)
-  const set = (name: string, value: unknown): void => {
-    if (typeof value !== 'string') kong.service.request.clearHeader(name)
-    else kong.service.request.setHeader(name, value)
-  }
-  set('X-Consumer-ID', consumer.id)
-  set('X-Consumer-Custom-ID', consumer.custom_id)
-  set('X-Consumer-Username', consumer.username)
-  // jwt identifies the credential by its key, not its id (Kong's handler does the same).
-  set('X-Credential-Identifier', credential?.key)
-  if (credential !== undefined) kong.service.request.clearHeader('X-Anonymous-Consumer')
-  else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
-  kong.ctx.shared.authenticated_jwt_token = token
-}
 
 /** The value of cookie `name` in the Cookie header(s), as nginx's $cookie_NAME finds it. */
 function cookie (header: string | string[] | undefined, name: string): string | undefined {
@@ -107,7 +91,10 @@ async function doAuthentication (kong: Kong, conf: JwtConfig): Promise<Failure |
 
   const consumer = kong.db.get('consumers', (secret.consumer as { id: string }).id) as Consumer | undefined
   if (consumer === undefined) return { status: 401, message: `Could not find consumer for '${claim}=${String(secretKey)}'` }
-  setConsumer(kong, consumer, secret, token)
+  // jwt identifies the credential by its key, not its id, and shares the token with later
+  // plugins (Kong's jwt set_consumer).
+  setConsumer(kong, consumer, secret, secret.key)
+  kong.ctx.shared.authenticated_jwt_token = token
   return undefined
 }
 
@@ -119,12 +106,9 @@ export async function access (kong: Kong, conf: JwtConfig): Promise<void> {
   const failure = await doAuthentication(kong, conf)
   if (failure === undefined) return
   if (anonymous !== undefined) {
-    const consumer = kong.client.loadConsumer(anonymous, true)
-    if (consumer === undefined) {
-      kong.response.error(500, `anonymous consumer ${anonymous} is configured but doesn't exist`)
-      return
-    }
-    setConsumer(kong, consumer, undefined, undefined)
+    // Kong's set_consumer(anonymous) also sets authenticated_jwt_token to nil; no token was
+    // set on this request's way here, so there is nothing to clear.
+    authenticateAnonymous(kong, anonymous)
     return
   }
   // Kong answers with exit, not error: the body is exactly { message } or the claim errors.

@@ -2,7 +2,8 @@
 // behaviour notes §1.4). Internal steps return a failure instead of answering; only the
 // phase entry point turns it into kong.response.error.
 
-import type { Consumer, Entity, Kong } from '@tollgate/sdk'
+import { authenticateAnonymous, setConsumer } from '@tollgate/sdk'
+import type { Consumer, Kong } from '@tollgate/sdk'
 import type { KeyAuthConfig } from './schema.js'
 
 const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
@@ -12,21 +13,6 @@ const ERR_INVALID_AUTH_CRED = 'Invalid authentication credentials'
 const ERR_UNEXPECTED = 'An unexpected error occurred'
 
 interface Failure { status: number, message: string, headers?: Record<string, string> }
-
-/** Sets the consumer for the request and its identity headers upstream (Kong's set_consumer). */
-function setConsumer (kong: Kong, consumer: Consumer, credential: Entity | undefined): void {
-  kong.client.authenticate(consumer, credential)
-  const set = (name: string, value: string | null | undefined): void => {
-    if (value === null || value === undefined) kong.service.request.clearHeader(name)
-    else kong.service.request.setHeader(name, value)
-  }
-  set('X-Consumer-ID', consumer.id)
-  set('X-Consumer-Custom-ID', consumer.custom_id)
-  set('X-Consumer-Username', consumer.username)
-  set('X-Credential-Identifier', credential?.id)
-  if (credential !== undefined) kong.service.request.clearHeader('X-Anonymous-Consumer')
-  else kong.service.request.setHeader('X-Anonymous-Consumer', 'true')
-}
 
 /** A 401 with Kong's WWW-Authenticate challenge (made only when a request fails). */
 function unauthorized (conf: KeyAuthConfig, message: string): Failure {
@@ -107,12 +93,7 @@ function logicalOrAuthentication (kong: Kong, conf: KeyAuthConfig, anonymous: st
   if (kong.client.getCredential() !== undefined) return
   const failure = doAuthentication(kong, conf)
   if (failure === undefined) return
-  const consumer = kong.client.loadConsumer(anonymous, true)
-  if (consumer === undefined) {
-    kong.response.error(500, `anonymous consumer ${anonymous} is configured but doesn't exist`)
-    return
-  }
-  setConsumer(kong, consumer, undefined)
+  authenticateAnonymous(kong, anonymous)
 }
 
 /** Kong's logical-AND mode: a failed authentication answers the request. */

@@ -5,6 +5,10 @@ export { Type } from 'typebox'
 export type { Static, TObject, TSchema } from 'typebox'
 export { definePlugin, SDK_VERSION, TOLLGATE_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
+// Kong's set_consumer and anonymous fallback, for authentication plugins.
+export { setConsumer, authenticateAnonymous } from './consumer.js'
+// Kong fields that take Lua code, refused with one message.
+export { refuseLuaFields, LUA_NOT_SUPPORTED } from './lua.js'
 export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
 export type {
   PluginDescriptor, Handler, ConfiguredPlugin, AdminRoute, AdminRequest, AdminAnswer, AdminMethod, AdminContext, AdminNode, NodeStatistics, AddressHealthRow, PluginConfigRow, ConfigErrors, CheckEnv, BodyRequest,

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { LUA_NOT_SUPPORTED } from '@tollgate/sdk'
 
 let gw: TestGateway
 t.before(async () => { gw = await startTestGateway(t) })
@@ -43,5 +44,12 @@ t.test('defaults', async (t) => {
 t.test('"accepts custom fields set by lua code": refused (no Lua)', async (t) => {
   const r = await post({ path: '/tmp/log.txt', custom_fields_by_lua: { foo: "return 'bar'" } })
   t.equal(r.status, 400)
-  t.match(r.body.fields.config.custom_fields_by_lua, /not supported/)
+  t.equal(r.body.name, 'schema violation')
+  t.equal(r.body.fields.config.custom_fields_by_lua, LUA_NOT_SUPPORTED)
+  t.match(r.body.message, /Lua is not supported/, 'the message says why')
+})
+
+t.test('custom_fields_by_lua: null and an empty map, what Kong does without Lua, are accepted', async (t) => {
+  t.equal((await post({ path: '/tmp/log.txt', custom_fields_by_lua: null })).status, 201)
+  t.equal((await post({ path: '/tmp/log.txt', custom_fields_by_lua: {} })).status, 201)
 })

@@ -44,6 +44,12 @@ t.before(async () => {
     ['http_queue_logging.test', { http_endpoint: `${logs.url}/post_log/http_queue`, queue_size: 5, flush_timeout: 0.1 }],
     ['http_queue_logging2.test', { http_endpoint: `${logs.url}/post_log/http_queue2`, queue_size: 5, flush_timeout: 0.1 }],
     ['http_retry.test', { http_endpoint: `${logs.url}/post_log/retry`, retry_count: 2 }],
+    // Kong 3.3's queue record.
+    ['q_batch.test', { http_endpoint: `${logs.url}/post_log/q_batch`, queue: { max_batch_size: 3, max_coalescing_delay: 0.1 } }],
+    ['q_deprecated.test', { http_endpoint: `${logs.url}/post_log/q_deprecated`, queue_size: 2, flush_timeout: 0.1, queue: { max_batch_size: 1, max_coalescing_delay: 30 } }],
+    ['q_retry.test', { http_endpoint: `${logs.url}/post_log/q_retry`, retry_count: 0, queue: { initial_retry_delay: 0.01, max_retry_delay: 0.05 } }],
+    ['q_no_retry.test', { http_endpoint: `${logs.url}/post_log/q_no_retry`, queue: { max_retry_time: -1 } }],
+    ['q_bytes.test', { http_endpoint: `${logs.url}/post_log/q_bytes`, queue: { max_bytes: 100 } }],
   ]
   for (const [host, config] of routes) {
     const route = await gw.admin$('POST', '/services/mock/routes', { hosts: [host] })
@@ -117,6 +123,71 @@ t.test('a failed batch is retried with backoff, then delivered', async (t) => {
   await until(() => at('/post_log/retry').length === 1, 'the retried entry')
   t.equal(failures, 0, 'the first attempt failed')
   t.ok(mem.lines.some((l) => /retry 1 of 2/.test(l.msg)), 'the retry logged')
+})
+
+t.test('queue record: max_batch_size and max_coalescing_delay batch the entries', async (t) => {
+  for (let i = 0; i < 7; i++) t.equal(await get('q_batch.test'), 200)
+  await until(() => entries('/post_log/q_batch').length >= 7, 'every entry')
+  t.equal(entries('/post_log/q_batch').length, 7)
+  t.ok(at('/post_log/q_batch').every((s) => Array.isArray(s.body) && s.body.length >= 1 && s.body.length <= 3), 'arrays of at most max_batch_size (above 1: always an array)')
+})
+
+t.test("queue record: deprecated queue_size and flush_timeout, set, win over queue.* (Kong 3.3's precedence)", async (t) => {
+  // queue.max_batch_size 1 would send single objects, and max_coalescing_delay 30 would
+  // hold a short batch for 30 s: queue_size 2 and flush_timeout 0.1 decide instead.
+  for (let i = 0; i < 3; i++) t.equal(await get('q_deprecated.test'), 200)
+  await until(() => entries('/post_log/q_deprecated').length >= 3, 'every entry, the last one alone after flush_timeout')
+  t.ok(at('/post_log/q_deprecated').every((s) => Array.isArray(s.body) && s.body.length <= 2), 'arrays of at most queue_size')
+  t.ok(mem.lines.some((l) => /\[http-log\] the queue_size parameter is deprecated/.test(l.msg)), 'queue_size deprecation logged')
+  t.ok(mem.lines.some((l) => /\[http-log\] the flush_timeout parameter is deprecated/.test(l.msg)), 'flush_timeout deprecation logged')
+})
+
+t.test('queue record: retries from initial_retry_delay until delivered; retry_count no longer counts', async (t) => {
+  failures = 2
+  t.equal(await get('q_retry.test'), 200)
+  await until(() => at('/post_log/q_retry').length === 1, 'the retried entry')
+  t.equal(failures, 0, 'two attempts failed, retried although retry_count is 0')
+  t.ok(mem.lines.some((l) => /retry 1 in 10 ms/.test(l.msg)), 'first retry after initial_retry_delay')
+  t.ok(mem.lines.some((l) => /retry 2 in 20 ms/.test(l.msg)), 'then doubled')
+  t.ok(mem.lines.some((l) => /the retry_count parameter no longer works/.test(l.msg)), 'retry_count deprecation logged')
+})
+
+t.test('queue record: a negative max_retry_time drops a failed batch at once', async (t) => {
+  failures = 1
+  t.equal(await get('q_no_retry.test'), 200)
+  await until(() => failures === 0, 'the failed attempt')
+  await until(() => mem.lines.some((l) => /post_log|127\.0\.0\.1/.test(l.msg) && /dropping 1 entries after 0 retries/.test(l.msg) && /500/.test(l.msg)), 'the drop logged')
+  t.equal(at('/post_log/q_no_retry').length, 0, 'never delivered')
+})
+
+t.test('queue record: an entry larger than max_bytes is dropped', async (t) => {
+  t.equal(await get('q_bytes.test'), 200)
+  await until(() => mem.lines.some((l) => /larger than queue\.max_bytes \(100\)/.test(l.msg)), 'the drop logged')
+  t.equal(at('/post_log/q_bytes').length, 0, 'never sent')
+})
+
+t.test('queue record: a full queue (max_entries) drops its oldest entries for new ones', async (t) => {
+  // A log server that holds its first request until released, so entries pile up behind it.
+  const got: Array<{ request: { querystring: Record<string, string> } }> = []
+  let release: (() => void) | undefined
+  const slow = await startUpstream(t, (req, res) => {
+    let text = ''
+    req.on('data', (c: Buffer) => { text += c.toString() })
+    req.on('end', () => {
+      got.push(JSON.parse(text))
+      if (got.length === 1) release = () => { res.writeHead(200).end('ok') }
+      else res.writeHead(200).end('ok')
+    })
+  })
+  const route = await gw.admin$('POST', '/services/mock/routes', { hosts: ['q_full.test'] })
+  await gw.admin$('POST', `/routes/${route.id as string}/plugins`, { name: 'http-log', config: { http_endpoint: `${slow.url}/post_log/q_full`, queue: { max_entries: 2 } } })
+  t.equal(await get('q_full.test', '/status/200?n=1'), 200)
+  await until(() => release !== undefined, 'the first entry in flight, held')
+  for (const n of [2, 3, 4]) t.equal(await get('q_full.test', `/status/200?n=${n}`), 200)
+  await until(() => mem.lines.some((l) => /\[http-log\] queue full: dropped 1 oldest entries/.test(l.msg)), 'the drop logged')
+  release?.()
+  await until(() => got.length === 3, 'the held entry and the two newest')
+  t.same(got.map((e) => e.request.querystring.n), ['1', '3', '4'], 'entry 2, the oldest waiting, was dropped')
 })
 
 t.test('it("executes successfully when route does not exist")', async (t) => {

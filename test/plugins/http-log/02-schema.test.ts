@@ -4,6 +4,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js'
+import { LUA_NOT_SUPPORTED } from '@tollgate/sdk'
 
 let gw: TestGateway
 t.before(async () => { gw = await startTestGateway(t) })
@@ -18,7 +19,20 @@ async function post (config: unknown): Promise<{ status: number, body: any }> {
 t.test('it("accepts minimal config with defaults")', async (t) => {
   const r = await post({ http_endpoint: 'http://myservice.com/path' })
   t.equal(r.status, 201)
-  t.same(r.body.config, { http_endpoint: 'http://myservice.com/path', method: 'POST', content_type: 'application/json', timeout: 10000, keepalive: 60000, retry_count: 10, queue_size: 1, flush_timeout: 2, headers: null, custom_fields_by_lua: null })
+  t.same(r.body.config, { http_endpoint: 'http://myservice.com/path', method: 'POST', content_type: 'application/json', timeout: 10000, keepalive: 60000, retry_count: 10, queue_size: 1, flush_timeout: 2, headers: null, queue: null, custom_fields_by_lua: null })
+})
+
+t.test("Kong 3.3's queue record: filled with Kong's defaults, its bounds checked", async (t) => {
+  let r = await post({ http_endpoint: 'http://myservice.com/path', queue: { max_batch_size: 50 } })
+  t.equal(r.status, 201)
+  t.same(r.body.config.queue, { max_batch_size: 50, max_coalescing_delay: 1, max_entries: 10000, max_bytes: null, max_retry_time: 60, initial_retry_delay: 0.01, max_retry_delay: 60 })
+  t.equal((await post({ http_endpoint: 'http://myservice.com/path', queue: {} })).status, 201, 'an empty record takes every default')
+  t.equal((await post({ http_endpoint: 'http://myservice.com/path', queue: { max_retry_time: -1, max_bytes: 4096 } })).status, 201, 'a negative max_retry_time: no retries')
+  for (const queue of [{ max_batch_size: 0 }, { max_coalescing_delay: 3601 }, { max_entries: 0 }, { initial_retry_delay: 0 }, { max_retry_delay: 0 }, { max_batch_size: 1.5 }, { name: 'shared' }]) {
+    r = await post({ http_endpoint: 'http://myservice.com/path', queue })
+    t.equal(r.status, 400, JSON.stringify(queue))
+    t.ok(r.body.fields?.config?.queue !== undefined, `${JSON.stringify(queue)}: the error is on config.queue`)
+  }
 })
 
 t.test('it("accepts empty headers with username/password in the http_endpoint")', async (t) => {
@@ -28,7 +42,14 @@ t.test('it("accepts empty headers with username/password in the http_endpoint")'
 t.test('it("accepts custom fields by lua"): refused (no Lua)', async (t) => {
   const r = await post({ http_endpoint: 'http://myservice.com/path', custom_fields_by_lua: { foo: "return 'bar'" } })
   t.equal(r.status, 400)
-  t.match(r.body.fields.config.custom_fields_by_lua, /not supported/)
+  t.equal(r.body.name, 'schema violation')
+  t.equal(r.body.fields.config.custom_fields_by_lua, LUA_NOT_SUPPORTED)
+  t.match(r.body.message, /Lua is not supported/, 'the message says why')
+})
+
+t.test('custom_fields_by_lua: null and an empty map, what Kong does without Lua, are accepted', async (t) => {
+  t.equal((await post({ http_endpoint: 'http://myservice.com/path', custom_fields_by_lua: null })).status, 201)
+  t.equal((await post({ http_endpoint: 'http://myservice.com/path', custom_fields_by_lua: {} })).status, 201)
 })
 
 t.test('it("does accept allowed headers")', async (t) => {
