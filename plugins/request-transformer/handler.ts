@@ -74,10 +74,23 @@ function transformMethod (kong: Kong, conf: RequestTransformerConfig, query: Pdk
   return out
 }
 
+/**
+ * Two header values alike: strings by value, lists element by element. This replaced a
+ * JSON.stringify of both sides for every header of every request, the handler's largest
+ * cost in the plugin bench (`tollgate-plugin-request-transformer`).
+ */
+function sameValue (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function transformHeaders (kong: Kong, conf: RequestTransformerConfig, env: Env): void {
   const original = kong.request.getHeaders()
-  const headers: PdkHeaders = { ...original }
-  delete headers.host
+  // Copied by a loop: V8 copies such name-by-name objects several times slower by spread.
+  const headers: PdkHeaders = {}
+  for (const key of Object.keys(original)) if (key !== 'host') headers[key] = original[key] as string | string[]
   const removed = new Set<string>()
   for (const [name] of entries(conf.remove.headers, env)) {
     const key = name.toLowerCase()
@@ -107,7 +120,7 @@ function transformHeaders (kong: Kong, conf: RequestTransformerConfig, env: Env)
   // Only what changed is set: the rest goes upstream as it came.
   for (const key of removed) if (headers[key] === undefined) kong.service.request.clearHeader(key)
   for (const [key, value] of Object.entries(headers)) {
-    if (JSON.stringify(value) !== JSON.stringify(original[key])) kong.service.request.setHeader(key, value)
+    if (!sameValue(value, original[key])) kong.service.request.setHeader(key, value)
   }
 }
 
