@@ -404,6 +404,19 @@ export const PLUGIN_BENCHES: PluginBench[] = [
     check: async (c) => { await configured(c.admin, ['prometheus']) },
     note: 'status code, latency and bandwidth metrics',
   },
+  {
+    // The control: `tollgate` again (no plugin), started after the others. Its "cost" is what
+    // the measurement itself puts between two identical gateways in one run (start order,
+    // drift within a round), the floor under which a plugin's cost cannot be told apart.
+    id: 'control',
+    needs: [],
+    against: 'tollgate',
+    target: { kind: 'none', why: 'the control: the same set-up as tollgate, its difference is the noise floor' },
+    headers: {},
+    seed: async () => {},
+    check: async () => {},
+    note: 'no plugin: tollgate again, started last',
+  },
 ]
 
 /** proxy-cache is measured by the older `tollgate-proxy-cache-hit` contestant (a hit skips the upstream). */
