@@ -6,6 +6,7 @@
 // them one by one; SIGTERM drains them and stops.
 
 import cluster, { type Worker } from 'node:cluster'
+import { getHeapStatistics } from 'node:v8'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
 import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openCounters, openNodeShm, openStore, openWriterStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
@@ -29,11 +30,13 @@ type ToPrimary =
   | { type: 'hello' }
   | { type: 'ready', addresses: AddressInfo[] }
   | { type: 'passive', report: PassiveReport }
-  | { type: 'stats', stats: ProxyStats }
+  | { type: 'stats', stats: ProxyStats, heapUsed: number }
   | { type: 'failed', message: string }
 
 export interface Primary {
   admin: AddressInfo[]
+  /** The Status API's addresses (status_listen). */
+  status: AddressInfo[]
   proxy: AddressInfo[]
   reload(): Promise<void>
   stop(): Promise<void>
@@ -82,7 +85,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     part.invalidate()
   }
   const poll = setInterval(() => { store.refresh(); follow(store.version()) }, VERSION_POLL_MS)
-  const stats = setInterval(() => send({ type: 'stats', stats: { ...part.stats } }), STATS_MS)
+  const stats = setInterval(() => send({ type: 'stats', stats: { ...part.stats }, heapUsed: getHeapStatistics().used_heap_size }), STATS_MS)
   poll.unref()
   stats.unref()
   let stopping = false
@@ -139,6 +142,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     },
   })
   const workerStats = new Map<number, ProxyStats>()
+  const workerHeaps = new Map<Worker, number>()
   const sum = (k: keyof ProxyStats): number => [...workerStats.values()].reduce((a, s) => a + s[k], 0)
   const stats: ProxyStats = {
     get connectionsAccepted () { return sum('connectionsAccepted') },
@@ -153,7 +157,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     const w = cluster.fork()
     const onMessage = (m: ToPrimary): void => {
       if (m.type === 'passive') hub.forwarded(m.report)
-      else if (m.type === 'stats') workerStats.set(w.id, m.stats)
+      else if (m.type === 'stats') { workerStats.set(w.id, m.stats); workerHeaps.set(w, m.heapUsed) }
       else if (m.type === 'hello') { w.send({ type: 'health', changes: hub.snapshot() } satisfies ToWorker); greeted.add(w) }
       else if (m.type === 'ready') { proxy = m.addresses; live.add(w); resolve(w) }
       else if (m.type === 'failed') reject(new Error(m.message))
@@ -161,6 +165,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     w.on('message', onMessage)
     w.once('exit', (code, signal) => {
       workerStats.delete(w.id)
+      workerHeaps.delete(w)
       greeted.delete(w)
       const wasLive = live.delete(w)
       reject(new Error(`worker exited (${signal ?? code ?? 'unknown'}) before it was ready`))
@@ -205,7 +210,9 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
   }
   try {
     await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
-    admin = await startAdmin(config, store, plugins, log, stats, () => [...live].map((w) => w.process.pid as number), { balancers, hub, replica: writer.replica }, shm.shm)
+    // A worker's heap is as of its last stats message (each second); 0 before the first.
+    const workers = () => [...live].map((w) => ({ pid: w.process.pid as number, heapUsed: workerHeaps.get(w) ?? 0 }))
+    admin = await startAdmin(config, store, plugins, log, { proxyStats: stats, workers, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
   } catch (err) {
     await stop()
     throw err
@@ -223,5 +230,5 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     })().finally(() => { reloading = undefined })
     return reloading
   }
-  return { admin: admin.addresses, proxy, reload, stop }
+  return { admin: admin.addresses, status: admin.status, proxy, reload, stop }
 }

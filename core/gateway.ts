@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createAdminServer } from './admin/server.js'
+import type { WorkerMemory } from './admin/node-facts.js'
+import { getHeapStatistics } from 'node:v8'
 import { configChanged } from './events.js'
 import { preparePrefix, type Config } from './config/index.js'
 import { listen, sweepIdle } from './listen.js'
@@ -41,12 +43,17 @@ import { pgSettings as pgSettingsOf } from './store/pg/settings.js'
 
 export const GRACE_MS = 10_000
 
+/** This process as the node's one proxy process, with the heap it uses. */
+const ownHeap = (): WorkerMemory[] => [{ pid: process.pid, heapUsed: getHeapStatistics().used_heap_size }]
+
 export interface Gateway {
   config: Config
   store: EntityStore & ConfigReader & CounterStore
   log: Logger
   proxy: AddressInfo[]
   admin: AddressInfo[]
+  /** The Status API's addresses (status_listen). */
+  status: AddressInfo[]
   stop(): Promise<void>
 }
 
@@ -230,12 +237,25 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
 
 export interface AdminPart {
   addresses: AddressInfo[]
+  /** The Status API's addresses. */
+  status: AddressInfo[]
   stop(): Promise<void>
 }
 
-export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, proxyStats: ProxyStats, workerPids: () => number[], health: NodeHealth, shm: SharedMemory): Promise<AdminPart> {
+/** What the Admin and Status APIs read of the node besides its store. */
+export interface AdminParts {
+  proxyStats: ProxyStats
+  /** The proxy processes, with their heaps. */
+  workers: () => WorkerMemory[]
+  health: NodeHealth
+  shm: SharedMemory
+}
+
+/** The Admin API's listeners (admin_listen) and the Status API's (status_listen). */
+export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, parts: AdminParts): Promise<AdminPart> {
   const admins: FastifyInstance[] = []
   const addresses: AddressInfo[] = []
+  const status: AddressInfo[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(admins.map(async (a) => {
       const stopSweep = sweepIdle(a.server, GRACE_MS)
@@ -243,18 +263,31 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
       stopSweep()
     }))
   }
+  const deps = {
+    config, store, plugins, log,
+    proxyStats: parts.proxyStats,
+    workerPids: () => parts.workers().map((w) => w.pid),
+    workerMemory: parts.workers,
+    health: parts.health,
+    shm: parts.shm,
+    database: parts.health.replica,
+  }
   try {
-    for (const l of config.admin_listen) {
-      const a = createAdminServer({ config, store, plugins, log, proxyStats, workerPids, health, shm, database: health.replica })
-      admins.push(a)
-      await a.ready()
-      addresses.push(await listen(a.server, l, 'admin_listen'))
+    for (const [api, key] of [['admin', 'admin_listen'], ['status', 'status_listen']] as const) {
+      for (const l of config[key]) {
+        const a = createAdminServer({ ...deps, api })
+        admins.push(a)
+        await a.ready()
+        const address = await listen(a.server, l, key)
+        if (api === 'admin') addresses.push(address)
+        else status.push(address)
+      }
     }
   } catch (err) {
     await stop()
     throw err
   }
-  return { addresses, stop }
+  return { addresses, status, stop }
 }
 
 /** How often a process compares its config version with the store's (see followOtherWriters). */
@@ -313,10 +346,10 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   }
   try {
     proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm, counters }, opts.peers)
-    admin = await startAdmin(config, store, plugins, log, proxy.stats, () => [process.pid], { balancers, hub, replica: writer.replica }, shm.shm)
+    admin = await startAdmin(config, store, plugins, log, { proxyStats: proxy.stats, workers: ownHeap, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
   } catch (err) {
     await stop()
     throw err
   }
-  return { config, store, log, proxy: proxy.addresses, admin: admin.addresses, stop }
+  return { config, store, log, proxy: proxy.addresses, admin: admin.addresses, status: admin.status, stop }
 }

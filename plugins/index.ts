@@ -9,6 +9,7 @@ import { ipRestriction } from './ip-restriction/index.js'
 import { fileLog } from './file-log/index.js'
 import { jwt } from './jwt/index.js'
 import { keyAuth } from './key-auth/index.js'
+import { prometheus } from './prometheus/index.js'
 import { proxyCache } from './proxy-cache/index.js'
 import { requestTransformer } from './request-transformer/index.js'
 import { responseTransformer } from './response-transformer/index.js'
@@ -17,4 +18,4 @@ import { requestSizeLimiting } from './request-size-limiting/index.js'
 import { requestTermination } from './request-termination/index.js'
 
 /** The plugins `plugins = bundled` stands for. */
-export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, basicAuth, acl, fileLog, httpLog, botDetection]
+export const bundledPlugins: AnyPlugin[] = [keyAuth, rateLimiting, proxyCache, correlationId, requestTransformer, responseTransformer, ipRestriction, requestTermination, cors, requestSizeLimiting, jwt, basicAuth, acl, fileLog, httpLog, botDetection, prometheus]

@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../errors.js'
 import type { Logger } from '../log.js'
-import type { AdminAnswer, AdminContext, AdminRoute, PluginConfigRow } from '../runtime/plugin.js'
+import type { AdminAnswer, AdminContext, AdminNode, AdminRoute, PluginConfigRow } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import type { SharedMemory } from '../shm/index.js'
 import type { ConfigReader } from '../store/index.js'
@@ -14,6 +14,7 @@ import type { RouteTable } from './route-table.js'
 export interface PluginRouteDeps {
   shm: SharedMemory
   store: ConfigReader
+  node: AdminNode
 }
 
 /** The AdminContext of plugin `name`'s routes: one per plugin, made once. */
@@ -29,6 +30,7 @@ function contextFor (name: string, deps: PluginRouteDeps): AdminContext {
       }
       return out
     },
+    node: deps.node,
   }
 }
 
@@ -39,11 +41,13 @@ const INTERNAL_ERROR = { message: 'An unexpected error occurred' }
  * another plugin serves is a start-up error naming both (Kong lets api.lua extend core
  * endpoints; here a plugin adds paths of its own only).
  */
-export function registerPluginRoutes (table: RouteTable, plugins: PluginRegistry, log: Logger, deps: PluginRouteDeps): void {
+export function registerPluginRoutes (table: RouteTable, plugins: PluginRegistry, log: Logger, deps: PluginRouteDeps, opts: { statusApi?: boolean } = {}): void {
   for (const p of plugins.all()) {
     const context = contextFor(p.name, deps)
     const owner = `plugin '${p.name}'`
     for (const route of (p.admin ?? []) as AdminRoute[]) {
+      // The Status API serves only the routes a plugin offers it (Kong: status_api.lua).
+      if (opts.statusApi === true && route.statusApi !== true) continue
       const doc = { summary: route.summary ?? `${route.method} ${route.path} (plugin ${p.name})`, response: 'object' as const, tags: [p.name], owner }
       try {
         table.add(route.method, route.path, doc, async (req, reply) => {

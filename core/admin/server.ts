@@ -18,6 +18,8 @@ import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
 import { registerPluginRoutes } from './plugin-routes.js'
+import { nodeFacts, type WorkerMemory } from './node-facts.js'
+import { nodeStatus } from './status.js'
 import { readOnlyStore } from '../declarative/dbless.js'
 import { CONFIG_BODY_LIMIT, configurationHash, registerConfigRoutes } from './config-routes.js'
 import { SharedMemory } from '../shm/index.js'
@@ -48,6 +50,13 @@ export interface AdminDeps {
   shm?: SharedMemory
   /** database = postgres: the link to the shared database, whose state /status shows. */
   database?: { status(): { reachable: boolean, listening: boolean, version: number, error?: string } }
+  /** The proxy processes' heaps, for metrics; this process's alone when not given. */
+  workerMemory?: () => WorkerMemory[]
+  /**
+   * `status`: the Status API (status_listen), Kong's read-only endpoints for monitoring:
+   * GET /status and the plugin routes marked statusApi (prometheus's /metrics), nothing else.
+   */
+  api?: 'admin' | 'status'
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -240,6 +249,17 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     reply.code(500).send({ message: 'An unexpected error occurred' })
   })
 
+  let health = deps.health
+  if (health === undefined) {
+    const balancers = new UpstreamBalancers(store)
+    const own = { balancers, hub: new HealthHub(balancers, { log: deps.log }) }
+    app.addHook('onClose', async () => { await own.hub.stop(); balancers.close() })
+    health = own
+  }
+  const shm = deps.shm ?? new SharedMemory()
+  if (deps.shm === undefined) app.addHook('onClose', async () => { await shm.close() })
+  const node = nodeFacts({ config: deps.config, store, proxyStats: deps.proxyStats, health, shm, database: deps.database, workerMemory: deps.workerMemory })
+
   const table = new RouteTable(app)
 
   table.add('GET', '/', { summary: 'Node information', response: 'object', tags: ['information'] }, async () => {
@@ -259,32 +279,12 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     }
   })
 
-  table.add('GET', '/status', { summary: 'Health and traffic counters', response: 'object', tags: ['information'] }, async () => {
-    let reachable = true
-    let version: number | null = null
-    try { version = store.version() } catch { reachable = false }
-    // Kong's database.reachable: whether the shared database answers. This node serves
-    // its local copy either way.
-    if (deps.database !== undefined) reachable = deps.database.status().reachable
-    const s = deps.proxyStats
-    const mem = process.memoryUsage()
-    const dbless = deps.config.database === 'off'
-    return {
-      server: {
-        connections_accepted: s.connectionsAccepted,
-        connections_active: s.connectionsActive,
-        connections_handled: s.connectionsAccepted,
-        connections_reading: 0,
-        connections_writing: 0,
-        connections_waiting: s.connectionsActive,
-        total_requests: s.totalRequests,
-      },
-      // DB-less, Kong shows the configuration's hash and no database.
-      ...(dbless ? { configuration_hash: configurationHash(store) } : { database: { reachable } }),
-      configuration_version: version,
-      memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal },
-    }
-  })
+  table.add('GET', '/status', { summary: 'Health and traffic counters', response: 'object', tags: ['information'] }, async () => nodeStatus(deps.config, store, node))
+  if (deps.api === 'status') {
+    registerPluginRoutes(table, plugins, deps.log, { shm, store, node }, { statusApi: true })
+    table.finish()
+    return app
+  }
 
   table.add('GET', '/endpoints', { summary: 'Every Admin API path template', response: 'object', tags: ['information'] }, async () => ({
     data: [...table.routes.keys()].map((u) => u.replace(/:(\w+)/g, '{$1}')).sort(),
@@ -297,13 +297,6 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   registerSchemaRoutes(table, store, plugins)
   registerEntityRoutes(table, store)
   registerUpstreamRoutes(table, store)
-  let health = deps.health
-  if (health === undefined) {
-    const balancers = new UpstreamBalancers(store)
-    const own = { balancers, hub: new HealthHub(balancers, { log: deps.log }) }
-    app.addHook('onClose', async () => { await own.hub.stop(); balancers.close() })
-    health = own
-  }
   registerHealthRoutes(table, store, health)
   registerTagRoutes(table, store)
   registerConfigRoutes(table, store, deps.config, plugins, deps.log)
@@ -314,9 +307,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     return openapi
   })
 
-  const shm = deps.shm ?? new SharedMemory()
-  if (deps.shm === undefined) app.addHook('onClose', async () => { await shm.close() })
-  registerPluginRoutes(table, plugins, deps.log, { shm, store })
+  registerPluginRoutes(table, plugins, deps.log, { shm, store, node })
 
   table.finish()
   return app

@@ -114,7 +114,7 @@ export function describeConfig (config: Config): Record<string, unknown> {
   const listen = (ls: Config['proxy_listen']) => ls.length === 0
     ? ['off']
     : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
-  const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen) }
+  const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen), status_listen: listen(config.status_listen) }
   for (const key of SENSITIVE) if (config[key] !== '') shown[key] = SENSITIVE_PLACEHOLDER
   return shown
 }

@@ -21,6 +21,8 @@ export interface Config {
   proxy_listen: Listener[]
   /** Admin API listeners; empty when `off`. */
   admin_listen: Listener[]
+  /** Status API listeners (Kong's read-only monitoring endpoints); empty when `off`, the default. */
+  status_listen: Listener[]
   /** Worker processes to run; `auto` is resolved to the CPU count. */
   worker_processes: number
   /** Plugin names to load; `bundled` stands for every bundled plugin. */
@@ -262,6 +264,12 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: 'Where the Admin API listens; keep it on loopback or behind a firewall',
+  },
+  status_listen: {
+    default: 'off',
+    expects: LISTEN_EXPECTS,
+    parse: parseListen,
+    description: "Where the Status API listens (GET /status, and prometheus's /metrics): read-only, for monitoring; e.g. 127.0.0.1:8100",
   },
   worker_processes: {
     default: '1',

@@ -181,6 +181,8 @@ export class Pipeline {
   }
 
   #logAfter (ctx: RequestContext, collected: Collected[]): void {
+    // What the connection had written before this response: kong.log.sizes() counts from here.
+    ctx.bytesBefore = ctx.req.socket?.bytesWritten
     watchRequest(ctx)
     if (!anyRuns(collected, 'log')) return
     ctx.res.once('close', () => {

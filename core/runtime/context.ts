@@ -122,6 +122,8 @@ export class RequestContext {
   bodyFilterOff: Set<string> | undefined
   upstreamStarted: number | undefined
   upstreamResponded: number | undefined
+  /** The client connection's bytesWritten before this response began (see kong.log.sizes). */
+  bytesBefore: number | undefined
   /**
    * A plugin set the upstream Host header (Kong's var.upstream_host): the balancer then
    * leaves it as the plugin set it, as it does for a route with preserve_host.

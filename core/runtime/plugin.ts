@@ -137,6 +137,49 @@ export interface AdminContext {
   shm (name: string): SharedDict
   /** Every stored config of this plugin, enabled or not, in the store's order. */
   configs (): PluginConfigRow[]
+  /** What the node knows of itself, for metrics and status plugins. */
+  node: AdminNode
+}
+
+/** Connection and request counts of the node's proxy, every worker process summed (Kong's kong.nginx.get_statistics). */
+export interface NodeStatistics {
+  connectionsAccepted: number
+  connectionsHandled: number
+  connectionsActive: number
+  connectionsReading: number
+  connectionsWriting: number
+  connectionsWaiting: number
+  totalRequests: number
+}
+
+/** One address of an upstream's target as this node's balancer sees it (Kong's upstream health, per address). */
+export interface AddressHealthRow {
+  /** The upstream's name. */
+  upstream: string
+  /** The target as stored, `host:port`. */
+  target: string
+  /** `ip:port`; empty when the target's name resolved to nothing (dns_error). */
+  address: string
+  health: 'healthy' | 'unhealthy' | 'healthchecks_off' | 'dns_error'
+}
+
+/**
+ * The node as Admin API routes may read it: Kong's kong.node (get_id, get_memory_stats),
+ * kong.nginx.get_statistics and the balancer's health, as prometheus's exporter reads them.
+ */
+export interface AdminNode {
+  readonly id: string
+  readonly version: string
+  statistics (): NodeStatistics
+  /** Whether the node's database answers: the shared database with database = postgres; always true for lmdb and off. */
+  databaseReachable (): boolean
+  /** Every address of every upstream's targets, upstreams in name order. */
+  upstreamHealth (): AddressHealthRow[]
+  /**
+   * Declared shared dictionaries with their capacity and the bytes their entries take, and
+   * each proxy process's JavaScript heap in use (Kong: Lua VM bytes per worker).
+   */
+  memory (): { sharedDicts: Array<{ name: string, capacity: number, allocated: number }>, workers: Array<{ pid: number, heapUsed: number }> }
 }
 
 export interface AdminRoute {
@@ -145,6 +188,11 @@ export interface AdminRoute {
   path: string
   /** For the OpenAPI document. */
   summary?: string
+  /**
+   * Also served on the Status API (`status_listen`), as Kong serves a plugin's
+   * status_api.lua there: only for GET routes that reveal nothing sensitive.
+   */
+  statusApi?: boolean
   handler: (req: AdminRequest, ctx: AdminContext) => AdminAnswer | Promise<AdminAnswer>
 }
 
@@ -188,6 +236,9 @@ function adminProblems (admin: unknown): string[] {
     if (typeof path !== 'string' || !path.startsWith('/') || path.length < 2) problems.push(`${at}.path must be a path starting with '/', such as '/my-plugin/:id'`)
     if (typeof handler !== 'function') problems.push(`${at}.handler must be a function`)
     if (summary !== undefined && typeof summary !== 'string') problems.push(`${at}.summary must be a string`)
+    const statusApi = (r as Record<string, unknown>).statusApi
+    if (statusApi !== undefined && typeof statusApi !== 'boolean') problems.push(`${at}.statusApi must be a boolean`)
+    if (statusApi === true && method !== 'GET') problems.push(`${at}.statusApi is for GET routes only: the Status API is read-only`)
     const route = `${String(method)} ${String(path)}`
     if (seen.has(route)) problems.push(`'admin' lists ${route} twice`)
     seen.add(route)

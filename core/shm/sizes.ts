@@ -12,13 +12,20 @@ import type { CheckEnv } from '../runtime/plugin.js'
 export const RATE_LIMITING_COUNTERS_SIZE = 12 * 1024 * 1024
 
 /**
+ * Kong's template declares `lua_shared_dict prometheus_metrics 5m` for the prometheus
+ * plugin's counters. Only its flushes write there (once a second per process), so the
+ * bookkeeping of a bounded dictionary never costs a request anything.
+ */
+export const PROMETHEUS_METRICS_SIZE = 5 * 1024 * 1024
+
+/**
  * The node's declared dictionaries and their capacities: Kong's `kong_db_cache` sized by
- * mem_cache_size, `kong_rate_limiting_counters` as Kong's template sizes it, and those
+ * mem_cache_size, `kong_rate_limiting_counters` and `prometheus_metrics` as Kong's template sizes them, and those
  * nginx_http_lua_shared_dict adds (which may resize either). Other names a plugin asks for
  * are made unbounded on first use.
  */
 export function sharedDictSizes (config: Config): Record<string, number> {
-  return { kong_db_cache: config.mem_cache_size, kong_rate_limiting_counters: RATE_LIMITING_COUNTERS_SIZE, ...config.nginx_http_lua_shared_dict }
+  return { kong_db_cache: config.mem_cache_size, kong_rate_limiting_counters: RATE_LIMITING_COUNTERS_SIZE, prometheus_metrics: PROMETHEUS_METRICS_SIZE, ...config.nginx_http_lua_shared_dict }
 }
 
 /** What plugins' checkConfig may ask about this node. */

@@ -7,7 +7,7 @@ export { definePlugin, SDK_VERSION, TOLLGATE_VERSION } from './define.js'
 export { runPlugin } from './test-kit.js'
 export type { RunOptions, RunResult, TestRequest, UpstreamAnswer, UpstreamRequestSeen } from './test-kit.js'
 export type {
-  PluginDescriptor, Handler, ConfiguredPlugin, AdminRoute, AdminRequest, AdminAnswer, AdminMethod, AdminContext, PluginConfigRow, ConfigErrors, CheckEnv, BodyRequest,
+  PluginDescriptor, Handler, ConfiguredPlugin, AdminRoute, AdminRequest, AdminAnswer, AdminMethod, AdminContext, AdminNode, NodeStatistics, AddressHealthRow, PluginConfigRow, ConfigErrors, CheckEnv, BodyRequest,
 } from '../../core/runtime/plugin.js'
 // What the gateway publishes on node:diagnostics_channel, for metrics and logging plugins.
 export { channels } from '../../core/events.js'

@@ -32,6 +32,8 @@ export interface Running {
   child: ChildProcess
   proxy: string
   admin: string
+  /** The Status API, when status_listen is on. */
+  status: string | undefined
   output: () => string
   exited: Promise<Exit>
 }
@@ -62,13 +64,14 @@ export function startGateway (t: Test, args: string[], env: Record<string, strin
       if (started) return
       for (const line of stdout.split('\n')) {
         if (!line.includes('"tollgate started"')) continue
-        const msg = JSON.parse(line) as { proxy: string[], admin: string[] }
+        const msg = JSON.parse(line) as { proxy: string[], admin: string[], status?: string[] }
         started = true
         clearTimeout(timer)
         resolve({
           child,
           proxy: `http://${msg.proxy[0] as string}`,
           admin: `http://${msg.admin[0] as string}`,
+          status: msg.status?.[0] === undefined ? undefined : `http://${msg.status[0]}`,
           output: () => stdout + stderr,
           exited,
         })

@@ -111,6 +111,8 @@ export const PHASES = {
     emerg: ALL,
     setSerializeValue: ALL,
     serialize: Phase.log,
+    latencies: Phase.log,
+    sizes: Phase.log,
   }),
   router: rules('kong.router', {
     getRoute: AFTER_ACCESS,

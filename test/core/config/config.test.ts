@@ -13,6 +13,7 @@ t.test('embedded defaults', async (t) => {
     prefix: '/srv/tollgate-data',
     proxy_listen: [{ host: '0.0.0.0', port: 8000 }],
     admin_listen: [{ host: '127.0.0.1', port: 8001 }],
+    status_listen: [],
     worker_processes: 1,
     plugins: ['bundled'],
     log_level: 'notice',
@@ -101,10 +102,10 @@ t.test('mem_cache_size and nginx_http_lua_shared_dict: sizes as nginx writes the
   t.throws(() => loadConfig({ env: { TOLLGATE_MEM_CACHE_SIZE: '12q' } }), /mem_cache_size/)
 })
 
-t.test("the node's dictionaries: kong_db_cache by mem_cache_size, rate-limiting's counters 12m as Kong's template, both overridable", async (t) => {
-  t.same(sharedDictSizes(loadConfig({ env: {} })), { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 12 * 1024 ** 2 })
-  t.same(sharedDictSizes(loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'kong_rate_limiting_counters 64m, mine 1m' } })),
-    { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 64 * 1024 ** 2, mine: 1024 ** 2 })
+t.test("the node's dictionaries: kong_db_cache by mem_cache_size, rate-limiting's counters 12m and prometheus's 5m as Kong's template, all overridable", async (t) => {
+  t.same(sharedDictSizes(loadConfig({ env: {} })), { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 12 * 1024 ** 2, prometheus_metrics: 5 * 1024 ** 2 })
+  t.same(sharedDictSizes(loadConfig({ env: { TOLLGATE_NGINX_HTTP_LUA_SHARED_DICT: 'kong_rate_limiting_counters 64m, prometheus_metrics 20m, mine 1m' } })),
+    { kong_db_cache: 128 * 1024 ** 2, kong_rate_limiting_counters: 64 * 1024 ** 2, prometheus_metrics: 20 * 1024 ** 2, mine: 1024 ** 2 })
 })
 
 t.test("headers and headers_upstream: Kong's tokens, case-insensitive, off", async (t) => {
@@ -208,4 +209,10 @@ t.test('the prefix must be a writable directory', async (t) => {
 t.test('VERSION matches package.json', async (t) => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
   t.equal(VERSION, pkg.version)
+})
+
+t.test("status_listen: Kong's Status API listeners, off by default, in listen syntax", async (t) => {
+  t.same(loadConfig({ env: { TOLLGATE_STATUS_LISTEN: '127.0.0.1:8100' } }).status_listen, [{ host: '127.0.0.1', port: 8100 }])
+  t.same(loadConfig({ env: { TOLLGATE_STATUS_LISTEN: 'off' } }).status_listen, [])
+  t.throws(() => loadConfig({ env: { TOLLGATE_STATUS_LISTEN: '127.0.0.1' } }), /status_listen/)
 })

@@ -175,6 +175,9 @@ const TOLLGATE_ONLY: Record<string, PhaseName[]> = {
   'kong.db.listFor': ALL_FIVE,
   'kong.db.incrCounter': ALL_FIVE,
   'kong.plugin.skipBodyFilter': ['rewrite', 'access', 'header_filter'],
+  // serialize()'s latencies and sizes alone, for metrics plugins: serialize's phase.
+  'kong.log.latencies': ['log'],
+  'kong.log.sizes': ['log'],
 }
 
 /** Kong functions Tollgate does not have (yet). */
