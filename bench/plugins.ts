@@ -136,6 +136,13 @@ function hs256 (key: string, secret: string): string {
 }
 const JWT = hs256('bench-jwt-key', 'bench-jwt-secret-0123456789abcdef')
 
+/** The Admin API's /metrics counts the route's requests and their latencies. */
+async function prometheusCounts (c: PluginCheck): Promise<void> {
+  await status(c.url, c.headers, 200, 'a request')
+  const text = await (await get(`${c.admin}/metrics`)).text()
+  expect(/^kong_http_requests_total\{[^}]*route="bench"/m.test(text) && /^kong_request_latency_ms_bucket\{/m.test(text), 'no kong_http_requests_total or kong_request_latency_ms for the route on /metrics')
+}
+
 // --- the table ---------------------------------------------------------------------------
 
 const COST = { kind: 'cost', max: 0.03 } as const
@@ -391,6 +398,7 @@ export const PLUGIN_BENCHES: PluginBench[] = [
       await status(c.url, { apikey: 'outsider-key' }, 403, 'a consumer in no allowed group')
       await corsActive(c)
       await configured(c.admin, ['request-transformer'])
+      if ((await get(`${c.admin}/plugins?size=1000`).then(async (r) => await r.text())).includes('"prometheus"')) await prometheusCounts(c)
     },
     note: 'key-auth + acl + cors + request-transformer (+ prometheus when bundled)',
   },
@@ -401,7 +409,7 @@ export const PLUGIN_BENCHES: PluginBench[] = [
     target: COST,
     headers: {},
     seed: async (s) => { await plugin(s, 'prometheus', PROMETHEUS_CONFIG) },
-    check: async (c) => { await configured(c.admin, ['prometheus']) },
+    check: async (c) => { await prometheusCounts(c) },
     note: 'status code, latency and bandwidth metrics',
   },
   {
