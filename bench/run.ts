@@ -6,6 +6,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +17,8 @@ import { parseWrk, type LoadResult } from './wrk.js'
 import { cpuSeconds, descendants } from './proc.js'
 import { loadPlugins } from '../core/runtime/loader.js'
 import { LmdbStore } from '../core/store/index.js'
+import { bundledPlugins } from '../plugins/index.js'
+import { PLUGIN_BENCHES, PLUGINS_MEASURED_ELSEWHERE, benchName, missing, type PluginBench } from './plugins.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TSX = ['--import', 'tsx']
@@ -158,6 +161,31 @@ interface TollgateOptions {
   proxyCache?: boolean
   /** The service's host names an upstream with this many targets (all the bench upstream). */
   balanced?: { targets: number, algorithm: 'round-robin' | 'consistent-hashing' }
+  /** One of bench/plugins.ts's set-ups on the route (`tollgate-plugin-<id>`). */
+  plugin?: PluginBench
+}
+
+/** Names of the plugins bundled in this tree: a plugin bench whose plugins are not all here is skipped. */
+const BUNDLED = new Set(bundledPlugins.map((p) => p.name))
+
+/**
+ * http-log's loopback collector, in this process (pinned with wrk and the upstream, on
+ * CPU 1 when pinning): reads each batch and discards it, counting requests. Started on
+ * first use.
+ */
+let collector: { url: string, count: number } | undefined
+async function logCollector (): Promise<{ url: string, count: number }> {
+  if (collector !== undefined) return collector
+  const port = await freePort()
+  const c = { url: `http://127.0.0.1:${port}/log`, count: 0 }
+  const server = createHttpServer((req, res) => {
+    req.on('data', () => {})
+    req.on('end', () => { c.count++; res.writeHead(200, { 'content-length': '0' }).end() })
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  server.unref()
+  collector = c
+  return c
 }
 
 /**
@@ -168,7 +196,7 @@ interface TollgateOptions {
 const TARGET_ADDRESSES = 1000
 const targetIp = (i: number): string => `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`
 
-async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions): Promise<void> {
+async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOptions, logUrl: string): Promise<void> {
   const plugins = await loadPlugins(o.headerPlugin === undefined ? ['bundled'] : ['bundled', HEADER_PLUGIN])
   const store = new LmdbStore({ path: join(prefix, 'tollgate.mdb'), plugins, entities: plugins.entities(), ttlPurgeInterval: 0 })
   let svc
@@ -188,7 +216,9 @@ async function seedTollgate (prefix: string, upstreamPort: number, o: TollgateOp
   }
   // Decoy routes first; the measured route is /bench, matched by prefix.
   await batch(o.routes - 1, (i) => store.insert('routes', { paths: [`/r${i}/api`], service: { id: svc.id } }))
-  await store.insert('routes', { name: 'bench', paths: ['/bench'], service: { id: svc.id } })
+  const route = await store.insert('routes', { name: 'bench', paths: ['/bench'], service: { id: svc.id } }) as { id: string }
+  // A plugin bench's plugins sit on the route, as a team would configure them per API.
+  if (o.plugin !== undefined) await o.plugin.seed({ store, route, dir: prefix, collector: logUrl, has: (n) => BUNDLED.has(n) })
   if (o.keyAuth) {
     const consumer = await store.insert('consumers', { username: 'bench' })
     await batch(o.credentials - 1, (i) => store.insert('keyauth_credentials', { key: `decoy-key-${i}`, consumer: { id: consumer.id } }))
@@ -205,11 +235,12 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   const prefix = mkdtempSync(join(tmpdir(), 'tollgate-bench-'))
   process.on('exit', () => rmSync(prefix, { recursive: true, force: true }))
   const t0 = performance.now()
-  await seedTollgate(prefix, upstreamPort, o)
+  const logs = o.plugin?.needs.includes('http-log') === true ? await logCollector() : undefined
+  await seedTollgate(prefix, upstreamPort, o, logs?.url ?? 'http://127.0.0.1:9/unused')
   const seeded = (performance.now() - t0) / 1000
   const port = await freePort()
   const admin = await freePort()
-  const headers: Record<string, string> = o.keyAuth ? { apikey: 'bench-key' } : {}
+  const headers: Record<string, string> = { ...(o.keyAuth ? { apikey: 'bench-key' } : {}), ...o.plugin?.headers }
   const url = `http://127.0.0.1:${port}/bench`
   // Several workers get every CPU: pinning them to one would measure nothing.
   // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
@@ -226,7 +257,15 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
     ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),
   })
-  return { name, url, headers, child, runs: [], note: seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined }
+  let note = seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined
+  if (o.plugin !== undefined) {
+    // Ready is a 200 with the bench's headers; this proves the plugin does its work too
+    // (a refusal without credentials, a header it adds, a line it logs).
+    await o.plugin.check({ url, headers, admin: `http://127.0.0.1:${admin}`, dir: prefix, collected: () => logs?.count ?? 0 })
+    const absent = (o.plugin.optional ?? []).filter((n) => !BUNDLED.has(n))
+    note = [o.plugin.note, absent.length > 0 ? `${absent.join(', ')} not bundled in this tree yet: left out` : undefined, note].filter((x) => x !== undefined).join('; ')
+  }
+  return { name, url, headers, child, runs: [], note }
 }
 
 /** express-gateway with key-auth: a user and a credential made through its Admin API. */
@@ -302,6 +341,9 @@ const mb = (n: number | undefined): string => n === undefined ? '' : `${(n / 104
 
 async function main (): Promise<void> {
   const only = opts.only === undefined ? undefined : new Set(opts.only.split(','))
+  // `--only plugins`: the plugin bundle's contestants (issue #20) with the two they are
+  // measured against, bare and tollgate.
+  if (only?.delete('plugins') === true) for (const n of ['bare', 'tollgate', ...PLUGIN_BENCHES.map(benchName)]) only.add(n)
   // The baseline is asked for by name already (--baseline), --only or not.
   const wanted = (name: string): boolean => only === undefined || only.has(name) || (name === 'baseline-key-auth' && opts.baseline !== undefined)
   // DB-less loading (bench/declarative.ts) is its own harness: a gateway per round, no
@@ -384,6 +426,16 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   await add('tollgate-key-auth-rate-limiting', () => startTollgate('tollgate-key-auth-rate-limiting', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, rateLimit: true }))
   // A cache hit against the same route uncached (`tollgate`): the upstream is not called.
   await add('tollgate-proxy-cache-hit', () => startTollgate('tollgate-proxy-cache-hit', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, proxyCache: true }))
+  // The plugin bundle (issue #20): tollgate + one plugin on the route, each against
+  // `tollgate` (acl against key-auth), and the stack against `bare`. A set-up whose plugins
+  // are not bundled here (prometheus until it lands) is skipped, with a note.
+  for (const p of PLUGIN_BENCHES) {
+    const name = benchName(p)
+    if (!wanted(name)) continue
+    const absent = missing(p, BUNDLED)
+    if (absent.length > 0) { process.stderr.write(`${name} skipped: plugin ${absent.map((n) => `'${n}'`).join(', ')} not in bundledPlugins (plugins/index.ts) in this tree\n`); continue }
+    await add(name, () => startTollgate(name, upstreamPort, { routes: 1, keyAuth: false, credentials: 0, plugin: p }))
+  }
   await add('tollgate-10-routes', () => startTollgate('tollgate-10-routes', upstreamPort, { routes: 10, keyAuth: false, credentials: 0 }))
   await add('tollgate-many-routes', () => startTollgate('tollgate-many-routes', upstreamPort, { routes: Number(opts.routes), keyAuth: false, credentials: 0 }))
   await add('tollgate-many-keys', () => startTollgate('tollgate-many-keys', upstreamPort, { routes: 1, keyAuth: true, credentials: Number(opts.credentials) }))
@@ -467,6 +519,41 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
     `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.7x: isolation costs at most 30%)`,
     `- tollgate-2-workers / tollgate-1-worker: ${ratio('tollgate-2-workers', 'tollgate-1-worker')} (target >= 1.4x${PIN ? '; not comparable with pinning on: the load generator and upstream are held to CPU 1 while the workers float. Measure scaling with --no-pin' : ''})`)
+  // The plugin bundle's targets (issue #20), for the plugin contestants in this run.
+  const pluginTargets: { name: string, against: string, target: PluginBench['target'], ratio?: number, paired?: number, perCpu?: number, met?: boolean }[] = []
+  for (const p of PLUGIN_BENCHES) {
+    const name = benchName(p)
+    const x = byName.get(name)
+    if (x === undefined) continue
+    const y = byName.get(p.against)
+    const t = { name, against: p.against, target: p.target }
+    if (y === undefined) { lines.push(`- ${name} / ${p.against}: n/a (${p.against} not in this run)`); pluginTargets.push(t); continue }
+    const rounds = Math.min(x.runs.length, y.runs.length)
+    const paired = rounds < 2 ? undefined : median(Array.from({ length: rounds }, (_, i) => (x.runs[i] as Run).rps / (y.runs[i] as Run).rps))
+    const perCpu = x.cpuUsPerReq === undefined || y.cpuUsPerReq === undefined ? undefined : y.cpuUsPerReq / x.cpuUsPerReq
+    // The verdict is taken on the round-by-round ratio when there are rounds to pair: a 3%
+    // cost is well inside the drift between rounds on this machine, which pairing removes.
+    const r = paired ?? x.rps / y.rps
+    const basis = paired === undefined ? 'ratio of medians' : 'round by round'
+    const pct = (v: number | undefined): string => v === undefined ? 'n/a' : `${((1 - v) * 100).toFixed(1)}%`
+    if (p.target.kind === 'cost') {
+      const met = 1 - r <= p.target.max
+      pluginTargets.push({ ...t, ratio: x.rps / y.rps, paired, perCpu, met })
+      lines.push(`- ${name} / ${p.against}: ${ratio(name, p.against)}: cost ${pct(x.rps / y.rps)} (round by round ${pct(paired)}; per CPU second ${pct(perCpu)}) (target <= ${(p.target.max * 100).toFixed(0)}%, ${basis}): ${met ? 'met' : 'MISSED'}`)
+    } else if (p.target.kind === 'ratio') {
+      const met = r >= p.target.min
+      pluginTargets.push({ ...t, ratio: x.rps / y.rps, paired, perCpu, met })
+      lines.push(`- ${name} / ${p.against}: ${ratio(name, p.against)} (target >= ${p.target.min}x, ${basis}): ${met ? 'met' : 'MISSED'}${x.note === undefined ? '' : ` [${x.note}]`}`)
+    } else {
+      pluginTargets.push({ ...t, ratio: x.rps / y.rps, paired, perCpu })
+      lines.push(`- ${name} / ${p.against}: ${ratio(name, p.against)} (no target: ${p.target.why})`)
+    }
+  }
+  if (pluginTargets.length > 0) {
+    for (const [plugin, where] of Object.entries(PLUGINS_MEASURED_ELSEWHERE)) lines.push(`- ${plugin}: measured by ${where}`)
+    const costs = pluginTargets.filter((t) => t.target.kind === 'cost' && t.met !== undefined)
+    lines.push(`- plugins within 3%: ${costs.filter((t) => t.met === true).length} of ${costs.length}${costs.some((t) => t.met === false) ? ` (missed: ${costs.filter((t) => t.met === false).map((t) => t.name.replace('tollgate-plugin-', '')).join(', ')})` : ''}`)
+  }
   process.stdout.write(`${lines.join('\n')}\n`)
 
   mkdirSync(opts.out as string, { recursive: true })
@@ -476,6 +563,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     machine: { cpus: CPUS, node: process.version },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
     results: summary,
+    pluginTargets,
   }, null, 2))
   process.stderr.write(`results written to ${file}\n`)
   if (opts.profile !== undefined) await stopForProfiles(contestants)

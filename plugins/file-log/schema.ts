@@ -7,7 +7,7 @@ const validFilename = ((v: string): string | undefined => FILENAME.test(v) ? und
 
 export const FileLogSchema = Type.Object({
   path: Type.String({ check: validFilename, description: 'The file each request is appended to, one JSON line per request' }),
-  reopen: Type.Boolean({ default: false, description: 'Close and reopen the file before every line (for log rotation)' }),
+  reopen: Type.Boolean({ default: false, description: 'Close and reopen the file before every write, for log rotation (lines arriving together are one write)' }),
   custom_fields_by_lua: nullable(Type.Record(Type.String(), Type.String()), { default: null, description: 'Kong runs these as Lua: not supported by Tollgate, only null or an empty map is accepted' }),
 }, { additionalProperties: false })
 

@@ -29,7 +29,14 @@ interface Queue {
 
 const queues = new Map<string, Queue>()
 
-const keyOf = (c: HttpLogConfig): string => JSON.stringify([c.http_endpoint, c.method, c.content_type, c.timeout, c.keepalive, c.retry_count, c.queue_size, c.flush_timeout, c.headers, c.queue])
+// A config object lives as long as its plugin instance's configuration, so its key is made
+// once, not per logged request (a JSON.stringify of ten fields on every request otherwise).
+const keys = new WeakMap<HttpLogConfig, string>()
+function keyOf (c: HttpLogConfig): string {
+  let k = keys.get(c)
+  if (k === undefined) keys.set(c, k = JSON.stringify([c.http_endpoint, c.method, c.content_type, c.timeout, c.keepalive, c.retry_count, c.queue_size, c.flush_timeout, c.headers, c.queue]))
+  return k
+}
 
 function queueFor (id: string, conf: HttpLogConfig, warn: Warn): Queue {
   let q = queues.get(id)

@@ -11,12 +11,14 @@ export function headerFilter (kong: Kong, conf: ResponseTransformerConfig): void
     set: (name, value) => kong.response.setHeader(name, value),
     add: (name, value) => kong.response.addHeader(name, value),
   })
-  // A response that is not JSON streams: there is nothing to do to its body.
-  if (!isJsonBody(kong.response.getHeader('content-type'))) kong.plugin.skipBodyFilter()
+  // A response that is not JSON, or a config with no JSON step, streams: there is nothing
+  // to do to its body (Kong's body_filter returns at once then). Without the second test a
+  // headers-only config held every JSON answer whole for nothing.
+  if (!isBodyTransformSet(conf) || !isJsonBody(kong.response.getHeader('content-type'))) kong.plugin.skipBodyFilter()
 }
 
 export function bodyFilter (kong: Kong, conf: ResponseTransformerConfig): void {
-  if (!isJsonBody(kong.response.getHeader('content-type'))) return
+  if (!isBodyTransformSet(conf) || !isJsonBody(kong.response.getHeader('content-type'))) return
   const raw = kong.response.getRawBody()
   const r = transformJsonBody(conf, (raw ?? Buffer.alloc(0)).toString('utf8'))
   if (r.error !== undefined) {

@@ -2,6 +2,7 @@
 // "verify registered claims", against plugins/jwt/parser.ts. Not ported: "Encoding" (Kong's
 // jwt_parser.encode is a signer Tollgate does not ship; the tests' own is fixtures.ts) and
 // "throws an error if not given a string" (the type system rules it out).
+import { compactVerify } from 'jose'
 import t from 'tap'
 import { decodeToken, verifyRegisteredClaims, verifySignature } from '../../../plugins/jwt/parser.js'
 import { encode, es256, es384, rs256, rs384, rs512 } from './fixtures.js'
@@ -45,6 +46,32 @@ t.test('verify signature', async (t) => {
     t.same([good, bad], [500, 0], alg)
   }
   t.notOk(await verifySignature(encode({ sub: 'foo' }, 'secret'), 'RS256', 'not a key'), 'an unloadable key verifies nothing')
+})
+
+t.test('HS* signatures: the synchronous HMAC path answers as jose does', async (t) => {
+  // verifySignature checks plainly formed HS* tokens with node:crypto and leaves the rest
+  // to jose; every token here must get jose's own answer either way.
+  const good = encode({ sub: 'foo' }, 'secret')
+  const [h, p, s] = good.split('.') as [string, string, string]
+  const flip = (x: string): string => `${x.slice(0, -1)}${x.endsWith('A') ? 'B' : 'A'}`
+  const tokens: Array<[string, string]> = [
+    ['valid', good],
+    ['another alg in the header', encode({ sub: 'foo' }, 'secret', 'HS384')],
+    ['a tampered payload', `${h}.${flip(p)}.${s}`],
+    ['a tampered signature', `${h}.${p}.${flip(s)}`],
+    ['a truncated signature', `${h}.${p}.${s.slice(0, 20)}`],
+    ['an empty signature', `${h}.${p}.`],
+    ['padded base64', `${h}.${p}.${s}=`],
+    ['four parts', `${good}.x`],
+    ['crit in the header', encode({ sub: 'foo' }, 'secret', 'HS256', { alg: 'HS256', crit: ['exp'] })],
+    ['b64 false', encode({ sub: 'foo' }, 'secret', 'HS256', { alg: 'HS256', b64: false, crit: ['b64'] })],
+  ]
+  for (const [what, token] of tokens) {
+    for (const secret of ['secret', 'other', '']) {
+      const jose = await compactVerify(token, Buffer.from(secret), { algorithms: ['HS256'] }).then(() => true, () => false)
+      t.equal(await verifySignature(token, 'HS256', secret), jose, `${what}, secret '${secret}': ${String(jose)}`)
+    }
+  }
 })
 
 t.test('verify registered claims', async (t) => {
