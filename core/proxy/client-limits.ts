@@ -220,6 +220,10 @@ export function watchBody (req: IncomingMessage, limits: ClientLimits, fail: (er
       stop()
       fail(new ClientError(408, `the client sent no request body for ${limits.bodyTimeoutMs} ms (client_body_timeout)`))
     }, limits.bodyTimeoutMs)
+    // While the client is connected its socket keeps the process alive; the timer alone must
+    // not: a watcher re-armed by the resume after an early answer (503 with the body unread)
+    // outlives its connection, and held a stopping process for client_body_timeout (60 s).
+    timer.unref()
   }
   const disarm = (): void => { if (timer !== undefined) { clearTimeout(timer); timer = undefined } }
   const onData = (chunk: Buffer): void => {

@@ -6,13 +6,17 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { LmdbStore, STORE_FILE } from '../../core/store/index.js'
+import { configCommand } from '../../core/cli/config.js'
 import { BIN, childEnv, startGateway, type Exit } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
 import { until } from '../helpers/gateway.js'
 import { KONG_YML, bundled } from './fixtures.js'
 
-/** `tollgate config ...args` in `cwd`, to completion. */
-function config (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
+/**
+ * `tollgate config ...args` in `cwd`, to completion, as a real process: kept for each
+ * command (init, parse, db_import, db_export, diff, sync) and each exit code (0, 1, 2).
+ */
+function configProcess (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'config', ...args], { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -22,6 +26,31 @@ function config (args: string[], opts: { cwd?: string, env?: Record<string, stri
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate config ${args.join(' ')} did not exit`)) }, 60_000)
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
   })
+}
+
+/**
+ * `tollgate config ...args` in this process: the CLI's own function with the process's cwd
+ * and environment set as the child's would be. A spawn costs about a second of CPU (node,
+ * then the CLI's modules), which is what this file spent its time on; what these tests check
+ * is the command's output, exit code and store, the same either way. configProcess covers
+ * the real process.
+ */
+async function config (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
+  const cwd = process.cwd()
+  const saved = Object.entries(process.env).filter(([k]) => k.startsWith('TOLLGATE_'))
+  for (const [k] of saved) delete process.env[k]
+  Object.assign(process.env, opts.env)
+  if (opts.cwd !== undefined) process.chdir(opts.cwd)
+  let stdout = ''
+  let stderr = ''
+  try {
+    const code = await configCommand(args, { out: (s) => { stdout += s }, err: (s) => { stderr += s } })
+    return { code, signal: null, stdout, stderr }
+  } finally {
+    process.chdir(cwd)
+    for (const k of Object.keys(opts.env ?? {})) delete process.env[k]
+    Object.assign(process.env, Object.fromEntries(saved))
+  }
 }
 
 /** The store under `prefix`, opened in this process (LMDB shares it with the CLI's). */
@@ -36,7 +65,7 @@ const noStack = (t: Test, e: Exit): void => { t.notMatch(e.stderr, /\n\s+at /, '
 
 t.test('init writes a sample that parses, and never overwrites', async (t) => {
   const dir = tempDir(t)
-  const first = await config(['init'], { cwd: dir })
+  const first = await configProcess(['init'], { cwd: dir })
   t.equal(first.code, 0, first.stderr)
   const text = readFileSync(join(dir, 'kong.yml'), 'utf8')
   t.match(text, /^_format_version: "3\.0"$/m)
@@ -66,7 +95,7 @@ t.test('init writes a sample that parses, and never overwrites', async (t) => {
 t.test("parse: Kong's error text, exit 1, no stack trace", async (t) => {
   const dir = tempDir(t)
   writeFileSync(join(dir, 'bad.yml'), '_format_version: "3.0"\nservices:\n- name: a\n  port: 99999\n')
-  const bad = await config(['parse', join(dir, 'bad.yml'), '-p', dir])
+  const bad = await configProcess(['parse', join(dir, 'bad.yml'), '-p', dir])
   t.equal(bad.code, 1)
   t.equal(bad.stderr, "Error: Failed parsing:\nin 'services':\n  - in entry 1 of 'services':\n    in 'host': required field missing\n    in 'port': value should be between 0 and 65535\n")
   noStack(t, bad)
@@ -91,7 +120,7 @@ t.test('db_import: upserts by id in one transaction, keeps other rows; refused D
   const dir = tempDir(t)
   const prefix = join(dir, 'prefix')
   writeFileSync(join(dir, 'kong.yml'), KONG_YML)
-  const first = await config(['db_import', join(dir, 'kong.yml'), '-p', prefix])
+  const first = await configProcess(['db_import', join(dir, 'kong.yml'), '-p', prefix])
   t.equal(first.code, 0, first.stderr)
   t.equal(first.stdout, 'parse successful, beginning import\nimport successful\n')
   const store = openPrefixStore(t, prefix)
@@ -133,7 +162,7 @@ t.test('db_export: ./kong.yml by default, never overwrites, - for stdout; then s
     const bob = await store.insert('consumers', { custom_id: 'bob' })
     await store.insert('keyauth_credentials', { consumer: { id: bob.id } }, { ttl: 3600 })
   }
-  const exported = await config(['db_export', '-p', prefix], { cwd: dir })
+  const exported = await configProcess(['db_export', '-p', prefix], { cwd: dir })
   t.equal(exported.code, 0, exported.stderr)
   t.equal(exported.stdout, '')
   const text = readFileSync(join(dir, 'kong.yml'), 'utf8')
@@ -171,7 +200,7 @@ t.test('diff and sync: decK lines, exit codes, JSON, select tags', async (t) => 
   const prefix = join(dir, 'prefix')
   const file = join(dir, 'kong.yml')
   writeFileSync(file, KONG_YML)
-  const before = await config(['diff', file, '-p', prefix])
+  const before = await configProcess(['diff', file, '-p', prefix])
   t.equal(before.code, 2, 'differences: exit 2')
   t.equal(before.stdout, [
     'creating service billing',
@@ -251,7 +280,7 @@ for (const workers of ['1', '2']) t.test(`a gateway running on the prefix serves
   t.equal(await status(), 404)
   const file = join(prefix, 'kong.yml')
   writeFileSync(file, KONG_YML)
-  const sync = await config(['sync', file, '-p', prefix])
+  const sync = await configProcess(['sync', file, '-p', prefix])
   t.equal(sync.code, 0, sync.stderr)
   await until(async () => (await status()) === 401, 'the new route and its key-auth to apply')
   const admin = await request(`${gw.admin}/consumers/alice`)

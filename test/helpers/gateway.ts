@@ -1,11 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import type { Test } from 'tap'
-import { request } from 'undici'
+import { Agent, request, setGlobalDispatcher } from 'undici'
 import { loadConfig, type Config, type LogLevel } from '../../core/config/index.js'
 import { startGateway, type Gateway, type StartOptions } from '../../core/gateway.js'
 import { createLogger, type Logger } from '../../core/log.js'
 import { tempDir } from './store.js'
+
+// A gateway stops gracefully: its proxy waits for idle keep-alive connections to be closed
+// by their client (listen.ts drain), which undici does 3 s after a connection's last answer
+// (node's `Keep-Alive: timeout=5` less undici's 2 s margin). Every test gateway waited those
+// 3 s at teardown; the tests' client now lets an idle connection go after 100 ms. Requests
+// sent one after another still share a connection; tests about connections use raw sockets.
+setGlobalDispatcher(new Agent({ keepAliveTimeout: 100, keepAliveMaxTimeout: 100 }))
 
 export interface TestGateway {
   gateway: Gateway
