@@ -17,6 +17,22 @@ const requestLatency = FAMILIES.request_latency_ms as Family
 const upstreamLatency = FAMILIES.upstream_latency_ms as Family
 const kongLatency = FAMILIES.kong_latency_ms as Family
 
+/**
+ * The `service="...",route="..."` label text of a route and its service, made once per
+ * route entity object: a configuration change makes new objects, so a renamed service or
+ * route gets new text. Requests without a route are rare (a rewrite-phase exit) and made
+ * each time.
+ */
+const bases = new WeakMap<object, { service: object, text: string }>()
+function baseLabels (service: { name?: string | null, host: string }, route: { name?: string | null, id: string } | undefined): string {
+  if (route === undefined) return `service="${escapeLabel(service.name ?? service.host)}",route=""`
+  const known = bases.get(route)
+  if (known !== undefined && known.service === service) return known.text
+  const text = `service="${escapeLabel(service.name ?? service.host)}",route="${escapeLabel(route.name ?? route.id)}"`
+  bases.set(route, { service, text })
+  return text
+}
+
 /** Adds this process's counts to the node's dictionary now. */
 export function flush (): void {
   if (dict !== undefined && !local.empty) local.flush(dict)
@@ -35,7 +51,7 @@ export function log (kong: Kong, conf: PrometheusConfig): void {
     dict = kong.shm(DICT)
     timer ??= setInterval(flush, SYNC_MS).unref()
   }
-  const base = `service="${escapeLabel(service.name ?? service.host)}",route="${route === undefined ? '' : escapeLabel(route.name ?? route.id)}"`
+  const base = baseLabels(service, route)
   const consumer = conf.per_consumer ? escapeLabel(kong.client.getConsumer()?.username ?? '') : ''
   if (conf.bandwidth_metrics) {
     const sizes = kong.log.sizes()
