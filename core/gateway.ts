@@ -7,8 +7,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { createAdminServer } from './admin/server.js'
-import type { WorkerMemory } from './admin/node-facts.js'
-import { getHeapStatistics } from 'node:v8'
+import { ownHeap, type WorkerMemory } from './admin/node-facts.js'
 import { configChanged } from './events.js'
 import { preparePrefix, type Config } from './config/index.js'
 import { listen, sweepIdle } from './listen.js'
@@ -42,9 +41,6 @@ import type { PgReplica } from './store/pg/replica.js'
 import { pgSettings as pgSettingsOf } from './store/pg/settings.js'
 
 export const GRACE_MS = 10_000
-
-/** This process as the node's one proxy process, with the heap it uses. */
-const ownHeap = (): WorkerMemory[] => [{ pid: process.pid, heapUsed: getHeapStatistics().used_heap_size }]
 
 export interface Gateway {
   config: Config

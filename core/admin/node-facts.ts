@@ -47,7 +47,8 @@ export function statistics (s: ProxyStats): NodeStatistics {
   }
 }
 
-const ownHeap = (): WorkerMemory[] => [{ pid: process.pid, heapUsed: getHeapStatistics().used_heap_size }]
+/** This process as the node's one proxy process, with the heap it uses. */
+export const ownHeap = (): WorkerMemory[] => [{ pid: process.pid, heapUsed: getHeapStatistics().used_heap_size }]
 
 export function nodeFacts (deps: NodeFactsDeps): AdminNode {
   const { store, health, shm } = deps
