@@ -14,6 +14,9 @@ import type { LmdbStore } from '../../core/store/index.js'
 import { startAdmin, storeDump, type AdminClient } from '../helpers/admin.js'
 import { memoryLogger } from '../helpers/gateway.js'
 import { params } from './settings.js'
+import { PluginRegistry } from '../../core/runtime/registry.js'
+import { testPlugins } from '../helpers/entities.js'
+import { prometheus } from '../../plugins/prometheus/index.js'
 
 const SVC = '5e1f0000-0000-4000-8000-000000000001'
 const RT = '5e1f0000-0000-4000-8000-000000000002'
@@ -115,7 +118,11 @@ interface Harness { api: AdminClient, port: number, errors: () => unknown[] }
 
 async function harness (t: Test): Promise<Harness> {
   const { log, lines } = memoryLogger()
-  const api = await startAdmin(t, { log })
+  // The test plugins, and prometheus for a plugin-owned endpoint (/metrics) under the same fire.
+  const plugins = new PluginRegistry()
+  for (const p of testPlugins.all()) plugins.register(p)
+  plugins.register(prometheus)
+  const api = await startAdmin(t, { log, plugins })
   await ensureFixtures(api.store)
   return { api, port: Number(new URL(api.url).port), errors: () => lines.filter((l) => l.level >= 50) }
 }
@@ -267,7 +274,7 @@ const queryPart = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(fc.tuple(fc.constant('size'), fc.constantFrom(...SIZES), fc.constantFrom(...SIZES)), fc.tuple(fc.constant('tags'), fc.constantFrom(...TAGS), fc.constantFrom(...TAGS)), fc.tuple(fc.constant('offset'), fc.constantFrom(...OFFSETS), fc.constantFrom(...OFFSETS))).map(([k, a, b]) => `${k}=${a}&${k}=${b}`) },
 )
 const query = fc.array(queryPart, { maxLength: 5 }).map((parts) => parts.join('&'))
-const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service', '/config',
+const LISTS = ['/services', '/routes', '/consumers', '/plugins', '/test-creds', '/tags', '/tags/t1', '/tags/%C3%A9', '/services/svc/routes', '/services/svc/plugins', '/routes/rt/plugins', '/consumers/cons/plugins', '/consumers/cons/test-cred', `/services/${MISSING}/routes`, '/services/svc', '/schemas/services', '/', '/status', '/endpoints', '/routes/rt/service', '/config', '/metrics',
   '/upstreams', '/upstreams/ups.test/targets', `/upstreams/${UPS}/targets/all`, '/upstreams/ups.test/targets/tgt.test:8000',
   '/upstreams/ups.test/health', '/upstreams/ups.test/targets/tgt.test:8000/healthy', '/upstreams/ups.test/targets/tgt.test:8000/127.0.0.1:8000/unhealthy', '/upstreams/ups.test/targets/tgt.test:8000/%zz/healthy']
 
