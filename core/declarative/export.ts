@@ -25,8 +25,7 @@ type Store = Pick<EntityStore, 'entities'> & Pick<ConfigReader, 'each'>
 /**
  * The store's entity types in dependency order: each after every type it references
  * (Kong's schema_topological_sort), ties kept in definition order (core first, then
- * plugin-owned). References to entities the store does not have (certificates, still
- * pending) are not dependencies.
+ * plugin-owned). References to entities the store does not have are not dependencies.
  */
 export function entityOrder (entities: readonly EntityInfo[]): EntityInfo[] {
   const byName = new Map(entities.map((e) => [e.name, e]))

@@ -325,9 +325,14 @@ class Flattener {
     }
     for (const item of this.#items) {
       for (const ref of item.refs) {
-        const target = typeof ref.value === 'string'
-          ? byKey.get(ref.reference)?.get(ref.value) ?? byId.get(ref.reference)?.get(ref.value.toLowerCase())
-          : undefined
+        // A bare endpoint key or id, or a record with the id (Kong's 15-off_spec: snis
+        // beside their certificate, `certificate: { id: ... }`).
+        const value = ref.value
+        const target = typeof value === 'string'
+          ? byKey.get(ref.reference)?.get(value) ?? byId.get(ref.reference)?.get(value.toLowerCase())
+          : isRecord(value) && typeof value.id === 'string' && Object.keys(value).length === 1
+            ? byId.get(ref.reference)?.get(value.id.toLowerCase())
+            : undefined
         if (target === undefined) {
           const shown = typeof ref.value === 'string' ? ref.value : JSON.stringify(ref.value)
           this.#keyed(item, `invalid reference '${ref.field}: ${shown}' (no such entry in '${ref.reference}')`, true)

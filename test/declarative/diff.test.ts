@@ -7,6 +7,7 @@ import { exportDeclarative, exportObject } from '../../core/declarative/export.j
 import { parseDeclarative } from '../../core/declarative/parse.js'
 import type { Entity, LmdbStore } from '../../core/store/index.js'
 import { bundledStore, config, filled } from './fixtures.js'
+import { pair, pem } from '../helpers/tls.js'
 
 const SVC = '0855b320-0dd2-547d-891d-601e9b38647f'
 const ROUTE = '481a9539-f49c-51b6-b2e2-fe99ee68866c'
@@ -281,8 +282,8 @@ t.test('db_import: upserts by id in one transaction, leaves other rows alone', a
 
 t.test('an entity type this node does not know is an error', async (t) => {
   const store = bundledStore(t)
-  const cfg = config(new Map([['certificates', [{ id: SVC } as Entity]]]))
-  t.throws(() => diffDeclarative(store, cfg), { name: 'DiffError', message: "the configuration has 'certificates' entities, which this node does not know" })
+  const cfg = config(new Map([['vaults', [{ id: SVC } as Entity]]]))
+  t.throws(() => diffDeclarative(store, cfg), { name: 'DiffError', message: "the configuration has 'vaults' entities, which this node does not know" })
   await t.rejects(importDeclarative(store, cfg), DiffError)
 })
 
@@ -304,6 +305,11 @@ t.test('db_export then sync of the same file is a no-op, for every entity type',
   await store.insert('keyauth_credentials', { key: 'alice-key', consumer: { id: alice.id } })
   await store.insert('keyauth_credentials', { key: 'bob-temp', consumer: { id: bob.id } }, { ttl: 600 })
   await store.insert('keyauth_credentials', { consumer: { id: bob.id } })
+  const cert = await store.insert('certificates', { ...pair('a-rsa'), cert_alt: pem('a-ecdsa-cert'), key_alt: pem('a-ecdsa-key'), tags: ['tls'] })
+  await store.insert('snis', { name: 'a.example.test', certificate: { id: cert.id } })
+  await store.insert('snis', { name: '*.wild.example.test', certificate: { id: cert.id } })
+  const ca = await store.insert('ca_certificates', { cert: pem('ca-cert') })
+  await store.insert('services', { name: 'mtls', url: 'https://mtls.test', client_certificate: { id: cert.id }, ca_certificates: [ca.id], tls_verify: true })
 
   const text = exportDeclarative(store)
   const parsed = parseDeclarative(text, store, { filename: 'kong.yml' })
@@ -315,7 +321,7 @@ t.test('db_export then sync of the same file is a no-op, for every entity type',
   // The same file into an empty store recreates everything, ids and expiry included.
   const other = bundledStore(t)
   const fresh = diffDeclarative(other, parsed)
-  t.equal(summarize(fresh).creating, 16)
+  t.equal(summarize(fresh).creating, 21)
   await applyPlan(other, fresh)
   t.same(diffDeclarative(other, parsed).changes, [])
   t.same(snapshot(other), snapshot(store), 'the same rows, by id')

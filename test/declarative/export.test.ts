@@ -21,7 +21,8 @@ const ALICE = '4b1b701d-de2b-5588-9aa2-3b97061d9f52'
 t.test('dependency order: parents before children, definition order otherwise', async (t) => {
   const store = bundledStore(t)
   const names = entityOrder(store.entities).map((i) => i.name)
-  t.same(names, ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'acls', 'basicauth_credentials', 'jwt_secrets', 'keyauth_credentials'])
+  // Services reference certificates and CA certificates, so those come first.
+  t.same(names, ['certificates', 'ca_certificates', 'services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'snis', 'acls', 'basicauth_credentials', 'jwt_secrets', 'keyauth_credentials'])
   for (const info of store.entities) {
     for (const f of info.foreign) {
       if (names.includes(f.reference)) t.ok(names.indexOf(f.reference) < names.indexOf(info.name), `${f.reference} before ${info.name}`)

@@ -14,8 +14,8 @@
 //   - the multipart/form-data variants of the /routes POST cases, which Kong's test client
 //     skips ("the client doesn't play well with this"), are sent and checked here.
 // Skipped, and why:
-//   - "certificates should be auto-related with attach/separate snis" (2): no certificates or
-//     SNIs in Tollgate;
+//   - "certificates should be auto-related with attach/separate snis": Kong's
+//     spec/fixtures/ssl.lua pair → test/fixtures/tls/a-rsa;
 //   - "fails with 413 and preserves previous cache if config does not fit in cache": Tollgate
 //     has no lmdb_map_size (lmdb-js grows its map), so no configuration is too big to load;
 //   - "updates stream subsystem config": Tollgate has no stream (tcp/tls/udp) proxy;
@@ -30,6 +30,7 @@ import { createLogger } from '../../core/log.js'
 import { kongId } from '../helpers/declarative.js'
 import { startTestGateway, until, type TestGateway } from '../helpers/gateway.js'
 import { startGateway } from '../helpers/process.js'
+import { pair } from '../helpers/tls.js'
 import { copy, FLATTEN_CASES, KNOWN_DIFFERENCES, type FlatError, type FlattenCase } from './flattened-cases.js'
 
 interface Reply { status: number, body: any, text: string, headers: Record<string, unknown> }
@@ -219,6 +220,36 @@ t.test('15-off_spec.lua describe("Admin API #off")', async (t) => {
     t.equal(services?.ws_id, undefined)
     t.equal(routes?.ws_id, undefined)
     t.equal(routes?.service?.id, services?.id)
+  })
+
+  const CERT_ID = 'd83994d2-c24c-4315-b431-ee76b6611dcb'
+  const SNI_ID = '1c6e83b7-c9ad-40ac-94e8-52f5ee7bde44'
+  t.test('15-off_spec: /config POST certificates should be auto-related with attach snis from /config response', async (t) => {
+    const r = await gw.call('POST', '/config', {
+      json: { _format_version: '1.1', certificates: [{ ...pair('a-rsa'), id: CERT_ID, snis: [{ name: 'foo.example', id: SNI_ID }] }] },
+    })
+    t.equal(r.status, 201, r.text)
+    const cert = r.body?.certificates?.[CERT_ID]
+    const sni = r.body?.snis?.[SNI_ID]
+    t.ok(cert, 'the certificate')
+    t.ok(sni, 'the sni')
+    t.equal(sni?.certificate?.id, cert?.id)
+  })
+
+  t.test('15-off_spec: /config POST certificates should be auto-related with separate snis from /config response', async (t) => {
+    const r = await gw.call('POST', '/config', {
+      json: {
+        _format_version: '1.1',
+        certificates: [{ ...pair('a-rsa'), id: CERT_ID }],
+        snis: [{ name: 'foo.example', id: SNI_ID, certificate: { id: CERT_ID } }],
+      },
+    })
+    t.equal(r.status, 201, r.text)
+    const cert = r.body?.certificates?.[CERT_ID]
+    const sni = r.body?.snis?.[SNI_ID]
+    t.ok(cert, 'the certificate')
+    t.ok(sni, 'the sni')
+    t.equal(sni?.certificate?.id, cert?.id)
   })
 
   const UPSTREAM_CONFIG = [

@@ -10,6 +10,7 @@ import { migratePath } from '../../core/declarative/migrate.js'
 import { configHash, parseDeclarative } from '../../core/declarative/parse.js'
 import type { DeclarativeConfig } from '../../core/declarative/types.js'
 import { tempStore } from '../helpers/store.js'
+import { pair, pem } from '../helpers/tls.js'
 
 const plugins = await loadPlugins(['bundled'])
 const store = tempStore(t, { plugins, entities: plugins.entities() })
@@ -260,8 +261,8 @@ t.test('the document: _format_version, _transform, _comment, _ignore, unknown ke
   t.same(fails('services: []').fields, { _format_version: 'required field missing' })
   t.same(fails('_format_version: 3.0').fields, { _format_version: 'expected a string' })
   t.same(fails('_format_version: "4.0"').fields, { _format_version: 'expected one of: 1.1, 2.1, 3.0' })
-  t.same(fails('_format_version: "3.0"\n_transform: "no"\n_comment: 1\n_ignore: x\ncertificates: []\n_info: {}').fields, {
-    _transform: 'expected a boolean', _comment: 'expected a string', _ignore: 'expected an array', certificates: 'unknown field', _info: 'unknown field',
+  t.same(fails('_format_version: "3.0"\n_transform: "no"\n_comment: 1\n_ignore: x\nvaults: []\n_info: {}').fields, {
+    _transform: 'expected a boolean', _comment: 'expected a string', _ignore: 'expected an array', vaults: 'unknown field', _info: 'unknown field',
   })
   t.same(fails('_format_version: "3.0"\nservices: {}').fields, { services: 'expected an array' })
   const c = parse('_format_version: "3.0"\n_transform: false\n_comment: about\n_ignore: [1, a]\nservices:\n- name: s\n  host: h\n  _comment: why\n  _ignore: [x]\n')
@@ -401,4 +402,38 @@ services:
   t.match(text, /^Failed parsing:\n/)
   t.match(text, /in 'unknown_thing': unknown field/)
   t.match(text, /in 'services':\n {2}- in entry 1 of 'services':\n {4}in 'port': value should be between 0 and 65535/)
+})
+
+t.test('certificates with nested snis, ca_certificates with their digest (Kong 3.2 entities)', async (t) => {
+  const a = pair('a-rsa')
+  const doc = {
+    _format_version: '3.0',
+    certificates: [{ ...a, tags: ['t'], snis: [{ name: 'a.example.test' }, { name: '*.wild.example.test' }] }],
+    snis: [{ name: 'b.example.test', certificate: 'nope' }],
+    ca_certificates: [{ cert: pem('ca-cert') }],
+  }
+  const e = fails(JSON.stringify(doc))
+  t.same(e.fields.snis, { 'b.example.test': ["invalid reference 'certificate: nope' (no such entry in 'certificates')"] })
+
+  const certId = '11111111-2222-4333-8444-555555555555'
+  const ok = parse(JSON.stringify({ ...doc, certificates: [{ ...doc.certificates[0], id: certId }], snis: [{ name: 'b.example.test', certificate: certId }] }))
+  const [cert] = ok.entities.get('certificates')!
+  t.match(cert, { id: certId, cert: a.cert, key: a.key, cert_alt: null, tags: ['t'] })
+  t.notOk('snis' in cert!, 'the nested list is taken out of its certificate')
+  const snis = ok.entities.get('snis')!
+  t.same(snis.map((s) => [s.name, s.certificate]).sort(), [['*.wild.example.test', { id: certId }], ['a.example.test', { id: certId }], ['b.example.test', { id: certId }]])
+  t.equal(snis.find((s) => s.name === 'a.example.test')!.id, stableId('snis', 'a.example.test'), "an sni's id derives from its name")
+  const [ca] = ok.entities.get('ca_certificates')!
+  t.match(ca!.cert_digest, /^[0-9a-f]{64}$/, 'the digest is computed (_transform)')
+
+  // The schemas' checks apply: a key of another certificate, a non-CA, a bad SNI name.
+  const bad = fails(JSON.stringify({
+    _format_version: '3.0',
+    certificates: [{ cert: a.cert, key: pem('b-rsa-key'), snis: [{ name: 'a.*.test' }] }],
+    ca_certificates: [{ cert: pem('noca-cert') }],
+  }))
+  t.same(bad.fields, {
+    certificates: [{ '@entity': ['certificate does not match key'], snis: [{ name: 'wildcard must be leftmost or rightmost character' }] }],
+    ca_certificates: [{ '@entity': ['certificate does not appear to be a CA because it is missing the "CA" basic constraint'] }],
+  })
 })
