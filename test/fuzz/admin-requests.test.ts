@@ -17,6 +17,7 @@ import { params } from './settings.js'
 import { PluginRegistry } from '../../core/runtime/registry.js'
 import { testPlugins } from '../helpers/entities.js'
 import { prometheus } from '../../plugins/prometheus/index.js'
+import { pair, pem } from '../helpers/tls.js'
 
 const SVC = '5e1f0000-0000-4000-8000-000000000001'
 const RT = '5e1f0000-0000-4000-8000-000000000002'
@@ -26,6 +27,9 @@ const CRED = '5e1f0000-0000-4000-8000-000000000005'
 const UPS = '5e1f0000-0000-4000-8000-000000000006'
 const TGT = '5e1f0000-0000-4000-8000-000000000007'
 const MISSING = '5e1f0000-0000-4000-8000-0000000000ff'
+const CERT = '5e1f0000-0000-4000-8000-000000000008'
+const SNI = '5e1f0000-0000-4000-8000-000000000009'
+const CA = '5e1f0000-0000-4000-8000-00000000000a'
 
 /** The entities every case may address; put back before each case, as a case may delete them. */
 async function ensureFixtures (store: LmdbStore): Promise<void> {
@@ -41,6 +45,9 @@ async function ensureFixtures (store: LmdbStore): Promise<void> {
     const id = `5e1f0000-0000-4000-8000-00000000020${n}`
     if (store.get('targets', id) === undefined) await store.upsert('targets', { id }, { target: `tgt${n}.test:80`, upstream: { id: UPS } })
   }
+  if (store.get('certificates', CERT) === undefined) await store.upsert('certificates', { id: CERT }, { ...pair('a-rsa'), tags: ['t1'] })
+  if (store.get('snis', SNI) === undefined) await store.upsert('snis', { id: SNI }, { name: 'a.example.test', certificate: { id: CERT } })
+  if (store.get('ca_certificates', CA) === undefined) await store.upsert('ca_certificates', { id: CA }, { cert: pem('ca-cert') })
   // More rows, so that small pages have a next one, and a filter that a page loses shows:
   // in id order, the rows tagged t1 and é are not all next to each other.
   for (const n of [1, 2, 3]) {
@@ -184,9 +191,9 @@ async function check (h: Harness, method: string, request: Buffer, what: string,
 
 // --- paths ---------------------------------------------------------------------------
 
-const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate', 'upstreams', 'targets', 'all', 'upstream', 'health', 'healthy', 'unhealthy']
+const ENTITY_SEGMENTS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'test-cred', 'tags', 'schemas', 'validate', 'service', 'route', 'consumer', 'enabled', 'endpoints', 'status', 'openapi.json', 'certificates', 'client_certificate', 'upstreams', 'targets', 'all', 'upstream', 'health', 'healthy', 'unhealthy', 'snis', 'certificate', 'ca_certificates']
 const KEYS = ['svc', 'rt', 'cons', 'plug', 'kkey', 't1', 'test-auth', SVC, RT, CONS, PLUG, CRED, MISSING, SVC.toUpperCase(), 'missing', 'é', '%C3%A9', '00000000-0000-0000-0000-000000000000',
-  'ups.test', UPS, TGT, 'tgt.test:8000', 'tgt.test', '1.2.3.4', '[::1]:80', '%5B0000:0000:0000:0000:0000:0000:0000:0001%5D:8000']
+  'ups.test', UPS, TGT, 'tgt.test:8000', 'tgt.test', '1.2.3.4', '[::1]:80', '%5B0000:0000:0000:0000:0000:0000:0000:0001%5D:8000', 'a.example.test', '*.wild.example.test', '%2A.wild.example.test', CERT, SNI, CA]
 const ODD_SEGMENTS = ['', '.', '..', '%2e', '%2E%2E', '%2F', '%2f..%2f', '%', '%z', '%zz', '%G0', '%00', '%ff', '%C0%AF', '%E2%82', '%F0%9F%99%82', '%25', '%20', ' ', '+', ';', ';a=b', '*', '~', '\\', '..\\..', '%5C', ':', '@', '!$&\'()*,=', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty']
 
 const byteSegment = fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b).toString('latin1'))
@@ -207,8 +214,8 @@ const anyPath = fc.tuple(
 ).map(([first, rest]) => [first, ...rest].join('/'))
 
 /** Shaped like the Admin API's paths: /S, /S/{k}, /S/{k}/f, /S/{k}/C/{k}, with real and odd keys. */
-const COLLECTIONS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'tags', 'schemas', 'upstreams', 'targets']
-const CHILDREN = ['routes', 'plugins', 'service', 'route', 'consumer', 'test-cred', 'validate', 'client_certificate', 'targets', 'upstream', 'nope']
+const COLLECTIONS = ['services', 'routes', 'consumers', 'plugins', 'test-creds', 'tags', 'schemas', 'upstreams', 'targets', 'certificates', 'snis', 'ca_certificates']
+const CHILDREN = ['routes', 'plugins', 'service', 'route', 'consumer', 'test-cred', 'validate', 'client_certificate', 'targets', 'upstream', 'snis', 'certificate', 'services', 'nope']
 const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: segment })
 const apiPath = fc.tuple(fc.constantFrom(...COLLECTIONS), fc.option(key, { nil: undefined }), fc.option(fc.constantFrom(...CHILDREN), { nil: undefined }), fc.option(key, { nil: undefined }))
   .map(([c, k, child, k2]) => [c, ...(k === undefined ? [] : [k, ...(child === undefined ? [] : [child, ...(k2 === undefined ? [] : [k2])])])].join('/'))
