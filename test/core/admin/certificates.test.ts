@@ -3,6 +3,7 @@
 // Kong 3.2), over HTTP on 127.0.0.1 with an LMDB store in a temp dir.
 
 import t from 'tap'
+import { parseAndLoad } from '../../../core/declarative/dbless.js'
 import { startAdmin, storeDump } from '../../helpers/admin.js'
 import { pair, pem } from '../../helpers/tls.js'
 
@@ -179,4 +180,35 @@ t.test('services and upstreams: client_certificate names a certificate', async (
   t.same([r.status, r.body.client_certificate], [201, { id: cert.id }])
   r = await api.call('DELETE', `/certificates/${cert.id as string}`)
   t.same([r.status, r.body.name], [400, 'foreign key violation'], 'a referenced certificate stays')
+})
+
+t.test('schemas: /schemas/certificates, /schemas/snis, /schemas/ca_certificates and the dry run', async (t) => {
+  const api = await startAdmin(t)
+  const fields = async (name: string): Promise<string[]> => {
+    const r = await api.call('GET', `/schemas/${name}`)
+    t.equal(r.status, 200, name)
+    return (r.body.fields as Array<Record<string, unknown>>).map((f) => Object.keys(f)[0] as string)
+  }
+  t.same(await fields('certificates'), ['id', 'created_at', 'cert', 'key', 'cert_alt', 'key_alt', 'tags'])
+  t.same(await fields('snis'), ['id', 'name', 'created_at', 'tags', 'certificate'])
+  t.same(await fields('ca_certificates'), ['id', 'created_at', 'cert', 'cert_digest', 'tags'])
+  let r = await api.call('POST', '/schemas/certificates/validate', { json: { cert: A.cert, key: B.key } })
+  t.same([r.status, r.body.fields], [400, { '@entity': ['certificate does not match key'] }])
+  r = await api.call('POST', '/schemas/certificates/validate', { json: A })
+  t.same([r.status, r.body], [200, { message: 'schema validation successful' }])
+})
+
+t.test('DB-less: certificates are read, never written one by one', async (t) => {
+  const config = JSON.stringify({ _format_version: '3.0', certificates: [{ ...A, id: '11111111-2222-4333-8444-555555555555', snis: [{ name: 'a.example.test' }] }] })
+  const api = await startAdmin(t, { config: { database: 'off' } })
+  await parseAndLoad(api.store, config)
+  let r = await api.call('GET', '/certificates/a.example.test')
+  t.same([r.status, r.body.id, r.body.snis], [200, '11111111-2222-4333-8444-555555555555', ['a.example.test']])
+  const cannot = "cannot create 'certificates' entities when not using a database"
+  r = await api.call('POST', '/certificates', { json: { ...B } })
+  t.same([r.status, r.body.message], [405, cannot])
+  r = await api.call('POST', '/certificates', { json: { ...B, snis: ['b.example.test'] } })
+  t.same([r.status, r.body.message], [405, cannot], 'with snis, the same answer')
+  r = await api.call('PATCH', '/certificates/a.example.test', { json: { snis: ['c.example.test'] } })
+  t.same([r.status, r.body.message], [405, "cannot update 'certificates' entities when not using a database"])
 })
