@@ -3,14 +3,17 @@
 // parseDeclarative with a string / an object.
 //
 // Adapted: "parse nested entities correctly" nests basic-auth credentials under a consumer
-// and SNIs under a certificate (whose `snis` field is transient); Tollgate has neither, so the
-// nested child is a key-auth credential and the check is its parent's derived id.
+// and SNIs under a certificate; Kong's fixture pair (kong_clustering.crt) → test/fixtures/tls
+// a-rsa. Kong reads the SNI back through the certificate's transient `snis`; Tollgate's
+// parse has no such back reference, so the check is the sni row's `certificate`.
 // Skipped, and why:
 //   - describe("unique_field_key()") (2 cases): the format of Kong's LMDB unique-field keys
 //     ("U|services|fieldname|<ws>|<sha256>"), an internal of Kong's storage; Tollgate's store
 //     indexes unique fields its own way.
+import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { byId, declarativeStore, kongId, parseOk } from '../helpers/declarative.js'
+import { pair } from '../helpers/tls.js'
 
 t.test('10-declarative_spec.lua describe("declarative")', async (t) => {
   const store = declarativeStore(t)
@@ -53,15 +56,20 @@ t.test('10-declarative_spec.lua describe("declarative")', async (t) => {
   })
 
   t.test('10-declarative_spec: parse nested entities correctly', async (t) => {
+    const certId = randomUUID()
+    const sniId = randomUUID()
     const config = parseOk(t, store, {
       _format_version: '3.0',
-      consumers: [{ username: 'consumerA', keyauth_credentials: [{ key: 'qwerty' }] }],
+      certificates: [{ ...pair('a-rsa'), id: certId, snis: [{ id: sniId, name: 'alpha.example' }] }],
+      consumers: [{ username: 'consumerA', basicauth_credentials: [{ username: 'qwerty', password: 'qwerty' }] }],
     })
+    t.ok(config?.entities.get('snis'))
+    t.same(byId(config, 'snis')[sniId], { ...byId(config, 'snis')[sniId], name: 'alpha.example', certificate: { id: certId } })
+    t.ok(byId(config, 'certificates')[certId], 'the certificate')
     const consumerId = kongId('consumers', 'consumerA')
     t.same(Object.keys(byId(config, 'consumers')), [consumerId])
-    const credentials = Object.values(byId(config, 'keyauth_credentials'))
+    const credentials = Object.values(byId(config, 'basicauth_credentials'))
     t.equal(credentials.length, 1)
     t.same(credentials[0]?.consumer, { id: consumerId })
-    t.equal(credentials[0]?.key, 'qwerty')
   })
 })
