@@ -23,16 +23,12 @@
 //     key"}}; key-auth has none, so the "fails ... by incorrect id/username" cases expect the
 //     errors Kong gives for a credential without that check (value must be null when nested,
 //     an invalid reference when top-level);
-//   - 04: the route's `snis` → `hosts` (Tollgate refuses route SNIs until it has a TLS listener).
 //   - Validate-only cases whose references Kong never resolves declare the referenced entities.
 // Skipped, and why:
 //   - 01 "metaschema is a valid schema definition" (pending in Kong);
 //   - 01 "vaults" (2): no vaults in Tollgate;
 //   - "oauth2_tokens in oauth2_credentials" (01: 4, 02: 2, 03: 2): Tollgate has no entity
 //     nested under a credential; two-level nesting is covered by plugins in routes in services;
-//   - 03 "accepts field names with the same name as entities": its route sets `snis` (an
-//     entity in Kong), which Tollgate refuses until it has a TLS listener, and no Tollgate
-//     entity shares its name with a field;
 //   - 03 oauth2_credentials "accepts an empty list" and "oauth2_credentials in consumers"
 //     (3): the same cases as the keyauth_credentials ports above them;
 //   - 01 second describe "loads plugins with custom DAO ..." (3): Kong's loader checks on a
@@ -976,6 +972,21 @@ t.test('03-flatten_spec.lua "declarative config: flatten"', async (t) => {
     })
   })
 
+  t.test('03-flatten_spec: core entities services: accepts field names with the same name as entities', async (t) => {
+    // "snis" is also an entity
+    t.same(idempotent(parseOk(t, store, `
+      _format_version: "1.1"
+      routes:
+      - name: foo
+        path_handling: v0
+        protocols: ["tls"]
+        snis:
+        - "example.com"
+    `)), {
+      routes: [{ ...ROUTE, name: 'foo', protocols: ['tls'], snis: ['example.com'] }],
+    })
+  })
+
   t.test('03-flatten_spec: core entities services: allows url shorthand', async (t) => {
     t.same(idempotent(parseOk(t, store, `
       _format_version: "1.1"
@@ -1650,7 +1661,7 @@ t.test('04-on-the-fly-migration_spec.lua "declarative config: on the fly migrati
           path_handling: v0
           protocols: ["https"]
           paths: ["/regex.+", "/prefix" ]
-          hosts:
+          snis:
           - "example.com"
           service: foo
       `, `
@@ -1668,7 +1679,7 @@ t.test('04-on-the-fly-migration_spec.lua "declarative config: on the fly migrati
             path_handling: v0
             protocols: ["https"]
             paths: ["/regex.+", "/prefix" ]
-            hosts:
+            snis:
             - "example.com"
         - name: bar
           host: example.test
@@ -1709,7 +1720,7 @@ t.test('04-on-the-fly-migration_spec.lua "declarative config: on the fly migrati
           path_handling: v0
           protocols: ["https"]
           paths: ["/regex.+(", "/prefix" ]
-          hosts:
+          snis:
           - "example.com"
     `)
     const text = err?.pretty() ?? ''
