@@ -9,6 +9,7 @@ import './constraints.js'
 import './list.js'
 import './transaction.js'
 import './upstreams.js'
+import './tls.js'
 
 export type { StoreFactory }
 
