@@ -3,7 +3,7 @@
 // and `certificates` entities (Kong's kong/runloop/certificate.lua order: exact name, then
 // `*.rest`, then `first.*`, then the `*` catch-all row, then the listener's default).
 
-import { randomBytes } from 'node:crypto'
+import { X509Certificate, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants as osslConstants } from 'node:crypto'
@@ -87,6 +87,36 @@ export function contextFor (pairs: PemPair[], options: SecureContextOptions): Se
   return createSecureContext({ ...options, cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) })
 }
 
+export type KeyKind = 'rsa' | 'other'
+
+export function keyKind (cert: string): KeyKind {
+  return new X509Certificate(cert).publicKey.asymmetricKeyType === 'rsa' ? 'rsa' : 'other'
+}
+
+/**
+ * Why a listener with SNI selection serves one certificate type by default. node installs
+ * an SNI-chosen context by copying its *one* current certificate into the connection,
+ * over the slot of that key type; the default context's other slots stay. With an RSA
+ * and an ECDSA default, an RSA-only row would leave the default ECDSA certificate beside
+ * it, and TLSv1.3 clients, preferring ECDSA, would get the default instead of the row.
+ * So the default context holds one type (RSA when there is one, as every client accepts
+ * it); each row installs its certificate of that type when it has one, so it replaces the
+ * default's; the other default pair is installed for names no row matches.
+ */
+export interface SniDefaults {
+  /** The server's own context's pair: what clients sending no SNI get. */
+  base: PemPair
+  /** The key type of `base`, which rows' certificates replace. */
+  kind: KeyKind
+  /** The other default pairs, installed beside `base` for names no row matches. */
+  others: PemPair[]
+}
+
+export function sniDefaults (pairs: PemPair[]): SniDefaults {
+  const base = pairs.find((p) => keyKind(p.cert) === 'rsa') ?? pairs[0] as PemPair
+  return { base, kind: keyKind(base.cert), others: pairs.filter((p) => p !== base) }
+}
+
 const DEFAULT_SNI = '*'
 const NAME_CACHE = 10_000
 
@@ -119,10 +149,16 @@ export class CertificateSelector {
   readonly #byCert = new Map<string, SecureContext>()
   readonly #off: () => void
 
-  constructor (store: ConfigReader, options: SecureContextOptions, log: Logger) {
+  readonly #kind: KeyKind
+  /** For names no row matches: the default's other types, beside the base; null when none. */
+  readonly #miss: SecureContext | null
+
+  constructor (store: ConfigReader, options: SecureContextOptions, defaults: SniDefaults, log: Logger) {
     this.#store = store
     this.#options = options
     this.#log = log
+    this.#kind = defaults.kind
+    this.#miss = defaults.others.length === 0 ? null : contextFor(defaults.others.slice(-1), options)
     this.#off = store.onChange(() => { this.#byName.clear(); this.#byCert.clear() })
   }
 
@@ -140,14 +176,14 @@ export class CertificateSelector {
     cb(null, ctx ?? undefined)
   }
 
-  /** The context for `servername`, or null for the listener's default. */
+  /** The context for `servername`, or null for the listener's own (base) context. */
   select (servername: string): SecureContext | null {
     let name = servername.toLowerCase()
     if (name.endsWith('.')) name = name.slice(0, -1)
     const cached = this.#byName.get(name)
     if (cached !== undefined) return cached
     const row = this.#sni(name)
-    const ctx = row === undefined ? null : this.#context(row.certificate as { id: string } | null, name)
+    const ctx = row === undefined ? this.#miss : this.#context(row.certificate as { id: string } | null, name)
     if (this.#byName.size >= NAME_CACHE) this.#byName.clear() // names are the client's to choose
     this.#byName.set(name, ctx)
     return ctx
@@ -173,7 +209,10 @@ export class CertificateSelector {
     if (cert === undefined) throw new Error(`no SSL certificate configured for sni: ${name}`)
     const pairs: PemPair[] = [{ cert: cert.cert as string, key: cert.key as string }]
     if (typeof cert.cert_alt === 'string' && typeof cert.key_alt === 'string') pairs.push({ cert: cert.cert_alt, key: cert.key_alt })
-    const ctx = contextFor(pairs, this.#options)
+    // The pair of the default's type when the row has one (see SniDefaults): it replaces the
+    // default's certificate, so no client is served the default for this name.
+    const pick = pairs.find((p) => keyKind(p.cert) === this.#kind) ?? pairs[0] as PemPair
+    const ctx = contextFor([pick], this.#options)
     this.#byCert.set(ref.id, ctx)
     return ctx
   }

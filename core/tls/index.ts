@@ -5,7 +5,7 @@ import type { ServerOptions as HttpsOptions } from 'node:https'
 import type { Config } from '../config/index.js'
 import type { Logger } from '../log.js'
 import type { ConfigReader } from '../store/store.js'
-import { CertificateSelector, contextOptions, ticketKeys } from './contexts.js'
+import { CertificateSelector, contextOptions, sniDefaults, ticketKeys } from './contexts.js'
 import { configuredPairs, listenerPairs, needsTls, type TlsApi } from './material.js'
 
 export { CertificateSelector, wildcardsOf } from './contexts.js'
@@ -40,8 +40,8 @@ export function listenerTls (config: Config, api: TlsApi, store: ConfigReader | 
   if (!needsTls(config, api)) return undefined
   const options = contextOptions(config, ticketKeys(config.prefix, false))
   const pairs = listenerPairs(config, api)
-  const base: HttpsOptions = { ...options, cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) }
-  if (api !== 'proxy' || store === undefined) return { options: base }
-  const selector = new CertificateSelector(store, options, log)
-  return { options: { ...base, SNICallback: selector.SNICallback }, selector }
+  if (api !== 'proxy' || store === undefined) return { options: { ...options, cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) } }
+  const defaults = sniDefaults(pairs)
+  const selector = new CertificateSelector(store, options, defaults, log)
+  return { options: { ...options, cert: defaults.base.cert, key: defaults.base.key, SNICallback: selector.SNICallback }, selector }
 }

@@ -11,7 +11,7 @@ import { loadConfig } from '../../../core/config/index.js'
 import { defaultCertPaths, selfSigned } from '../../../core/tls/index.js'
 import { echo, startTestGateway, startUpstream } from '../../helpers/gateway.js'
 import { tempDir } from '../../helpers/store.js'
-import { h2Get, handshake, httpsGet } from '../../helpers/tls.js'
+import { h2Get, handshake, httpsGet, pair } from '../../helpers/tls.js'
 
 const portOf = (a: AddressInfo | undefined): number => (a as AddressInfo).port
 
@@ -137,4 +137,62 @@ t.test('TLS settings that cannot work are refused with a message', async (t) => 
   await t.rejects(start({ ssl_cert: join(dir, 'a.crt'), ssl_cert_key: join(dir, 'b.key') }), /ssl_cert_key: entry 1 does not match the certificate/)
   await t.rejects(start({ ssl_cert: join(dir, 'a.crt') }), /must list as many entries/)
   await t.rejects(start({ ssl_cert: join(dir, 'missing.crt'), ssl_cert_key: join(dir, 'b.key') }), /ssl_cert: cannot read .*missing\.crt \(ENOENT\)/)
+})
+
+t.test('the certificate is chosen by SNI: exact, *.rest, first.*, the * row, then the default; changes apply to the next handshake', async (t) => {
+  const g = await tlsGateway(t)
+  const a = await g.admin$('POST', '/certificates', { ...pair('a-rsa'), cert_alt: pair('a-ecdsa').cert, key_alt: pair('a-ecdsa').key, snis: ['a.example.test'] })
+  const b = await g.admin$('POST', '/certificates', { ...pair('b-rsa'), snis: ['b.example.test', 'api.example.*'] })
+  await g.admin$('POST', '/certificates', { ...pair('wild-ecdsa'), snis: ['*.wild.example.test'] })
+  const cn = async (servername?: string): Promise<string> => (await handshake(g.tls, { servername })).cn
+  t.equal(await cn('a.example.test'), 'a.example.test', 'exact name')
+  t.equal(await cn('A.Example.Test'), 'a.example.test', 'names are case-insensitive')
+  t.equal(await cn('b.example.test'), 'b.example.test', 'a second certificate')
+  t.equal(await cn('x.wild.example.test'), '*.wild.example.test', 'a leftmost wildcard')
+  t.equal(await cn('api.example.org'), 'b.example.test', 'a rightmost wildcard (api.example.*)')
+  t.equal(await cn('other.test'), 'localhost', 'no row: the listener default')
+  t.equal(await cn(undefined), 'localhost', 'no SNI: the listener default')
+  // node installs one certificate of an SNI-chosen row: the RSA one, of the default's
+  // type, so that no slot keeps the default's (see SniDefaults in core/tls/contexts.ts).
+  const rsa = await handshake(g.tls, { servername: 'a.example.test', tls: { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' } })
+  t.equal(rsa.cn, 'a.example.test', 'an RSA-only client gets the row')
+  const b13 = await handshake(g.tls, { servername: 'b.example.test', tls: { minVersion: 'TLSv1.3' } })
+  t.equal(b13.cn, 'b.example.test', 'an RSA-only row to a TLSv1.3 client (which prefers ECDSA): the row, not the default ECDSA')
+  const reply = await httpsGet(g.tls, { servername: 'a.example.test' })
+  t.equal(reply.status, 200, 'and the request proxied')
+  t.equal((await h2Get(g.tls, { servername: 'b.example.test' })).cn, 'b.example.test', 'over HTTP/2 too')
+
+  // Kong's catch-all SNI row.
+  await g.admin$('POST', '/snis', { name: '*', certificate: { id: b.id } })
+  t.equal(await cn('other.test'), 'b.example.test', "the '*' row before the listener default")
+  t.equal(await cn(undefined), 'localhost', 'a client sending no SNI still gets the default, as in Kong')
+
+  // Hot changes: no restart.
+  await g.admin$('PATCH', `/certificates/${a.id as string}`, { ...pair('b-rsa'), cert_alt: null, key_alt: null })
+  t.equal(await cn('a.example.test'), 'b.example.test', 'a changed certificate serves the next handshake')
+  await g.admin$('DELETE', `/certificates/${a.id as string}`)
+  t.equal(await cn('a.example.test'), 'b.example.test', "its SNIs went with it (cascade): the '*' row")
+  await g.admin$('DELETE', '/snis/*')
+  t.equal(await cn('a.example.test'), 'localhost', 'and with no row at all, the default')
+  const resumed = await handshake(g.tls, { servername: 'b.example.test' })
+  const again = await handshake(g.tls, { servername: 'b.example.test', session: resumed.session })
+  t.equal(again.reused, true, "a session issued under a certificate's context resumes")
+})
+
+t.test("routes' snis bind TLS requests; plain HTTP ignores them, as Kong's router does", async (t) => {
+  const g = await tlsGateway(t)
+  await g.admin$('POST', '/certificates', { ...pair('a-rsa'), snis: ['a.example.test'] })
+  await g.admin$('POST', '/services/echo/routes', { name: 'by-sni', paths: ['/sni'], snis: ['a.example.test'], protocols: ['http', 'https'] })
+  await g.admin$('POST', '/services', { name: 'other', url: 'http://127.0.0.1:1' })
+  const viaA = await httpsGet(g.tls, { servername: 'a.example.test', path: '/sni' })
+  t.equal(viaA.status, 200, 'the route for its SNI')
+  const viaB = await httpsGet(g.tls, { servername: 'b.example.test', path: '/sni' })
+  t.equal(viaB.status, 200, "another SNI falls to the catch-all '/' route")
+  t.not(JSON.parse(viaB.body).url, undefined)
+  const plain = await request(`http://127.0.0.1:${g.plain}/sni`)
+  t.equal(plain.statusCode, 200, 'plain HTTP: snis are not considered')
+  await plain.body.dump()
+  await g.admin$('DELETE', '/routes/all')
+  const none = await httpsGet(g.tls, { servername: 'b.example.test', path: '/sni' })
+  t.equal(none.status, 404, 'with no other route, a TLS request with another SNI matches nothing')
 })
