@@ -135,3 +135,13 @@ consumers:
   await gw.admin$('POST', '/config', { config: exported })
   t.equal(await status(gw, 'dees-posted-key'), 200, 'a re-imported export keeps working')
 })
+
+t.test('key-auth isolated in worker threads hashes with the same pepper', async (t) => {
+  const gw = await startTestGateway(t, { config: { keyauth_hash_keys: 'on', keyauth_pepper: 'a-configured-pepper-value', isolated_plugins: 'key-auth' } })
+  const up = await startMockUpstream(t)
+  await keyedRoute(gw, up.url)
+  await gw.admin$('POST', '/consumers', { username: 'fay' })
+  await gw.admin$('POST', '/consumers/fay/key-auth', { key: 'fays-isolated-key' })
+  t.equal(await status(gw, 'fays-isolated-key'), 200)
+  t.equal(await status(gw, 'fays-isolated-kez'), 401)
+})
