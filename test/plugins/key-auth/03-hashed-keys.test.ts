@@ -2,14 +2,18 @@
 // once, looked up by their hash on the proxy; files with keys in the clear hashed on load.
 
 import { createHmac } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
+import { configCommand } from '../../../core/cli/config.js'
 import { exportObject } from '../../../core/declarative/export.js'
+import { LmdbStore, STORE_FILE } from '../../../core/store/index.js'
 import { useKeyHashing } from '../../../plugins/key-auth/hashing.js'
 import { startTestGateway, until, type TestGateway } from '../../helpers/gateway.js'
 import { startMockUpstream } from '../../helpers/mock-upstream.js'
+import { tempDir } from '../../helpers/store.js'
+import { KONG_YML, bundled } from '../../declarative/fixtures.js'
 
 const HASHED = /^sha256:[0-9a-f]{64}$/
 const hmac = (pepper: string, key: string): string => `sha256:${createHmac('sha256', pepper).update(key).digest('hex')}`
@@ -144,4 +148,21 @@ t.test('key-auth isolated in worker threads hashes with the same pepper', async 
   await gw.admin$('POST', '/consumers/fay/key-auth', { key: 'fays-isolated-key' })
   t.equal(await status(gw, 'fays-isolated-key'), 200)
   t.equal(await status(gw, 'fays-isolated-kez'), 401)
+})
+
+t.test('tollgate config sync with hashing on: the key stored hashed, and the file is then no change', async (t) => {
+  const dir = tempDir(t)
+  const prefix = join(dir, 'prefix')
+  const file = join(dir, 'kong.yml')
+  writeFileSync(file, KONG_YML)
+  const pepper = 'cli-pepper-0123456789'
+  const env = { TOLLGATE_KEYAUTH_HASH_KEYS: 'on', TOLLGATE_KEYAUTH_PEPPER: pepper }
+  Object.assign(process.env, env)
+  t.teardown(() => { for (const k of Object.keys(env)) delete process.env[k] })
+  const io = { out: () => {}, err: (s: string) => { t.comment(s) } }
+  t.equal(await configCommand(['sync', file, '-p', prefix], io), 0)
+  const store = new LmdbStore({ path: join(prefix, STORE_FILE), plugins: bundled, entities: bundled.entities(), ttlPurgeInterval: 0 })
+  t.teardown(() => store.close())
+  t.equal(store.list('keyauth_credentials').data[0]?.key, hmac(pepper, 'alice-secret-key'), "the file's key, hashed")
+  t.equal(await configCommand(['diff', file, '-p', prefix], io), 0, 'a diff of the same file finds nothing to change')
 })
