@@ -5,7 +5,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
-/** Kong Enterprise's answer to an Admin API request without valid RBAC credentials. */
+/**
+ * Kong Enterprise's answer to an Admin API request without valid RBAC credentials, as
+ * Kong Enterprise 2.5 sends it (quoted in kevholditch/terraform-provider-kong#135).
+ */
 export const UNAUTHORIZED = { message: 'Invalid credentials. Token or User credentials required' }
 export const CHALLENGE = 'Bearer realm="tollgate-admin"'
 
