@@ -76,7 +76,9 @@ export function loadConfig (opts: LoadOptions = {}): Config {
       config[key] = (def.parse as (s: string) => unknown)(value)
     } catch (err) {
       if (!(err instanceof BadValue)) throw err
-      throw new ConfigError(`invalid value for '${key}' (${source}): ${JSON.stringify(value)}: ${err.message}; expected ${def.expects}`, key)
+      // A secret's value stays out of the message, which ends up in logs.
+      const shown = (SENSITIVE as readonly string[]).includes(key) ? 'the value' : JSON.stringify(value)
+      throw new ConfigError(`invalid value for '${key}' (${source}): ${shown}: ${err.message}; expected ${def.expects}`, key)
     }
   }
   const result = config as unknown as Config

@@ -258,9 +258,16 @@ function parseSharedDicts (raw: string): Record<string, number> {
 /** The shortest admin token accepted: anything shorter is guessable. */
 export const ADMIN_TOKEN_MIN_LENGTH = 16
 
-function parseAdminToken (raw: string): string {
+function parseSecret (raw: string): string {
   const v = raw.trim()
   if (v !== '' && v.length < ADMIN_TOKEN_MIN_LENGTH) throw new BadValue(`too short (${v.length} characters)`)
+  return v
+}
+
+/** A token is sent in a header, `Authorization: Bearer` among them: one printable ASCII word. */
+function parseAdminToken (raw: string): string {
+  const v = parseSecret(raw)
+  if (!/^[\x21-\x7e]*$/.test(v)) throw new BadValue('not printable ASCII without spaces')
   return v
 }
 
@@ -297,7 +304,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
   },
   admin_token: {
     default: '',
-    expects: `empty, or a token of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`,
+    expects: `empty, or a token of at least ${ADMIN_TOKEN_MIN_LENGTH} printable ASCII characters, no spaces`,
     parse: parseAdminToken,
     description: 'Every Admin API request must send it as Authorization: Bearer <token> or Kong-Admin-Token: <token>, or is answered 401; empty for no token',
   },
@@ -322,7 +329,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
   keyauth_pepper: {
     default: '',
     expects: `empty, or a secret of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`,
-    parse: parseAdminToken,
+    parse: parseSecret,
     description: "With keyauth_hash_keys = on: the HMAC key of stored key hashes, the same on every node; empty for keyauth_pepper_file, or else <prefix>/keyauth_pepper, generated at first start",
   },
   keyauth_pepper_file: {

@@ -29,7 +29,8 @@ t.test('a non-loopback admin_listen without a token refuses to load, naming the 
 })
 
 t.test('admin_token: at least 16 characters, trimmed, hidden from GET /', async (t) => {
-  t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN: 'short' } }), /^invalid value for 'admin_token' \(environment variable TOLLGATE_ADMIN_TOKEN\): "short": too short \(5 characters\); expected empty, or a token of at least 16 characters$/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN: 'short' } }), /^invalid value for 'admin_token' \(environment variable TOLLGATE_ADMIN_TOKEN\): the value: too short \(5 characters\); expected empty, or a token of at least 16 printable ASCII characters, no spaces$/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN: 'a token with spaces inside' } }), /the value: not printable ASCII without spaces;/)
   const c = loadConfig({ env: { TOLLGATE_ADMIN_TOKEN: ` ${TOKEN}\n` } })
   t.equal(c.admin_token, TOKEN)
   t.equal(describeConfig(c).admin_token, '******')
@@ -51,7 +52,7 @@ t.test('admin_token_file: read and trimmed; unreadable, empty, short or beside a
   writeFileSync(join(dir, 'empty'), ' \n')
   t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN_FILE: join(dir, 'empty') } }), /^'admin_token_file' .*empty is empty$/)
   writeFileSync(join(dir, 'short'), 'abc\n')
-  t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN_FILE: join(dir, 'short') } }), /^invalid content of 'admin_token_file' .*short: too short \(3 characters\); expected empty, or a token of at least 16 characters$/)
+  t.throws(() => loadConfig({ env: { TOLLGATE_ADMIN_TOKEN_FILE: join(dir, 'short') } }), /^invalid content of 'admin_token_file' .*short: too short \(3 characters\); expected empty, or a token of at least 16 printable/)
   if (process.getuid?.() !== 0) {
     writeFileSync(join(dir, 'locked'), TOKEN)
     chmodSync(join(dir, 'locked'), 0o000)
