@@ -6,6 +6,7 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { useNodeSecrets } from './secrets.js'
 import { createAdminServer } from './admin/server.js'
 import { ownHeap, type WorkerMemory } from './admin/node-facts.js'
 import { configChanged } from './events.js'
@@ -318,6 +319,7 @@ export function followOtherWriters (store: EntityStore & ConfigReader): () => vo
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
   prepareTls(config)
+  useNodeSecrets(config)
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   const writer = await openWriterStore(config, plugins, log, opts)

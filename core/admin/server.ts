@@ -18,6 +18,7 @@ import { kForm, registerEntityRoutes, registerTagRoutes } from './entities.js'
 import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
+import { refuse, tokenCheck } from './auth.js'
 import { registerPluginRoutes } from './plugin-routes.js'
 import { nodeFacts, type WorkerMemory } from './node-facts.js'
 import { nodeStatus } from './status.js'
@@ -194,6 +195,8 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   const store = deps.config.database === 'off' ? readOnlyStore(deps.store) : deps.store
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
   const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
+  // The Status API stays open, as Kong's: it is read-only and carries no configuration.
+  const authorized = deps.api !== 'status' && deps.config.admin_token !== '' ? tokenCheck(deps.config.admin_token) : undefined
   const app = Fastify({
     ...(deps.https === undefined ? {} : { https: deps.https }),
     logger: false,
@@ -206,7 +209,8 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     genReqId: () => randomBytes(16).toString('hex'),
     // A path fastify cannot decode (bad percent-encoding, invalid UTF-8) or an over-long
     // parameter: Kong's error body, not fastify's.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
+      if (authorized !== undefined && !authorized(req)) { void refuse(reply as FastifyReply); return }
       void (reply as FastifyReply).code(400).send({ message: err.code === 'FST_ERR_BAD_URL' ? 'invalid utf-8 or percent-encoding in the request path' : 'Bad request' })
     },
     clientErrorHandler,
@@ -218,6 +222,13 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     socket.end(rawAnswer(405, 'Method Not Allowed', 'Method not allowed'), () => socket.destroy())
   })
 
+  // First of all hooks, so that nothing (404s, 405s, body checks, plugins' routes) answers
+  // a request without the token.
+  if (authorized !== undefined) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!authorized(req)) return refuse(reply)
+    })
+  }
   app.addHook('onRequest', async (req) => {
     (req as unknown as { started: number }).started = performance.now()
     const raw = req.raw.rawHeaders

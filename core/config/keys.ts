@@ -27,6 +27,21 @@ export interface Config {
   admin_listen: Listener[]
   /** Status API listeners (Kong's read-only monitoring endpoints); empty when `off`, the default. */
   status_listen: Listener[]
+  /**
+   * The token every Admin API request must carry (`Authorization: Bearer` or
+   * `Kong-Admin-Token`); '' for none. After loading it also holds admin_token_file's content.
+   */
+  admin_token: string
+  /** A file holding the admin token, absolute after loading; '' for none. */
+  admin_token_file: string
+  /** Lets the Admin API listen beyond loopback without a token. */
+  admin_allow_unauthenticated: boolean
+  /** Store key-auth keys as a peppered hash instead of in the clear (Kong stores them in the clear). */
+  keyauth_hash_keys: boolean
+  /** The pepper of key-auth key hashes; '' for the file under the prefix. */
+  keyauth_pepper: string
+  /** A file holding the pepper, absolute after loading; '' for none. */
+  keyauth_pepper_file: string
   /** Worker processes to run; `auto` is resolved to the CPU count. */
   worker_processes: number
   /** Plugin names to load; `bundled` stands for every bundled plugin. */
@@ -296,6 +311,22 @@ function parseSharedDicts (raw: string): Record<string, number> {
   return out
 }
 
+/** The shortest admin token accepted: anything shorter is guessable. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16
+
+function parseSecret (raw: string): string {
+  const v = raw.trim()
+  if (v !== '' && v.length < ADMIN_TOKEN_MIN_LENGTH) throw new BadValue(`too short (${v.length} characters)`)
+  return v
+}
+
+/** A token is sent in a header, `Authorization: Bearer` among them: one printable ASCII word. */
+function parseAdminToken (raw: string): string {
+  const v = parseSecret(raw)
+  if (!/^[\x21-\x7e]*$/.test(v)) throw new BadValue('not printable ASCII without spaces')
+  return v
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -326,6 +357,42 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: "Where the Status API listens (GET /status, and prometheus's /metrics): read-only, for monitoring; e.g. 127.0.0.1:8100",
+  },
+  admin_token: {
+    default: '',
+    expects: `empty, or a token of at least ${ADMIN_TOKEN_MIN_LENGTH} printable ASCII characters, no spaces`,
+    parse: parseAdminToken,
+    description: 'Every Admin API request must send it as Authorization: Bearer <token> or Kong-Admin-Token: <token>, or is answered 401; empty for no token',
+  },
+  admin_token_file: {
+    default: '',
+    expects: 'a path to a file holding the admin token',
+    parse: (raw) => raw.trim(),
+    description: "A file holding the admin token (surrounding whitespace ignored), instead of admin_token; relative paths start at the working directory",
+  },
+  admin_allow_unauthenticated: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: 'With on, the Admin API may listen on a non-loopback address without a token; otherwise that refuses to start',
+  },
+  keyauth_hash_keys: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: "With on, key-auth keys are stored as 'sha256:' and the hex HMAC-SHA-256 of the key under the pepper; the plaintext is shown once, when the credential is created",
+  },
+  keyauth_pepper: {
+    default: '',
+    expects: `empty, or a secret of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`,
+    parse: parseSecret,
+    description: "With keyauth_hash_keys = on: the HMAC key of stored key hashes, the same on every node; empty for keyauth_pepper_file, or else <prefix>/keyauth_pepper, generated at first start",
+  },
+  keyauth_pepper_file: {
+    default: '',
+    expects: 'a path to a file holding the pepper',
+    parse: (raw) => raw.trim(),
+    description: 'With keyauth_hash_keys = on: a file holding the pepper (surrounding whitespace ignored), instead of keyauth_pepper',
   },
   worker_processes: {
     default: '1',
