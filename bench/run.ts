@@ -41,6 +41,7 @@ const { values: opts } = parseArgs({
     profile: { type: 'string' },
     baseline: { type: 'string' },
     'tls-clients': { type: 'string', default: '8' },
+    'tls-duration': { type: 'string' },
   },
 })
 const DURATION = Number(opts.duration)
@@ -49,6 +50,8 @@ const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
 /** openssl s_time processes in parallel for the TLS handshake runs (each one connection at a time). */
 const TLS_CLIENTS = Number(opts['tls-clients'])
+/** Seconds of each handshake run (new, resumed); --duration unless said. */
+const TLS_DURATION = opts['tls-duration'] === undefined ? DURATION : Number(opts['tls-duration'])
 /** `--only tls`: TLS key-auth against nginx and the bare proxy over TLS, with the plain pair beside them (issue #21). */
 const TLS_CONTESTANTS = ['bare', 'tollgate-key-auth', 'nginx-tls', 'bare-tls', 'tollgate-key-auth-tls']
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
@@ -529,7 +532,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     const hs = async (c: Contestant, reuse: boolean): Promise<TlsRun> => {
       const t = c.tls as NonNullable<Contestant['tls']>
       const cpu0 = cpuSeconds(c.child?.pid)
-      const r = await handshakes(t.port, t.path, DURATION, TLS_CLIENTS, reuse)
+      const r = await handshakes(t.port, t.path, TLS_DURATION, TLS_CLIENTS, reuse)
       const cpu1 = cpuSeconds(c.child?.pid)
       return { ...r, cpuUsPerConn: cpu0 === undefined || cpu1 === undefined || r.connections === 0 ? undefined : (cpu1 - cpu0) * 1e6 / r.connections }
     }
@@ -631,7 +634,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: CPUS, node: process.version },
-    settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
+    settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN, tlsClients: TLS_CLIENTS, tlsDuration: TLS_DURATION },
     results: summary,
     pluginTargets,
     tls: tlsSummary,
