@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { getHeapStatistics } from 'node:v8'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
+import { prepareTls } from './tls/index.js'
 import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openCounters, openNodeShm, openStore, openWriterStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
 import type { CounterStore } from './store/index.js'
 import { SharedMemory } from './shm/index.js'
@@ -115,6 +116,8 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 
 /** Runs in the primary: store writer, Admin API, and the worker supervisor. */
 export async function startPrimary (config: Config, log: Logger, opts: { runMigrations?: boolean } = {}): Promise<Primary> {
+  // Certificates and session ticket keys, made once for the node before any worker reads them.
+  prepareTls(config)
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   // With database = postgres, caught up with the shared database before any worker serves.

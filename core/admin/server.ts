@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
 import { DatabaseUnavailableError, DbError } from '../errors.js'
@@ -57,6 +58,8 @@ export interface AdminDeps {
    * GET /status and the plugin routes marked statusApi (prometheus's /metrics), nothing else.
    */
   api?: 'admin' | 'status'
+  /** A TLS listener's server options (admin_ssl_cert / status_ssl_cert, Kong's TLS settings). */
+  https?: HttpsServerOptions
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -191,6 +194,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
   const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
   const app = Fastify({
+    ...(deps.https === undefined ? {} : { https: deps.https }),
     logger: false,
     // Kong: a path that does not match is retried with/without its trailing slash.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },

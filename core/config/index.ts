@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { BadValue, KEYS, type Config } from './keys.js'
 
-export type { Config, Listener, LogLevel } from './keys.js'
+export type { Config, Listener, LogLevel, TlsVersion } from './keys.js'
 export { KEYS, LOG_LEVELS } from './keys.js'
 
 const ENV_PREFIX = 'TOLLGATE_'
@@ -87,6 +87,9 @@ export function loadConfig (opts: LoadOptions = {}): Config {
       if (result[key] !== '') throw new ConfigError(`'${key}' is only used with database = off (DB-less mode); set database = off or remove it`, key)
     }
   }
+  for (const key of ['admin_listen', 'status_listen'] as const) {
+    if (result[key].some((l) => l.http2 === true)) throw new ConfigError(`'${key}': http2 is served on proxy_listen only; remove the flag (ssl alone serves HTTP/1.1 over TLS)`, key)
+  }
   return result
 }
 
@@ -106,15 +109,15 @@ export function preparePrefix (prefix: string): void {
  * Keys whose values `GET /` never shows, as Kong's CONF_SENSITIVE (kong/conf_loader):
  * a set one reads as Kong's placeholder. The configuration string may hold credentials.
  */
-const SENSITIVE = ['pg_password', 'declarative_config_string'] as const
+const SENSITIVE = ['pg_password', 'declarative_config_string', 'ssl_cert_key', 'admin_ssl_cert_key', 'status_ssl_cert_key'] as const
 export const SENSITIVE_PLACEHOLDER = '******'
 
 /** The configuration as `GET /` shows it: listeners rendered back to kong.conf syntax, secrets hidden. */
 export function describeConfig (config: Config): Record<string, unknown> {
   const listen = (ls: Config['proxy_listen']) => ls.length === 0
     ? ['off']
-    : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
+    : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.http2 === true ? ' http2' : ''}${l.ssl === true ? ' ssl' : ''}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
   const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen), status_listen: listen(config.status_listen) }
-  for (const key of SENSITIVE) if (config[key] !== '') shown[key] = SENSITIVE_PLACEHOLDER
+  for (const key of SENSITIVE) if (config[key].length > 0) shown[key] = SENSITIVE_PLACEHOLDER
   return shown
 }
