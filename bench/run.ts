@@ -179,7 +179,7 @@ interface TollgateOptions {
   balanced?: { targets: number, algorithm: 'round-robin' | 'consistent-hashing' }
   /** One of bench/plugins.ts's set-ups on the route (`tollgate-plugin-<id>`). */
   plugin?: PluginBench
-  /** The proxy listener with TLS (Kong's `proxy_listen = ... ssl`, `ssl_cert`, `ssl_cert_key`): the test certificate. */
+  /** The proxy listener with TLS (Kong's `proxy_listen = ... ssl http2`, `ssl_cert`, `ssl_cert_key`): the test certificate. */
   tls?: boolean
 }
 
@@ -272,7 +272,8 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
     return true
   }, {
     ...(o.tls === true ? { TOLLGATE_SSL_CERT: TLS_CERT, TOLLGATE_SSL_CERT_KEY: TLS_KEY } : {}),
-    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}${o.tls === true ? ' ssl' : ''}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
+    // `http2` as nginx-tls's `listen ... ssl http2` and Kong's 8443: offered by ALPN; wrk and s_time speak HTTP/1.1.
+    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}${o.tls === true ? ' ssl http2' : ''}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
     ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),
@@ -527,7 +528,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
       const t = c.tls as NonNullable<Contestant['tls']>
       const r = await resumes(t.port, t.path)
       t.resumed = r.resumed
-      process.stderr.write(`${c.name}: ${r.status === 200 ? '' : `status ${r.status}, `}${r.resumed ? 'resumes a TLS session' : 'DOES NOT resume a TLS session'} (node client, second connection with the first one's ticket)\n`)
+      process.stderr.write(`${c.name}: ${r.protocol}, ${r.status === 200 ? '' : `status ${r.status}, `}${r.resumed ? 'resumes a TLS session' : 'DOES NOT resume a TLS session'} (node client, second connection with the first one's ticket)\n`)
     }
     const hs = async (c: Contestant, reuse: boolean): Promise<TlsRun> => {
       const t = c.tls as NonNullable<Contestant['tls']>

@@ -32,6 +32,8 @@ http {
     listen 127.0.0.1:${port} ssl http2;
     ssl_certificate ${TLS_CERT};
     ssl_certificate_key ${TLS_KEY};
+    # 1.22's default stops at TLSv1.2; the node contestants speak TLSv1.3.
+    ssl_protocols TLSv1.2 TLSv1.3;
     location / { proxy_pass http://bench; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
@@ -48,7 +50,7 @@ export function handshakePath (path: string, headers: Record<string, string>): s
 }
 
 /** One connection: the request s_time sends, over TLS (with `session`: resuming it). */
-function once (port: number, path: string, session?: Buffer): Promise<{ status: number, reused: boolean, session?: Buffer }> {
+function once (port: number, path: string, session?: Buffer): Promise<{ status: number, reused: boolean, protocol: string, session?: Buffer }> {
   return new Promise((resolve, reject) => {
     let ticket: Buffer | undefined
     const s: TLSSocket = connect({ host: '127.0.0.1', port, ca: CA, servername: 'localhost', session })
@@ -58,10 +60,11 @@ function once (port: number, path: string, session?: Buffer): Promise<{ status: 
     let text = ''
     // Read at the handshake's end: once the socket is closed, isSessionReused() says null.
     let reused = false
-    s.on('secureConnect', () => { reused = s.isSessionReused(); s.write(`GET ${path} HTTP/1.0\r\n\r\n`) })
+    let protocol = ''
+    s.on('secureConnect', () => { reused = s.isSessionReused(); protocol = s.getProtocol() ?? ''; s.write(`GET ${path} HTTP/1.0\r\n\r\n`) })
     s.on('data', (d: Buffer) => { text += d.toString('latin1') })
     s.on('error', reject)
-    s.on('close', () => resolve({ status: Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0), reused, session: ticket }))
+    s.on('close', () => resolve({ status: Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0), reused, protocol, session: ticket }))
   })
 }
 
@@ -75,12 +78,11 @@ export async function tlsStatus (port: number, path: string): Promise<number> {
  * full handshake, then a second connection offering the first one's session (a TLS 1.3
  * ticket). A node client, not s_time: a second opinion on what the runs' 'r' count says.
  */
-export async function resumes (port: number, path: string): Promise<{ status: number, resumed: boolean }> {
+export async function resumes (port: number, path: string): Promise<{ status: number, resumed: boolean, protocol: string }> {
   const first = await once(port, path)
-  if (first.status !== 200) return { status: first.status, resumed: false }
-  if (first.session === undefined) return { status: first.status, resumed: false }
+  if (first.status !== 200 || first.session === undefined) return { status: first.status, resumed: false, protocol: first.protocol }
   const second = await once(port, path, first.session)
-  return { status: second.status, resumed: second.reused }
+  return { status: second.status, resumed: second.reused, protocol: first.protocol }
 }
 
 export interface HandshakeRun { rate: number, connections: number, reused: number }
