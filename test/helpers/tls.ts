@@ -1,9 +1,23 @@
 // TLS and HTTP/2 clients for tests: real handshakes against 127.0.0.1, reporting what a
 // client sees (the certificate's names, the protocol ALPN chose, whether a session resumed).
 
+import { readFileSync } from 'node:fs'
 import { connect as h2connect } from 'node:http2'
 import { request as httpsRequest } from 'node:https'
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls'
+import { fileURLToPath } from 'node:url'
+
+const DIR = fileURLToPath(new URL('../fixtures/tls/', import.meta.url))
+
+/** A PEM file of test/fixtures/tls (see its README.txt), e.g. `pem('a-rsa-cert')`. */
+export function pem (stem: string): string {
+  return readFileSync(`${DIR}${stem}.pem`, 'utf8')
+}
+
+/** The certificate and key of a fixture pair, as a certificates body: `pair('a-rsa')`. */
+export function pair (stem: string): { cert: string, key: string } {
+  return { cert: pem(`${stem}-cert`), key: pem(`${stem}-key`) }
+}
 
 export interface TlsReply {
   status: number
