@@ -278,6 +278,11 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
     ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),
   })
+  // Over TLS, key-auth must be what answers: the handshake runs read no status.
+  if (tls !== undefined && o.keyAuth) {
+    const status = await tlsStatus(port, handshakePath('/bench', {}))
+    if (status !== 401) throw new Error(`${name} answers ${status}, not 401, without a key`)
+  }
   let note = seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined
   if (o.plugin !== undefined) {
     // Ready is a 200 with the bench's headers; this proves the plugin does its work too
