@@ -1,0 +1,182 @@
+// Upstream TLS (issue #21), as Kong 3.2 does it: the services entity's tls_verify,
+// tls_verify_depth, ca_certificates and client_certificate, the upstream's
+// client_certificate, and kong.service.setTls*. Kong's own spec is
+// spec/02-integration/05-proxy/18-upstream_tls_spec.lua; the upstreams here are real node
+// https servers with the certificates in test/fixtures/tls.
+import t from 'tap'
+import type { AddressInfo } from 'node:net'
+import { request } from 'undici'
+import type { Service } from '../../../core/store/index.js'
+import type { Peer } from '../../../core/proxy/peers.js'
+import { UpstreamPools } from '../../../core/proxy/upstream-pools.js'
+import { UPSTREAM_TLS, UpstreamTls, serverName } from '../../../core/proxy/upstream-tls.js'
+import { memoryLogger, startTestGateway, until } from '../../helpers/gateway.js'
+import { pem, startTlsUpstream, type TlsEcho } from '../../helpers/tls-upstream.js'
+
+const CA = pem('ca-cert.pem')
+const LEAF = { cert: pem('leaf-cert.pem'), key: pem('leaf-key.pem') }
+const DEEP = { cert: pem('chain/deep-cert.pem') + pem('chain/inter-cert.pem'), key: pem('chain/deep-key.pem') }
+const CLIENT = { cert: pem('client-cert.pem'), key: pem('client-key.pem') }
+const INVALID = 'An invalid response was received from the upstream server'
+
+t.test('the connection layer: profiles and pools, with certificate rows from a fake store', async (t) => {
+  const rows: Record<string, Record<string, Record<string, unknown>>> = {
+    ca_certificates: { 'ca-1': { cert: CA } },
+    certificates: { 'cert-1': { cert: CLIENT.cert, key: CLIENT.key } },
+  }
+  const tls = new UpstreamTls({ get: (entity, id) => rows[entity]?.[id] })
+  const pools = new UpstreamPools()
+  t.teardown(() => pools.close())
+  const service = (fields: Partial<Service>): Service => ({ id: 'svc', protocol: 'https', host: 'localhost', port: 443, connect_timeout: 5000, tls_verify: null, tls_verify_depth: null, ca_certificates: null, client_certificate: null, ...fields }) as Service
+  const get = async (port: number, s: Service, host = 'localhost'): Promise<{ status: number, echo?: TlsEcho, code?: string, message?: string }> => {
+    const peer: Peer = { protocol: 'https', host: '127.0.0.1', port, hostHeader: undefined }
+    const profile = tls.profile(s, undefined, undefined)
+    try {
+      const res = await pools.pool(peer, s, profile, serverName(host)).request({ method: 'GET', path: '/', headers: { host } })
+      return { status: res.statusCode, echo: await res.body.json() as TlsEcho }
+    } catch (err) {
+      return { status: 0, code: (err as NodeJS.ErrnoException).code, message: (err as Error).message }
+    }
+  }
+
+  const leaf = await startTlsUpstream(t, LEAF)
+  const deep = await startTlsUpstream(t, DEEP)
+  const mtls = await startTlsUpstream(t, { ...LEAF, clientCa: CA })
+
+  t.test('verification against the service\'s CA rows', async (t) => {
+    const r = await get(leaf.port, service({ tls_verify: true, ca_certificates: ['ca-1'] }))
+    t.equal(r.status, 200)
+    t.equal(r.echo?.servername, 'localhost', 'the SNI is the Host without its port')
+  })
+
+  t.test('the default roots do not trust a private CA', async (t) => {
+    const r = await get(leaf.port, service({ tls_verify: true }))
+    t.equal(r.code, UPSTREAM_TLS)
+    t.match(r.message, /unable to verify the first certificate/)
+  })
+
+  t.test('a missing CA row trusts nothing', async (t) => {
+    const r = await get(leaf.port, service({ tls_verify: true, ca_certificates: ['gone'] }))
+    t.equal(r.code, UPSTREAM_TLS)
+  })
+
+  t.test('the name is checked against the Host sent', async (t) => {
+    const s = service({ tls_verify: true, ca_certificates: ['ca-1'] })
+    t.equal((await get(leaf.port, s, 'leaf.example.test')).status, 200, 'a name in the certificate')
+    const r = await get(leaf.port, s, 'other.example.test')
+    t.equal(r.code, UPSTREAM_TLS)
+    t.match(r.message, /does not match certificate's altnames/)
+    t.equal((await get(leaf.port, service({ tls_verify: false }), 'other.example.test')).status, 200, 'not without tls_verify')
+  })
+
+  t.test('tls_verify_depth: intermediates between the upstream\'s certificate and the trusted CA', async (t) => {
+    const at = (depth: number | null): Service => service({ tls_verify: true, ca_certificates: ['ca-1'], tls_verify_depth: depth })
+    const zero = await get(deep.port, at(0))
+    t.equal(zero.code, UPSTREAM_TLS, 'depth 0: one intermediate is too many')
+    t.match(zero.message, /certificate chain too long/)
+    t.equal((await get(deep.port, at(1))).status, 200, 'depth 1 allows one')
+    t.equal((await get(deep.port, at(null))).status, 200, 'unset: nginx\'s default, 1')
+    t.equal((await get(leaf.port, at(0))).status, 200, 'depth 0 allows a certificate the CA signed itself')
+  })
+
+  t.test('client certificate', async (t) => {
+    const without = await get(mtls.port, service({}))
+    t.equal(without.status, 0, 'refused without one')
+    const s = service({ client_certificate: { id: 'cert-1' } })
+    const r = await get(mtls.port, s)
+    t.equal(r.status, 200)
+    t.equal(r.echo?.client, 'client.example.test', 'the upstream saw the certificate row\'s')
+  })
+
+  t.test('pools by TLS settings and server name', async (t) => {
+    const a = service({ tls_verify: true, ca_certificates: ['ca-1'] })
+    const b = service({ tls_verify: false })
+    const peer: Peer = { protocol: 'https', host: '127.0.0.1', port: leaf.port, hostHeader: undefined }
+    const pa = pools.pool(peer, a, tls.profile(a, undefined, undefined), 'localhost')
+    const pb = pools.pool(peer, b, tls.profile(b, undefined, undefined), 'localhost')
+    t.not(pa, pb, 'another verification, another pool')
+    t.not(pools.pool(peer, a, tls.profile(a, undefined, undefined), 'leaf.example.test'), pa, 'another SNI, another pool')
+    t.equal(pools.pool(peer, a, tls.profile(a, undefined, undefined), 'localhost'), pa, 'the same settings, the same pool')
+    const a2 = service({ tls_verify: true, ca_certificates: ['ca-1'] })
+    t.equal(pools.pool(peer, a2, tls.profile(a2, undefined, undefined), 'localhost'), pa, 'another service with equal settings shares it')
+    const withCert = service({ client_certificate: { id: 'cert-1' } })
+    t.not(pools.pool(peer, withCert, tls.profile(withCert, undefined, undefined), 'localhost'), pb, 'a client certificate, another pool')
+  })
+
+  t.test('a changed row is used once the profiles are made again', async (t) => {
+    const s = service({ tls_verify: true, ca_certificates: ['ca-1'] })
+    const before = tls.profile(s, undefined, undefined)
+    rows.ca_certificates!['ca-1'] = { cert: pem('ca2-cert.pem') }
+    t.equal(tls.profile(s, undefined, undefined), before, 'kept until a write')
+    tls.clear()
+    const after = tls.profile(s, undefined, undefined)
+    t.not(after.key, before.key, 'a new key for the new content')
+    t.equal((await get(leaf.port, s)).code, UPSTREAM_TLS, 'the new CA does not trust the upstream')
+    rows.ca_certificates!['ca-1'] = { cert: CA }
+    tls.clear()
+    t.equal(tls.profile(s, undefined, undefined).key, before.key, 'the same content, the same key')
+  })
+
+  t.test('overrides (kong.service.setTls*) replace the service\'s settings', async (t) => {
+    const s = service({})
+    const base = tls.profile(s, undefined, undefined)
+    const verified = tls.profile(s, undefined, { verify: true, store: [CA], depth: 0 })
+    t.ok(verified.verify)
+    t.equal(verified.depth, 0)
+    t.not(verified.key, base.key)
+    t.equal(tls.profile(s, undefined, { verify: true, store: [CA], depth: 0 }), verified, 'the same overrides, the same profile object')
+    const cert = tls.profile(s, undefined, { cert: { chain: CLIENT.cert, key: CLIENT.key } })
+    t.same(cert.cert, [CLIENT.cert])
+  })
+
+  t.test('the upstream\'s client certificate when the service has none', async (t) => {
+    t.same(tls.profile(service({}), 'cert-1', undefined).cert, [CLIENT.cert])
+    rows.certificates!['cert-2'] = { cert: LEAF.cert, key: LEAF.key }
+    t.same(tls.profile(service({ client_certificate: { id: 'cert-2' } }), 'cert-1', undefined).cert, [LEAF.cert], 'the service\'s wins')
+  })
+})
+
+t.test('through the gateway, without certificate rows', async (t) => {
+  const { log, lines } = memoryLogger('error')
+  const gw = await startTestGateway(t, { log })
+  const leaf = await startTlsUpstream(t, LEAF)
+  const proxy = async (path: string): Promise<{ status: number, body: any }> => {
+    const res = await request(`${gw.proxy}${path}`, { headers: { accept: 'application/json' } })
+    return { status: res.statusCode, body: await res.body.json() }
+  }
+  const route = async (name: string, fields: Record<string, unknown>): Promise<void> => {
+    await gw.admin$('POST', '/services', { name, url: `https://localhost:${leaf.port}`, retries: 0, ...fields })
+    await gw.admin$('POST', `/services/${name}/routes`, { paths: [`/${name}`] })
+  }
+  await route('unset', {})
+  await route('off', { tls_verify: false })
+  await route('on', { tls_verify: true })
+
+  t.test('tls_verify unset: not verified (Kong\'s default)', async (t) => {
+    const r = await proxy('/unset')
+    t.equal(r.status, 200)
+    t.equal(r.body.servername, 'localhost', 'SNI: the service host')
+    t.equal(r.body.host, `localhost:${leaf.port}`)
+  })
+
+  t.test('tls_verify false: not verified', async (t) => {
+    t.equal((await proxy('/off')).status, 200)
+  })
+
+  t.test('tls_verify true, no ca_certificates: a private CA is not trusted, 502, logged', async (t) => {
+    const r = await proxy('/on')
+    t.equal(r.status, 502)
+    t.equal(r.body.message, INVALID, 'Kong\'s message (and the request id)')
+    await until(() => lines.some((l) => /upstream TLS handshake failed: unable to verify the first certificate/.test(l.msg)), 'the log line')
+    const line = lines.find((l) => /upstream TLS handshake failed/.test(l.msg))
+    t.equal(line?.upstream, `localhost:${leaf.port}`)
+  })
+
+  t.test('the two services share no connection', async (t) => {
+    for (let i = 0; i < 3; i++) {
+      t.equal((await proxy('/off')).status, 200)
+      t.equal((await proxy('/on')).status, 502)
+    }
+  })
+  t.ok((gw.gateway.proxy[0] as AddressInfo).port > 0)
+})
