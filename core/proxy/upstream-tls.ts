@@ -95,7 +95,7 @@ export function tlsConnector (profile: TlsProfile, timeout: number): Connector {
     ...(profile.verify && profile.ca !== undefined ? { ca: [...profile.ca] } : {}),
     ...(profile.cert !== undefined ? { cert: [...profile.cert], key: [...(profile.certKey ?? [])] } : {}),
   })
-  return (options, callback) => connect(options, (err, socket) => {
+  const connected = (callback: buildConnector.Callback): buildConnector.Callback => (err, socket) => {
     if (err !== null) {
       const code = (err as NodeJS.ErrnoException).code ?? ''
       callback(NETWORK.has(code) ? err : new UpstreamTlsError(code === '' ? err.message : `${err.message} (${code})`, err), null)
@@ -110,7 +110,16 @@ export function tlsConnector (profile: TlsProfile, timeout: number): Connector {
       }
     }
     callback(null, socket)
-  })
+  }
+  return (options, callback) => {
+    // node refuses some settings only when it connects (a key that is not the
+    // certificate's, from a plugin's setTlsCertKey): a failure of this attempt, too.
+    try {
+      connect(options, connected(callback))
+    } catch (err) {
+      callback(new UpstreamTlsError((err as Error).message, err), null)
+    }
+  }
 }
 
 /** The upstream's Host without its port: the SNI and the name verified (Kong: proxy_ssl_name $upstream_host). */

@@ -6,6 +6,7 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
+import { definePlugin, Type } from '@tollgate/sdk'
 import type { Service } from '../../../core/store/index.js'
 import type { Peer } from '../../../core/proxy/peers.js'
 import { UpstreamPools } from '../../../core/proxy/upstream-pools.js'
@@ -179,4 +180,53 @@ t.test('through the gateway, without certificate rows', async (t) => {
     }
   })
   t.ok((gw.gateway.proxy[0] as AddressInfo).port > 0)
+})
+
+// A plugin choosing the TLS settings of its request (kong.service.setTls*).
+const tlsChooser = definePlugin({
+  name: 'tls-chooser',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({
+    verify: Type.Optional(Type.Boolean()),
+    depth: Type.Optional(Type.Integer()),
+    ca: Type.Optional(Type.String()),
+    cert: Type.Optional(Type.String()),
+    key: Type.Optional(Type.String()),
+  }),
+  access (kong, conf) {
+    // Unset fields come as null, as Kong fills a config.
+    if (conf.verify != null) kong.service.setTlsVerify(conf.verify)
+    if (conf.depth != null) kong.service.setTlsVerifyDepth(conf.depth)
+    if (conf.ca != null) kong.service.setTlsVerifyStore(conf.ca)
+    if (conf.cert != null && conf.key != null) kong.service.setTlsCertKey(conf.cert, conf.key)
+  },
+})
+
+t.test('kong.service.setTls*: one request\'s settings', async (t) => {
+  const gw = await startTestGateway(t, { plugins: [tlsChooser] })
+  const deep = await startTlsUpstream(t, DEEP)
+  const mtls = await startTlsUpstream(t, { ...LEAF, clientCa: CA })
+  const get = async (path: string): Promise<{ status: number, body: any }> => {
+    const res = await request(`${gw.proxy}${path}`, { headers: { accept: 'application/json' } })
+    return { status: res.statusCode, body: await res.body.json() }
+  }
+  const route = async (name: string, port: number, conf: Record<string, unknown>): Promise<void> => {
+    await gw.admin$('POST', '/services', { name, url: `https://localhost:${port}`, retries: 0 })
+    await gw.admin$('POST', `/services/${name}/routes`, { paths: [`/${name}`] })
+    await gw.admin$('POST', `/services/${name}/plugins`, { name: 'tls-chooser', config: conf })
+  }
+  await route('verify-default-roots', deep.port, { verify: true })
+  await route('verify-ca', deep.port, { verify: true, ca: CA })
+  await route('verify-ca-depth-0', deep.port, { verify: true, ca: CA, depth: 0 })
+  await route('no-cert', mtls.port, {})
+  await route('cert', mtls.port, { cert: CLIENT.cert, key: CLIENT.key })
+
+  t.equal((await get('/verify-default-roots')).status, 502, 'verified against the default roots: not trusted')
+  t.equal((await get('/verify-ca')).status, 200, 'against the store the plugin set')
+  t.equal((await get('/verify-ca-depth-0')).status, 502, 'with a depth too small for the chain')
+  t.equal((await get('/no-cert')).status, 502, 'mTLS upstream, no client certificate')
+  const r = await get('/cert')
+  t.equal(r.status, 200, 'the plugin\'s client certificate')
+  t.equal(r.body.client, 'client.example.test')
 })
