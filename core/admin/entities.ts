@@ -27,7 +27,7 @@ function nestedPath (info: EntityInfo): string {
   return info.def.adminNestedName ?? adminPath(info)
 }
 
-function parseTags (raw: string | string[] | undefined): { tags?: string[], tagsMode?: 'and' | 'or' } {
+export function parseTags (raw: string | string[] | undefined): { tags?: string[], tagsMode?: 'and' | 'or' } {
   if (raw === undefined) return {}
   // A repeated `tags` counts once, by its first value, as in Kong (kong/api/endpoints.lua,
   // extract_options): that is also the one the `next` link carries, so every page of a
@@ -98,7 +98,14 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
   const add = table.add.bind(table)
 
   const bodyOf = (req: Req, info: EntityInfo, existing?: Entity) => readBody(store, req, info, existing)
-  const find = (info: EntityInfo, segment: string): Entity | undefined => store.find(info.name, store.keyFor(info.name, segment))
+  const find = (info: EntityInfo, segment: string): Entity | undefined => {
+    const lookup = info.def.adminLookup
+    if (lookup !== undefined && !isUuid(segment)) {
+      const id = lookup(store, segment)
+      return id === undefined ? undefined : store.get(info.name, id)
+    }
+    return store.find(info.name, store.keyFor(info.name, segment))
+  }
 
   for (const info of store.entities) {
     // Targets: their endpoints are Kong's own (core/admin/upstreams.ts).
@@ -145,13 +152,16 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
       return reply.code(204).send()
     })
 
-    // A reference to an entity the store does not have yet (services' client_certificate:
-    // see core/store/tls-pending.ts) gets no endpoints: there is nothing to reach.
-    for (const f of info.foreign) if (store.entities.some((e) => e.name === f.reference)) registerForeign(info, f)
+    for (const f of info.foreign) registerForeign(info, f)
   }
 
   function registerForeign (child: EntityInfo, f: ForeignField): void {
     const parent = store.info(f.reference)
+    if (child.def.noForeignEndpoint?.includes(f.field) !== true) registerReference(child, f, parent)
+    registerChildren(child, f, parent)
+  }
+
+  function registerReference (child: EntityInfo, f: ForeignField, parent: EntityInfo): void {
     // /S/{s}/f: the referenced entity.
     const ref = `/${adminPath(child)}/:key/${f.field}`
     const target = (req: Req): Entity | undefined => {
@@ -175,6 +185,10 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
       return store.upsert(parent.name, { id: p.id }, body)
     })
 
+  }
+
+  function registerChildren (child: EntityInfo, f: ForeignField, parent: EntityInfo): void {
+    const pn = parent.name
     // /F/{f}/S and /F/{f}/S/{s}: children under a parent.
     const list = `/${adminPath(parent)}/:parent/${nestedPath(child)}`
     const one = `${list}/:key`

@@ -26,6 +26,7 @@ import { SharedMemory } from '../shm/index.js'
 import { RouteTable } from './route-table.js'
 import { registerSchemaRoutes } from './schema-routes.js'
 import { registerUpstreamRoutes } from './upstreams.js'
+import { registerCertificateRoutes } from './certificates.js'
 import { registerHealthRoutes, type HealthDeps } from './upstream-health.js'
 import { UpstreamBalancers } from '../balancer/registry.js'
 import { HealthHub } from '../balancer/health-hub.js'
@@ -297,6 +298,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   registerSchemaRoutes(table, store, plugins)
   registerEntityRoutes(table, store)
   registerUpstreamRoutes(table, store)
+  registerCertificateRoutes(table, store)
   registerHealthRoutes(table, store, health)
   registerTagRoutes(table, store)
   registerConfigRoutes(table, store, deps.config, plugins, deps.log)

@@ -68,3 +68,42 @@ export function checkRouteHost (host: string): string | undefined {
   if (name.length > 253 || !HOSTNAME_RE.test(name)) return `invalid hostname: ${host}`
   return undefined
 }
+
+/** Kong's check_hostname (kong/tools/utils.lua): letters, digits, `-`, `.`, `_`; no empty or dash-ended label. */
+function kongHostnameError (name: string): boolean {
+  if (!/^[A-Za-z0-9\-._]+$/.test(name)) return true
+  const labels = name.split('.')
+  return labels.some((l, i) => l.endsWith('-') || (l === '' && i !== labels.length - 1))
+}
+
+/**
+ * Kong's `sni` typedef (routes' `snis`) and, with `wildcard`, its `wildcard_host` (the
+ * `name` of snis): a host name, never an IP address, never with a port. A wildcard_host
+ * may hold one `*`, as its first or last character; Kong checks the rest with `wildcard`
+ * in its place, and so names that in its messages. Kong 3.2's routes take no wildcard SNI.
+ */
+export function checkSni (host: string, wildcard = false): string | undefined {
+  let name = host
+  if (wildcard) {
+    const idx = host.indexOf('*')
+    if (idx !== -1) {
+      if (idx !== 0 && idx !== host.length - 1) return 'wildcard must be leftmost or rightmost character'
+      if (host.split('*').length > 2) return 'only one wildcard must be specified'
+      name = host.replace('*', 'wildcard')
+    }
+  }
+  // Kong's hostname_type: more than one colon is IPv6, digits and dots (and a colon) IPv4.
+  if ((name.match(/:/g) ?? []).length > 1) {
+    const bare = /^\[(.*)\](?::\d+)?$/.exec(name)?.[1] ?? name
+    return isIP(bare) === 6 ? 'must not be an IP' : `invalid value: ${name}`
+  }
+  if (/^[\d.]+$/.test(name.replace(':', ''))) {
+    const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?::(\d+))?$/.exec(name)
+    if (m === null || m[1]!.split('.').some((o) => Number(o) > 255)) return `invalid value: ${name}`
+    return 'must not be an IP'
+  }
+  const port = /:(\d+)$/.exec(name)
+  const bare = port === null ? name : name.slice(0, -(port[0].length))
+  if (kongHostnameError(bare)) return `invalid value: ${name}`
+  return port === null ? undefined : 'must not have a port'
+}

@@ -90,13 +90,20 @@ export interface EntityDef {
    * for targets (core/admin/upstreams.ts).
    */
   customAdmin?: boolean
+  /** Foreign fields whose `/S/{s}/f` endpoint Kong disables (snis' `certificate`): a 404. */
+  noForeignEndpoint?: string[]
+  /**
+   * How a URL segment that is not a UUID names a row of an entity without an endpoint key
+   * of its own, in the Admin API's generated endpoints (certificates: by one of their SNI
+   * names, kong/api/routes/certificates.lua).
+   */
+  adminLookup?: (reader: { find(entity: string, pk: Record<string, string>): Record<string, unknown> | undefined }, segment: string) => string | undefined
   /** Fields whose schema depends on another field (plugins: `config` on `name`). */
   subschema?: (entity: Record<string, unknown>, ctx: CheckContext) => { field: string, schema: TSchema } | { errors: FieldErrors }
 }
 
 export interface ForeignField {
   field: string
-  /** May name an entity the store does not have yet (see tls-pending.ts): no row can match. */
   reference: string
   onDelete: 'cascade' | 'restrict'
   required: boolean

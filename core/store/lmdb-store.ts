@@ -25,12 +25,14 @@ import { Errors, type FieldErrors } from '../errors.js'
 import { describe, type CheckContext, type EntityDef, type EntityInfo } from './entity.js'
 import { withCheckErrors } from './entity-checks.js'
 import { isRecord, isUuid, setOwn, unwrap, validateRecord } from './schema.js'
-import { PENDING_ENTITIES } from './tls-pending.js'
 import type { ChangeEvent, ConfigReader, CounterStore, Entity, EntityStore, EntityWriter, ListOptions, Page, PrimaryKey, ReplaceOptions, SchemaOptions, TagRow, WriteOptions } from './store.js'
+import { caCertificates } from './entities/ca-certificates.js'
+import { certificates } from './entities/certificates.js'
 import { consumers } from './entities/consumers.js'
 import { plugins } from './entities/plugins.js'
 import { routes } from './entities/routes.js'
 import { services } from './entities/services.js'
+import { snis } from './entities/snis.js'
 import { targets } from './entities/targets.js'
 import { upstreams } from './entities/upstreams.js'
 
@@ -133,13 +135,13 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   #touched: Map<string, [entity: string, id: string]> | undefined
 
   constructor (opts: StoreOptions) {
-    for (const def of [services, routes, consumers, plugins, upstreams, targets, ...(opts.entities ?? [])]) {
+    for (const def of [services, routes, consumers, plugins, upstreams, targets, certificates, snis, caCertificates, ...(opts.entities ?? [])]) {
       if (this.#entities.has(def.name)) throw new Error(`entity '${def.name}' is defined twice`)
       this.#entities.set(def.name, describe(def))
     }
     for (const info of this.#entities.values()) {
       for (const f of [...info.foreign, ...info.idLists]) {
-        if (!this.#entities.has(f.reference) && !PENDING_ENTITIES.has(f.reference)) {
+        if (!this.#entities.has(f.reference)) {
           throw new Error(`entity '${info.name}' field '${f.field}' references unknown entity '${f.reference}'`)
         }
       }
@@ -885,7 +887,6 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
         if (!isUuid(ref.id)) throw Errors.schemaViolation({ [f.field]: { id: 'expected a valid UUID' } })
         id = ref.id.toLowerCase()
       } else {
-        // An entity still pending (tls-pending.ts) has no rows, so no unique field to find one by.
         const parent = this.#entities.get(f.reference)
         const by = parent?.unique.find((u) => typeof ref[u] === 'string' && ref[u] !== '')
         if (parent === undefined || by === undefined) throw Errors.schemaViolation({ [f.field]: { id: 'missing primary key' } })
@@ -897,20 +898,17 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     }
   }
 
-  /**
-   * Every id a value refers to must name a live row: Kong's foreign key violation. A
-   * reference to an entity Tollgate does not have yet (tls-pending.ts) never does.
-   */
+  /** Every id a value refers to must name a live row: Kong's foreign key violation. */
   #checkReferences (info: EntityInfo, value: Record<string, unknown>): void {
     const exists = (entity: string, id: string): boolean => this.#entities.has(entity) && this.#live(entity, id) !== undefined
     for (const f of info.foreign) {
       const ref = value[f.field] as { id: string } | null | undefined
       if (ref != null && !exists(f.reference, ref.id)) throw Errors.foreignKeyViolation(f.field, { id: ref.id }, f.reference)
     }
-    // Kong accepts any UUID in such a list (services.ca_certificates) and fails only when it
-    // proxies ("CA Certificate '<id>' does not exist", kong/runloop/certificate.lua). Here
-    // no CA certificate can exist, so an id is refused when written, in the words Kong
-    // uses for a missing row: the foreign key violation, naming the first such id.
+    // Kong 3.2 accepts any UUID in such a list (services.ca_certificates) and fails only
+    // when it proxies ("CA Certificate '<id>' does not exist", kong/runloop/certificate.lua).
+    // Tollgate refuses an id that names no row when it is written, in the words Kong uses
+    // for a missing row: the foreign key violation, naming the first such id.
     for (const f of info.idLists) {
       const ids = value[f.field] as string[] | null | undefined
       const missing = ids?.find((id) => !exists(f.reference, id.toLowerCase()))

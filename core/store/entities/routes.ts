@@ -1,11 +1,10 @@
 import type { Static } from 'typebox'
 import type { FieldErrors } from '../../errors.js'
 import type { EntityDef } from '../entity.js'
-import { checkPath, checkRouteHost, normalizePath } from '../checks.js'
+import { checkPath, checkRouteHost, checkSni, normalizePath } from '../checks.js'
 import {
   Type, autoId, checkUtf8Name, foreign, nullable, oneOf, set, tags, timestamp, type FieldCheck,
 } from '../schema.js'
-import { refuseSnis } from '../tls-pending.js'
 import { PROTOCOLS } from './services.js'
 
 // Kong compiles route regexes with PCRE and quotes its complaint; the common ones in PCRE's
@@ -73,8 +72,8 @@ export const RouteSchema = Type.Object({
   preserve_host: Type.Boolean({ default: false, description: 'Send the client Host header upstream' }),
   request_buffering: Type.Boolean({ default: true }),
   response_buffering: Type.Boolean({ default: true }),
-  // Refused while there is no TLS listener: see tls-pending.ts.
-  snis: nullable(set(Type.String({ check: checkRouteHost as FieldCheck }), { check: refuseSnis as FieldCheck })),
+  // Kong 3.2's `sni` typedef: a host name without port, no wildcard.
+  snis: nullable(set(Type.String({ check: checkSni as FieldCheck })), { description: 'Server names (TLS SNI) that match this route' }),
   sources: nullable(set(endpoint)),
   destinations: nullable(set(endpoint)),
   tags: tags(),

@@ -25,8 +25,8 @@ export const ServiceSchema = Type.Object({
   write_timeout: timeout('two successive writes to the upstream'),
   read_timeout: timeout('two successive reads from the upstream'),
   tags: tags(),
-  // Kong: a foreign key to `certificates`, and a plain list of ids of `ca_certificates`.
-  // Neither entity exists yet (see tls-pending.ts), so the store refuses any id in them.
+  // Kong: a foreign key to `certificates`, and a plain list of ids of `ca_certificates`
+  // (each of which the store requires to name a row, see IdListField).
   client_certificate: foreign('certificates', { description: 'Certificate presented to the upstream (https only)' }),
   tls_verify: nullable(Type.Boolean(), { description: 'Verify the upstream certificate (https only)' }),
   tls_verify_depth: nullable(Type.Integer({ minimum: 0, maximum: 64 }), { description: 'Maximum certificate chain depth' }),

@@ -96,8 +96,6 @@ export const UpstreamSchema = Type.Object({
   healthchecks: HealthchecksSchema,
   tags: tags(),
   host_header: nullable(Type.String({ check: checkHostWithOptionalPort as FieldCheck }), { description: 'Host header sent to targets (and in active probes)' }),
-  // Kong: a foreign key to `certificates`, which Tollgate does not have yet (tls-pending.ts),
-  // so any id is refused with Kong's foreign key violation, as for services.
   client_certificate: foreign('certificates', { description: 'Certificate presented to targets' }),
   use_srv_name: Type.Boolean({ default: false, description: 'With SRV targets, send the SRV name as Host and SNI' }),
 }, { additionalProperties: false })

@@ -1,11 +1,13 @@
-// Where Kong is strict, Tollgate is too: a reference to an entity Tollgate does not have
-// (services' client_certificate and ca_certificates, before TLS) is never stored, routes'
-// snis are refused while there is no TLS listener, and a PUT body's id of the wrong type is
-// a schema violation. Every case goes through the Admin API over HTTP, on every path that
-// writes, with JSON and form bodies, and checks that a refused write stored nothing.
+// Where Kong is strict, Tollgate is too: a reference to a certificate or CA certificate
+// that does not exist (services' client_certificate and ca_certificates) is never stored,
+// routes' snis are checked as Kong's `sni` typedef checks them, and a PUT body's id of the
+// wrong type is a schema violation. Every case goes through the Admin API over HTTP, on
+// every path that writes, with JSON and form bodies, and checks that a refused write
+// stored nothing.
 
 import t, { type Test } from 'tap'
 import { startAdmin, storeDump, type AdminClient } from '../../helpers/admin.js'
+import { pair, pem } from '../../helpers/tls.js'
 
 const CERT = '123e4567-e89b-12d3-a456-426655440000'
 const OTHER = '123e4567-e89b-12d3-a456-426655440001'
@@ -21,8 +23,10 @@ function fkViolation (field: string, id: string, entity: string): Record<string,
   }
 }
 
-const SNI_MESSAGE = 'cannot be set yet: Tollgate has no TLS listener, so no request carries an SNI for this route to match'
-const SNI_REFUSED = { code: 2, name: 'schema violation', message: `schema violation (snis: ${SNI_MESSAGE})`, fields: { snis: SNI_MESSAGE } }
+/** Kong's body for one bad element of routes' `snis`. */
+function sniRefused (message: string): Record<string, unknown> {
+  return { code: 2, name: 'schema violation', message: `schema violation (snis.1: ${message})`, fields: { snis: [message] } }
+}
 
 type Call = Parameters<AdminClient['call']>
 
@@ -41,7 +45,7 @@ async function fixtures (api: AdminClient) {
   return { tls, plain, route }
 }
 
-t.test('services.client_certificate: no certificate exists, so any id is a foreign key violation', async (t) => {
+t.test('services.client_certificate: an id that names no certificate is a foreign key violation', async (t) => {
   const api = await startAdmin(t)
   const { route } = await fixtures(api)
   const fk = fkViolation('client_certificate', CERT, 'certificates')
@@ -80,15 +84,25 @@ t.test('services.client_certificate: no certificate exists, so any id is a forei
   r = await api.call('POST', '/services', { form: 'name=n&url=https://n.test&client_certificate=' })
   t.same([r.status, r.body.client_certificate], [201, null], 'an empty form value is null')
 
-  // Kong serves /services/{s}/client_certificate and /certificates/...; there is nothing to reach here.
+  // Kong's foreign-key endpoints: nothing behind a null reference or an unknown certificate.
   t.same((await api.call('GET', '/services/tls/client_certificate')).status, 404)
   t.same((await api.call('GET', `/certificates/${CERT}/services`)).status, 404)
-  t.notOk(((await api.call('GET', '/endpoints')).body.data as string[]).some((e) => e.includes('certificate')), 'no certificate endpoints')
+  const endpoints = (await api.call('GET', '/endpoints')).body.data as string[]
+  for (const e of ['/certificates/{key}', '/certificates/{parent}/services', '/services/{key}/client_certificate', '/upstreams/{key}/client_certificate', '/snis/{key}', '/ca_certificates/{key}']) {
+    t.ok(endpoints.includes(e), e)
+  }
   t.same((await api.call('GET', '/schemas/services')).body.fields.find((f: Record<string, unknown>) => 'client_certificate' in f),
     { client_certificate: { type: 'foreign', reference: 'certificates', description: 'Certificate presented to the upstream (https only)' } }, "Kong's schema: a foreign key to certificates")
+
+  // A certificate that exists is taken.
+  const cert = (await api.call('POST', '/certificates', { json: pair('client') })).body
+  r = await api.call('PATCH', '/services/tls', { json: { client_certificate: { id: cert.id } } })
+  t.same([r.status, r.body.client_certificate], [200, { id: cert.id }])
+  r = await api.call('GET', '/services/tls/client_certificate')
+  t.same([r.status, r.body.id], [200, cert.id])
 })
 
-t.test('services.ca_certificates: Kong would store any UUID; none can exist here, so any is refused', async (t) => {
+t.test('services.ca_certificates: Kong 3.2 would store any UUID; Tollgate refuses one that names no CA certificate', async (t) => {
   const api = await startAdmin(t)
   const { route } = await fixtures(api)
   const fk = fkViolation('ca_certificates', CERT, 'ca_certificates')
@@ -118,33 +132,48 @@ t.test('services.ca_certificates: Kong would store any UUID; none can exist here
       tls_verify: 'value must be null',
     },
   })
-  const r = await api.call('PATCH', '/services/tls', { json: { ca_certificates: [] } })
+  let r = await api.call('PATCH', '/services/tls', { json: { ca_certificates: [] } })
   t.same([r.status, r.body.ca_certificates], [200, []], 'an empty list names no CA certificate')
+  const ca = (await api.call('POST', '/ca_certificates', { json: { cert: pem('ca-cert') } })).body
+  await refused(t, api, ['PATCH', '/services/tls', { json: { ca_certificates: [ca.id, CERT] } }], 400, fk)
+  r = await api.call('PATCH', '/services/tls', { form: `ca_certificates=${ca.id as string}` })
+  t.same([r.status, r.body.ca_certificates], [200, [ca.id]], 'an id that names a CA certificate is taken')
 })
 
-t.test('routes.snis: refused on every path that writes a route, until there is a TLS listener', async (t) => {
+t.test("routes.snis: Kong 3.2's sni typedef on every path that writes a route", async (t) => {
   const api = await startAdmin(t)
   const { route } = await fixtures(api)
   const rid = route.id as string
-  await refused(t, api, ['POST', '/routes', { json: { paths: ['/x'], snis: ['a.test'] } }], 400, SNI_REFUSED)
-  await refused(t, api, ['POST', '/routes', { json: { protocols: ['https'], snis: ['a.test'] } }], 400, SNI_REFUSED)
-  await refused(t, api, ['POST', '/routes', { form: 'paths=/x&snis=a.test' }], 400, SNI_REFUSED)
-  await refused(t, api, ['POST', '/services/tls/routes', { form: 'paths[]=/x&snis[]=a.test&snis[]=b.test' }], 400, SNI_REFUSED)
-  await refused(t, api, ['PUT', '/routes/new-route', { json: { paths: ['/x'], snis: ['*.a.test'] } }], 400, SNI_REFUSED)
-  await refused(t, api, ['PUT', `/services/tls/routes/${rid}`, { json: { paths: ['/r'], snis: ['a.test'] } }], 400, SNI_REFUSED)
-  await refused(t, api, ['PATCH', '/routes/r', { json: { snis: ['a.test'] } }], 400, SNI_REFUSED)
-  await refused(t, api, ['PATCH', `/services/tls/routes/${rid}`, { form: 'snis=a.test' }], 400, SNI_REFUSED)
-  // A malformed SNI is reported as such first, as before.
-  const bad = await api.call('POST', '/routes', { json: { paths: ['/x'], snis: ['a..b'] } })
-  t.same([bad.status, bad.body.fields], [400, { snis: ['invalid hostname: a..b'] }])
+  const written = async (call: Call, snis: string[]): Promise<void> => {
+    const [method, path, opts] = call
+    const r = await api.call(method, path, opts)
+    t.same([r.status < 300, r.body?.snis], [true, snis], `${method} ${path} ${JSON.stringify(opts?.json ?? opts?.form ?? '')}`)
+  }
+  await written(['POST', '/routes', { json: { paths: ['/x'], snis: ['a.test'] } }], ['a.test'])
+  await written(['POST', '/routes', { json: { protocols: ['https'], snis: ['a.test'] } }], ['a.test'])
+  await written(['POST', '/routes', { form: 'paths=/x&snis=a.test' }], ['a.test'])
+  await written(['POST', '/services/tls/routes', { form: 'paths[]=/x&snis[]=a.test&snis[]=b.test&snis[]=a.test' }], ['a.test', 'b.test'])
+  await written(['PUT', `/services/tls/routes/${rid}`, { json: { paths: ['/r'], snis: ['a.test'] } }], ['a.test'])
+  await written(['PATCH', `/routes/${rid}`, { json: { snis: ['c.test'] } }], ['c.test'])
+  await written(['PATCH', `/services/tls/routes/${rid}`, { form: 'snis=d.test' }], ['d.test'])
+
+  // No wildcard (Kong 3.2's routes), no IP address, no port; names as Kong's check_hostname reads them.
+  await refused(t, api, ['PUT', '/routes/new-route', { json: { paths: ['/x'], snis: ['*.a.test'] } }], 400, sniRefused('invalid value: *.a.test'))
+  await refused(t, api, ['POST', '/routes', { json: { paths: ['/x'], snis: ['a..b'] } }], 400, sniRefused('invalid value: a..b'))
+  await refused(t, api, ['POST', '/routes', { json: { paths: ['/x'], snis: ['10.0.0.1'] } }], 400, sniRefused('must not be an IP'))
+  await refused(t, api, ['POST', '/routes', { json: { paths: ['/x'], snis: ['::1'] } }], 400, sniRefused('must not be an IP'))
+  await refused(t, api, ['PATCH', `/routes/${rid}`, { json: { snis: ['a.test:443'] } }], 400, sniRefused('must not have a port'))
+  // On an http-only route, Kong's conditional check.
+  const http = await api.call('POST', '/routes', { json: { protocols: ['http'], paths: ['/x'], snis: ['a.test'] } })
+  t.same([http.status, http.body.fields], [400, { snis: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'" }])
   // No SNI at all is fine: null, an empty list, an empty form value.
   for (const body of [{ json: { paths: ['/n1'], snis: null } }, { json: { paths: ['/n2'], snis: [] } }, { form: 'paths=/n3&snis=' }]) {
     const r = await api.call('POST', '/routes', body)
     t.equal(r.status, 201, JSON.stringify(body))
   }
-  // The dry run refuses them as well: it runs the same field checks.
-  const v = await api.call('POST', '/schemas/routes/validate', { json: { paths: ['/x'], snis: ['a.test'] } })
-  t.same([v.status, v.body], [400, SNI_REFUSED])
+  // The dry run checks them the same way.
+  const v = await api.call('POST', '/schemas/routes/validate', { json: { paths: ['/x'], snis: ['a.test:1'] } })
+  t.same([v.status, v.body], [400, sniRefused('must not have a port')])
 })
 
 t.test('PUT: a body id of the wrong type is a schema violation; a valid one loses to the URL', async (t) => {
