@@ -1,18 +1,12 @@
 // An https upstream on 127.0.0.1 made from the certificates in test/fixtures/tls: it answers
 // every request with what it saw of the TLS connection (the SNI, the client certificate's
 // subject) besides the request line and Host, as JSON.
-import { readFileSync } from 'node:fs'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Test } from 'tap'
 
-const FIXTURES = new URL('../fixtures/tls/', import.meta.url)
-
-/** A fixture file's text, e.g. `pem('ca-cert.pem')` or `pem('chain/deep-cert.pem')`. */
-export function pem (name: string): string {
-  return readFileSync(new URL(name, FIXTURES), 'utf8')
-}
+export { pem } from './tls.js'
 
 /** What the upstream answers. */
 export interface TlsEcho {

@@ -8,7 +8,7 @@
 // checker, fails with it: a phase rule, as false is here), 'pending' (Kong does not test
 // it; DOCUMENTED below gives the answer from Kong's docs, which win over its source).
 import t from 'tap'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SharedMemory } from '../../../core/shm/index.js'
@@ -20,6 +20,7 @@ import type { EntityCache } from '../../../core/runtime/entity-cache.js'
 import { Phase, PhaseError, phaseList, type PhaseName } from '../../../core/runtime/phases.js'
 import type { Logger } from '../../../core/log.js'
 import type { Consumer, Route, Service } from '../../../core/store/index.js'
+import { pem } from '../../helpers/tls.js'
 
 type Kv = boolean | 'forced false' | 'pending'
 type Row = [method: string, rewrite: Kv, access: Kv, header_filter: Kv, body_filter: Kv, log: Kv]
@@ -221,10 +222,9 @@ for (const [ns, { file, rows }] of Object.entries(KONG)) {
 for (const [fn, d] of Object.entries(DOCUMENTED)) expected.set(fn, { phases: d.phases, source: `Kong's docs: ${d.source}` })
 for (const [fn, phases] of Object.entries(TOLLGATE_ONLY)) expected.set(fn, { phases, source: 'Tollgate only' })
 
-const tlsFixture = (name: string): string => readFileSync(new URL(`../../fixtures/tls/${name}`, import.meta.url), 'utf8')
-const CA_PEM = tlsFixture('ca-cert.pem')
-const CLIENT_PEM = tlsFixture('client-cert.pem')
-const CLIENT_KEY = tlsFixture('client-key.pem')
+const CA_PEM = pem('ca-cert')
+const CLIENT_PEM = pem('client-cert')
+const CLIENT_KEY = pem('client-key')
 
 const consumer = { id: '5a1b2c3d-0000-4000-8000-000000000001', username: 'bob' } as unknown as Consumer
 const service = { id: 'svc', name: 'svc', protocol: 'http', host: 'upstream.test', port: 80, path: null } as unknown as Service

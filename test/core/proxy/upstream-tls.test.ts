@@ -14,10 +14,10 @@ import { UPSTREAM_TLS, UpstreamTls, serverName } from '../../../core/proxy/upstr
 import { memoryLogger, startTestGateway, until } from '../../helpers/gateway.js'
 import { pem, startTlsUpstream, type TlsEcho } from '../../helpers/tls-upstream.js'
 
-const CA = pem('ca-cert.pem')
-const LEAF = { cert: pem('leaf-cert.pem'), key: pem('leaf-key.pem') }
-const DEEP = { cert: pem('chain/deep-cert.pem') + pem('chain/inter-cert.pem'), key: pem('chain/deep-key.pem') }
-const CLIENT = { cert: pem('client-cert.pem'), key: pem('client-key.pem') }
+const CA = pem('ca-cert')
+const LEAF = { cert: pem('leaf-cert'), key: pem('leaf-key') }
+const DEEP = { cert: pem('chain/deep-cert') + pem('chain/inter-cert'), key: pem('chain/deep-key') }
+const CLIENT = { cert: pem('client-cert'), key: pem('client-key') }
 const INVALID = 'An invalid response was received from the upstream server'
 
 t.test('the connection layer: profiles and pools, with certificate rows from a fake store', async (t) => {
@@ -107,7 +107,7 @@ t.test('the connection layer: profiles and pools, with certificate rows from a f
   t.test('a changed row is used once the profiles are made again', async (t) => {
     const s = service({ tls_verify: true, ca_certificates: ['ca-1'] })
     const before = tls.profile(s, undefined, undefined)
-    rows.ca_certificates!['ca-1'] = { cert: pem('ca2-cert.pem') }
+    rows.ca_certificates!['ca-1'] = { cert: pem('ca2-cert') }
     t.equal(tls.profile(s, undefined, undefined), before, 'kept until a write')
     tls.clear()
     const after = tls.profile(s, undefined, undefined)
@@ -229,4 +229,113 @@ t.test('kong.service.setTls*: one request\'s settings', async (t) => {
   const r = await get('/cert')
   t.equal(r.status, 200, 'the plugin\'s client certificate')
   t.equal(r.body.client, 'client.example.test')
+})
+
+t.test('through the gateway, with certificate and CA certificate rows', async (t) => {
+  const { log, lines } = memoryLogger('error')
+  const gw = await startTestGateway(t, { log })
+  const leaf = await startTlsUpstream(t, LEAF)
+  const deep = await startTlsUpstream(t, DEEP)
+  const mtls = await startTlsUpstream(t, { ...LEAF, clientCa: CA })
+  const untrusted = await startTlsUpstream(t, { cert: pem('a-rsa-cert'), key: pem('a-rsa-key') })
+  const ca = await gw.admin$('POST', '/ca_certificates', { cert: CA })
+  const client = await gw.admin$('POST', '/certificates', CLIENT)
+  const other = await gw.admin$('POST', '/certificates', { cert: pem('a-rsa-cert'), key: pem('a-rsa-key') })
+  const get = async (path: string, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> => {
+    const res = await request(`${gw.proxy}${path}`, { headers: { accept: 'application/json', ...headers } })
+    return { status: res.statusCode, body: await res.body.json() }
+  }
+  const route = async (name: string, fields: Record<string, unknown>, routeFields: Record<string, unknown> = {}): Promise<void> => {
+    await gw.admin$('POST', '/services', { name, retries: 0, ...fields })
+    await gw.admin$('POST', `/services/${name}/routes`, { paths: [`/${name}`], ...routeFields })
+  }
+
+  t.test('tls_verify with the service\'s CA: 200', async (t) => {
+    await route('ca', { url: `https://localhost:${leaf.port}`, tls_verify: true, ca_certificates: [ca.id] })
+    const r = await get('/ca')
+    t.equal(r.status, 200)
+    t.equal(r.body.servername, 'localhost')
+  })
+
+  t.test('the name verified is the Host sent: preserve_host', async (t) => {
+    await route('preserve', { url: `https://localhost:${leaf.port}`, tls_verify: true, ca_certificates: [ca.id] }, { preserve_host: true })
+    const ok = await get('/preserve', { host: 'leaf.example.test' })
+    t.equal(ok.status, 200, 'a name the certificate has')
+    t.equal(ok.body.servername, 'leaf.example.test', 'sent as the SNI')
+    const bad = await get('/preserve', { host: 'elsewhere.example.test' })
+    t.equal(bad.status, 502, 'a name it has not')
+    t.equal(bad.body.message, INVALID)
+    await until(() => lines.some((l) => /altnames/.test(l.msg)), 'the reason logged')
+  })
+
+  t.test('the name verified is the Host sent: an upstream\'s host_header', async (t) => {
+    await gw.admin$('POST', '/upstreams', { name: 'named', host_header: 'leaf.example.test' })
+    await gw.admin$('POST', '/upstreams/named/targets', { target: `127.0.0.1:${leaf.port}` })
+    await route('named', { protocol: 'https', host: 'named', tls_verify: true, ca_certificates: [ca.id] })
+    const r = await get('/named')
+    t.equal(r.status, 200)
+    t.equal(r.body.servername, 'leaf.example.test')
+    await gw.admin$('PATCH', '/upstreams/named', { host_header: 'nope.example.test' })
+    t.equal((await get('/named')).status, 502, 'a host_header the certificate does not name')
+  })
+
+  t.test('tls_verify_depth', async (t) => {
+    await route('deep', { url: `https://localhost:${deep.port}`, tls_verify: true, ca_certificates: [ca.id], tls_verify_depth: 0 })
+    t.equal((await get('/deep')).status, 502, 'depth 0, one intermediate: refused')
+    await until(() => lines.some((l) => /certificate chain too long/.test(l.msg)), 'the reason logged')
+    await gw.admin$('PATCH', '/services/deep', { tls_verify_depth: 1 })
+    t.equal((await get('/deep')).status, 200, 'depth 1: allowed')
+    await gw.admin$('PATCH', '/services/deep', { tls_verify_depth: null })
+    t.equal((await get('/deep')).status, 200, 'unset: nginx\'s default, 1')
+  })
+
+  t.test('client_certificate: the service\'s, changed through the Admin API', async (t) => {
+    await route('mtls', { url: `https://localhost:${mtls.port}` })
+    t.equal((await get('/mtls')).status, 502, 'none: the upstream refuses the handshake')
+    await gw.admin$('PATCH', '/services/mtls', { client_certificate: { id: client.id } })
+    const r = await get('/mtls')
+    t.equal(r.status, 200, 'the client certificate row')
+    t.equal(r.body.client, 'client.example.test', 'the upstream saw its subject')
+    await gw.admin$('PATCH', '/services/mtls', { client_certificate: { id: other.id } })
+    t.equal((await get('/mtls')).status, 502, 'another, which the upstream does not trust: refused on the next request')
+    await gw.admin$('PATCH', `/certificates/${other.id}`, CLIENT)
+    t.equal((await get('/mtls')).status, 200, 'the same row, its certificate replaced')
+    await gw.admin$('PATCH', '/services/mtls', { client_certificate: null })
+    t.equal((await get('/mtls')).status, 502, 'removed')
+  })
+
+  t.test('client_certificate: the upstream\'s, unless the service has one', async (t) => {
+    await gw.admin$('POST', '/upstreams', { name: 'mtls-up', client_certificate: { id: client.id } })
+    await gw.admin$('POST', '/upstreams/mtls-up/targets', { target: `127.0.0.1:${mtls.port}` })
+    await route('mtls-up', { protocol: 'https', host: 'mtls-up' })
+    const r = await get('/mtls-up')
+    t.equal(r.status, 200)
+    t.equal(r.body.client, 'client.example.test')
+    const bad = await gw.admin$('POST', '/certificates', { cert: pem('b-rsa-cert'), key: pem('b-rsa-key') })
+    await gw.admin$('PATCH', '/services/mtls-up', { client_certificate: { id: bad.id } })
+    t.equal((await get('/mtls-up')).status, 502, 'the service\'s (untrusted) wins')
+  })
+
+  t.test('a verification failure is a failed attempt: retried on another target, passive health evidence', async (t) => {
+    await gw.admin$('POST', '/upstreams', {
+      name: 'mixed',
+      healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } },
+    })
+    const bad = await gw.admin$('POST', '/upstreams/mixed/targets', { target: `127.0.0.1:${untrusted.port}` })
+    await gw.admin$('POST', '/upstreams/mixed/targets', { target: `127.0.0.1:${leaf.port}` })
+    await route('mixed', { protocol: 'https', host: 'mixed', retries: 1, tls_verify: true, ca_certificates: [ca.id] })
+    for (let i = 0; i < 4; i++) t.equal((await get('/mixed')).status, 200, `request ${i}: retried past the untrusted target`)
+    const health = await gw.admin$('GET', '/upstreams/mixed/health')
+    const state = health.data.find((d: any) => d.id === bad.id)
+    t.equal(state?.health, 'UNHEALTHY', 'the untrusted target counted a TCP failure')
+  })
+
+  // Last: it changes the CA row the other services trust.
+  t.test('a CA certificate row changed through the Admin API', async (t) => {
+    t.equal((await get('/ca')).status, 200)
+    await gw.admin$('PATCH', `/ca_certificates/${ca.id}`, { cert: pem('ca2-cert') })
+    t.equal((await get('/ca')).status, 502, 'no longer trusted from the next request')
+    await gw.admin$('PATCH', `/ca_certificates/${ca.id}`, { cert: CA })
+    t.equal((await get('/ca')).status, 200, 'trusted again')
+  })
 })
