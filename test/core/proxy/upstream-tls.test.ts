@@ -339,3 +339,25 @@ t.test('through the gateway, with certificate and CA certificate rows', async (t
     t.equal((await get('/ca')).status, 200, 'trusted again')
   })
 })
+
+t.test('active https probes present the upstream\'s client_certificate (Kong\'s healthcheckers.lua)', async (t) => {
+  const gw = await startTestGateway(t)
+  const mtls = await startTlsUpstream(t, { ...LEAF, clientCa: CA })
+  const client = await gw.admin$('POST', '/certificates', CLIENT)
+  const active = {
+    type: 'https',
+    https_verify_certificate: false,
+    http_path: '/',
+    healthy: { interval: 0.1, successes: 1 },
+    unhealthy: { interval: 0.1, tcp_failures: 1, http_failures: 1 },
+  }
+  const health = async (name: string): Promise<string | undefined> => (await gw.admin$('GET', `/upstreams/${name}/health`)).data[0]?.health
+  await gw.admin$('POST', '/upstreams', { name: 'probed-with', client_certificate: { id: client.id }, healthchecks: { active } })
+  await gw.admin$('POST', '/upstreams/probed-with/targets', { target: `127.0.0.1:${mtls.port}` })
+  await gw.admin$('POST', '/upstreams', { name: 'probed-without', healthchecks: { active } })
+  await gw.admin$('POST', '/upstreams/probed-without/targets', { target: `127.0.0.1:${mtls.port}` })
+  await until(async () => (await health('probed-without')) === 'UNHEALTHY', 'the probes without a certificate to fail')
+  await until(() => mtls.requests > 0, 'a probe with the certificate to reach the upstream')
+  t.equal(await health('probed-with'), 'HEALTHY', 'probes with the certificate pass')
+  t.ok(mtls.refused > 0, 'the upstream refused the probes without one')
+})
