@@ -93,7 +93,7 @@ const F = {
   shared: 24, pluginCtx: 25, serializeExtra: 26,
   upScheme: 27, upMethod: 28, upPath: 29, upQuery: 30, upContentType: 31, upBody: 32,
   body: 33, exit: 34, exitBody: 35, source: 36, status: 37, responseHeaders: 38, serviceStatus: 39, upstreamHeaders: 40,
-  responseBody: 41, responseSize: 42, instance: 43,
+  responseBody: 41, responseSize: 42, instance: 43, tls: 44,
 } as const
 type WireTask = unknown[]
 
@@ -169,6 +169,7 @@ export class BatchWriter {
       this.#bin(ctx.responseBody), // responseBody
       phase === Phase.log ? headerString(ctx.res.getHeader('content-length')) ?? null : null, // responseSize
       instance.id, // instance
+      ctx.scheme === 'https' ? ctx.sni ?? '' : null, // tls: the SNI ('' for none), null without TLS
     ]
     this.#tasks.push(t)
   }
@@ -225,6 +226,8 @@ export function readBatch (wire: Wire): ReadTask[] {
       clientIp: t[F.clientIp] as string,
       clientPort: t[F.clientPort] as number,
       localPort: t[F.localPort] as number,
+      tls: t[F.tls] !== null,
+      sni: t[F.tls] === null || t[F.tls] === '' ? undefined : t[F.tls] as string,
       normalizedPath: t[F.normalizedPath] as string,
       match: route === undefined
         ? undefined

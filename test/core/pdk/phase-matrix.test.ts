@@ -310,7 +310,7 @@ function contextIn (phase: PhaseName): RequestContext {
     headersDistinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
   } as unknown as IncomingMessage
   const res = { headersSent: false, getHeader: () => undefined } as unknown as ServerResponse
-  const ctx = new RequestContext(req, res, 'req-1', { ip: '127.0.0.1', port: 50000, localPort: 8000 })
+  const ctx = new RequestContext(req, res, 'req-1', { ip: '127.0.0.1', port: 50000, localPort: 8000, tls: false, sni: undefined })
   ctx.phase = Phase[phase]
   ctx.body = Buffer.from('{"foo":"bar"}')
   // Routed in every phase, rewrite included: the phase rules alone decide here.
