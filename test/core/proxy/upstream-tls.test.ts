@@ -4,7 +4,8 @@
 // spec/02-integration/05-proxy/18-upstream_tls_spec.lua; the upstreams here are real node
 // https servers with the certificates in test/fixtures/tls.
 import t from 'tap'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
+import { createServer as createHttpsServer } from 'node:https'
 import { request } from 'undici'
 import { definePlugin, Type } from '@tollgate/sdk'
 import type { Service } from '../../../core/store/index.js'
@@ -360,4 +361,40 @@ t.test('active https probes present the upstream\'s client_certificate (Kong\'s 
   await until(() => mtls.requests > 0, 'a probe with the certificate to reach the upstream')
   t.equal(await health('probed-with'), 'HEALTHY', 'probes with the certificate pass')
   t.ok(mtls.refused > 0, 'the upstream refused the probes without one')
+})
+
+t.test('WebSocket upgrades to an https upstream get the same TLS settings', async (t) => {
+  const gw = await startTestGateway(t)
+  const upstream = createHttpsServer({ cert: LEAF.cert, key: LEAF.key })
+  upstream.on('upgrade', (_req, socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')
+    socket.on('data', (d: Buffer) => socket.write(d))
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const port = (upstream.address() as AddressInfo).port
+  const ca = await gw.admin$('POST', '/ca_certificates', { cert: CA })
+  await gw.admin$('POST', '/services', { name: 'ws-trusted', url: `https://localhost:${port}`, retries: 0, tls_verify: true, ca_certificates: [ca.id] })
+  await gw.admin$('POST', '/services/ws-trusted/routes', { paths: ['/ws-trusted'] })
+  await gw.admin$('POST', '/services', { name: 'ws-untrusted', url: `https://localhost:${port}`, retries: 0, tls_verify: true })
+  await gw.admin$('POST', '/services/ws-untrusted/routes', { paths: ['/ws-untrusted'] })
+  const proxyPort = (gw.gateway.proxy[0] as AddressInfo).port
+  const upgrade = (path: string): Promise<string> => new Promise((resolve, reject) => {
+    const s = connect(proxyPort, '127.0.0.1', () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`)
+    })
+    let got = ''
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1')
+      if (got.includes('\r\n\r\n')) {
+        if (got.startsWith('HTTP/1.1 101')) s.write('ping')
+        if (!got.startsWith('HTTP/1.1 101') || got.endsWith('ping')) { s.destroy(); resolve(got) }
+      }
+    })
+    s.on('error', reject)
+  })
+  const ok = await upgrade('/ws-trusted')
+  t.match(ok, /^HTTP\/1\.1 101/, 'verified against the CA row: upgraded')
+  t.match(ok, /ping$/, 'bytes flow both ways')
+  t.match(await upgrade('/ws-untrusted'), /^HTTP\/1\.1 502/, 'not trusted: 502')
 })
