@@ -19,6 +19,7 @@ import { clientLimits } from './proxy/client-limits.js'
 import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
+import { UpstreamTls } from './proxy/upstream-tls.js'
 import type { PeerSelector } from './proxy/peers.js'
 import { UpstreamPeers, type PassiveHealth } from './proxy/upstream-peers.js'
 import { UpstreamBalancers } from './balancer/registry.js'
@@ -207,7 +208,8 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const limits = clientLimits(config)
   const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log })
-  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, peers, log, limits })
+  const upstreamTls = new UpstreamTls(cache, log, (f) => store.onChange(f))
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, tls: upstreamTls, peers, log, limits })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
   const tls = listenerTls(config, 'proxy', store, log)
@@ -230,7 +232,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); node.balancers.invalidate(); published(version) },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); upstreamTls.clear(); node.balancers.invalidate(); published(version) },
     stop,
   }
 }

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import { Phase } from '../runtime/phases.js'
 import { DataRequest, DetachedResponse, type RequestData } from '../runtime/data-request.js'
-import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
+import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type TlsOverrides, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/store.js'
 
@@ -75,6 +75,7 @@ export type Mutation =
   | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: string }
   | { op: 'serialize', key: string, value: unknown }
   | { op: 'skipBodyFilter' }
+  | { op: 'upstreamTls', value: TlsOverrides }
 
 // --- Host: a batch of phases to the wire ------------------------------------------------
 
@@ -384,6 +385,8 @@ export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: s
   if (JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
   // The worker's context starts without the mark, so any mark is this handler's.
   if (ctx.bodyFilterOff?.has(plugin) === true) out.push({ op: 'skipBodyFilter' })
+  // Likewise the TLS settings (kong.service.setTls*): the worker's start with none.
+  if (ctx.upstreamTls !== undefined) out.push({ op: 'upstreamTls', value: ctx.upstreamTls })
   if (JSON.stringify(ctx.serializeExtra) !== base.serializeExtra) {
     const was = JSON.parse(base.serializeExtra) as Record<string, unknown>
     for (const [key, value] of Object.entries(ctx.serializeExtra)) {
@@ -467,6 +470,7 @@ export function applyMutations (ctx: RequestContext, plugin: string, mutations: 
       case 'pluginCtx': ctx.pluginCtx.set(plugin, m.value); break
       case 'serialize': ctx.serializeExtra[m.key] = m.value; break
       case 'skipBodyFilter': (ctx.bodyFilterOff ??= new Set()).add(plugin); break
+      case 'upstreamTls': ctx.upstreamTls = { ...ctx.upstreamTls, ...m.value }; break
       case 'log': log(m); break
     }
   }

@@ -63,6 +63,20 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trai
 
 export type ResponseSource = 'service' | 'exit' | 'error'
 
+/**
+ * TLS settings a plugin chose for this request's upstream connection (kong.service's
+ * setTlsVerify, setTlsVerifyDepth, setTlsVerifyStore, setTlsCertKey); each replaces the
+ * service's (proxy/upstream-tls.ts).
+ */
+export interface TlsOverrides {
+  verify?: boolean
+  depth?: number
+  /** PEM CA certificates to trust instead of the service's. */
+  store?: string[]
+  /** A PEM client certificate chain and its private key. */
+  cert?: { chain: string, key: string }
+}
+
 /** A connection's two ends, as the PDK reports them. */
 export interface Peer {
   ip: string
@@ -152,6 +166,8 @@ export class RequestContext {
    * Set-Cookie, as Kong's header_filter adds it.
    */
   hashCookie: string | undefined
+  /** Upstream TLS settings plugins chose for this request (kong.service.setTls*). */
+  upstreamTls: TlsOverrides | undefined
   // Made on first use: most requests never touch them, and each is an allocation.
   #shared: Record<string, unknown> | undefined
   #pluginCtx: Map<string, Record<string, unknown>> | undefined
