@@ -25,7 +25,7 @@ export interface TlsProfile {
   readonly verify: boolean
   /** The most intermediate certificates a verified chain may have (OpenSSL's verify depth). */
   readonly depth: number
-  /** PEM CA certificates to trust; undefined trusts node's default roots. */
+  /** PEM CA certificates to trust (empty: none, Kong's behaviour without ca_certificates). */
   readonly ca: readonly string[] | undefined
   /** The client certificate chains (PEM) and their keys, for upstream mTLS. */
   readonly cert: readonly string[] | undefined
@@ -175,7 +175,10 @@ export class UpstreamTls {
   #make (service: Service, certId: string | undefined): TlsProfile {
     const verify = service.tls_verify === true
     const depth = service.tls_verify_depth ?? DEFAULT_VERIFY_DEPTH
-    let ca: string[] | undefined
+    // Kong 3.2's docs (services' ca_certificates, kong.service.set_tls_verify): with no CA
+    // rows, nginx has no trusted CA for upstreams, and verification always fails. The same
+    // here: an empty trust list, not node's built-in roots.
+    let ca: string[] | undefined = verify ? [] : undefined
     if (service.ca_certificates != null) {
       // Kong: a missing row leaves the store unset, and verification fails for want of a
       // trusted CA; the rows found are trusted here, and with none nothing is.

@@ -51,7 +51,7 @@ t.test('the connection layer: profiles and pools, with certificate rows from a f
     t.equal(r.echo?.servername, 'localhost', 'the SNI is the Host without its port')
   })
 
-  t.test('the default roots do not trust a private CA', async (t) => {
+  t.test('with no ca_certificates nothing is trusted (Kong 3.2 docs)', async (t) => {
     const r = await get(leaf.port, service({ tls_verify: true }))
     t.equal(r.code, UPSTREAM_TLS)
     t.match(r.message, /unable to verify the first certificate/)
@@ -223,7 +223,7 @@ t.test('kong.service.setTls*: one request\'s settings', async (t) => {
   await route('no-cert', mtls.port, {})
   await route('cert', mtls.port, { cert: CLIENT.cert, key: CLIENT.key })
 
-  t.equal((await get('/verify-default-roots')).status, 502, 'verified against the default roots: not trusted')
+  t.equal((await get('/verify-default-roots')).status, 502, 'no ca_certificates: no CA trusted, 502')
   t.equal((await get('/verify-ca')).status, 200, 'against the store the plugin set')
   t.equal((await get('/verify-ca-depth-0')).status, 502, 'with a depth too small for the chain')
   t.equal((await get('/no-cert')).status, 502, 'mTLS upstream, no client certificate')
