@@ -19,6 +19,7 @@ import { loadPlugins } from '../core/runtime/loader.js'
 import { LmdbStore } from '../core/store/index.js'
 import { bundledPlugins } from '../plugins/index.js'
 import { PLUGIN_BENCHES, PLUGINS_MEASURED_ELSEWHERE, benchName, missing, type PluginBench } from './plugins.js'
+import { TLS_CERT, TLS_KEY, handshakePath, handshakes, resumes, tlsStatus, writeNginxTlsConfig, type HandshakeRun } from './tls.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TSX = ['--import', 'tsx']
@@ -39,12 +40,20 @@ const { values: opts } = parseArgs({
     loader: { type: 'string', default: 'auto' },
     profile: { type: 'string' },
     baseline: { type: 'string' },
+    'tls-clients': { type: 'string', default: '8' },
+    'tls-duration': { type: 'string' },
   },
 })
 const DURATION = Number(opts.duration)
 const ROUNDS = Number(opts.rounds)
 const WARMUP = Number(opts.warmup)
 const CONNECTIONS = Number(opts.connections)
+/** openssl s_time processes in parallel for the TLS handshake runs (each one connection at a time). */
+const TLS_CLIENTS = Number(opts['tls-clients'])
+/** Seconds of each handshake run (new, resumed); --duration unless said. */
+const TLS_DURATION = opts['tls-duration'] === undefined ? DURATION : Number(opts['tls-duration'])
+/** `--only tls`: TLS key-auth against nginx and the bare proxy over TLS, with the plain pair beside them (issue #21). */
+const TLS_CONTESTANTS = ['bare', 'tollgate-key-auth', 'nginx-tls', 'bare-tls', 'tollgate-key-auth-tls']
 const which = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 // Counted once, before main() pins this process: availableParallelism() follows this
 // process's affinity, so afterwards it says 1.
@@ -91,12 +100,15 @@ process.on('exit', () => {
 })
 process.on('SIGINT', () => process.exit(130))
 
-/** Starts a process (pinned to `cpu` when pinning; -1: not pinned) and waits until `ready` says it is up. */
-async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}): Promise<ChildProcess> {
+/**
+ * Starts a process (node, or `command`; pinned to `cpu` when pinning; -1: not pinned) and
+ * waits until `ready` says it is up.
+ */
+async function start (name: string, args: string[], cpu: number, ready: () => Promise<boolean>, env: Record<string, string> = {}, command = process.execPath): Promise<ChildProcess> {
   // Not pinned is said explicitly: a child inherits this process's affinity, which is CPU 1
   // alone once main() has pinned it, so a plain spawn would hold it there with wrk.
-  const cmd = PIN ? 'taskset' : process.execPath
-  const full = PIN ? ['-c', cpu >= 0 ? String(cpu) : `0-${CPUS - 1}`, process.execPath, ...args] : args
+  const cmd = PIN ? 'taskset' : command
+  const full = PIN ? ['-c', cpu >= 0 ? String(cpu) : `0-${CPUS - 1}`, command, ...args] : args
   const child = spawn(cmd, full, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let output = ''
@@ -140,7 +152,11 @@ interface Contestant {
   rssIdle?: number
   rssAfter?: number
   note?: string
+  /** A TLS contestant: its port, the request of its handshake runs (tls.ts handshakePath), and those runs. */
+  tls?: { port: number, path: string, resumed?: boolean, full: TlsRun[], resumedRuns: TlsRun[] }
 }
+
+interface TlsRun extends HandshakeRun { cpuUsPerConn?: number }
 
 // --- Tollgate set-up: seed the store directly (fast for 10,000 routes / 1M keys), then start.
 
@@ -163,6 +179,8 @@ interface TollgateOptions {
   balanced?: { targets: number, algorithm: 'round-robin' | 'consistent-hashing' }
   /** One of bench/plugins.ts's set-ups on the route (`tollgate-plugin-<id>`). */
   plugin?: PluginBench
+  /** The proxy listener with TLS (Kong's `proxy_listen = ... ssl http2`, `ssl_cert`, `ssl_cert_key`): the test certificate. */
+  tls?: boolean
 }
 
 /** Names of the plugins bundled in this tree: a plugin bench whose plugins are not all here is skipped. */
@@ -241,22 +259,30 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   const port = await freePort()
   const admin = await freePort()
   const headers: Record<string, string> = { ...(o.keyAuth ? { apikey: 'bench-key' } : {}), ...o.plugin?.headers }
-  const url = `http://127.0.0.1:${port}/bench`
+  const url = `${o.tls === true ? 'https' : 'http'}://127.0.0.1:${port}/bench`
+  const tls = o.tls === true ? { port, path: handshakePath('/bench', headers), full: [], resumedRuns: [] } : undefined
   // Several workers get every CPU: pinning them to one would measure nothing.
   // --profile: V8 CPU profiles of the gateway and its worker threads, one file per thread,
   // written when the harness stops it with SIGTERM at the end.
   const profile = cpuProfileArgs(name)
   const child = await start(name, [...profile, join(o.root ?? ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], (o.workers ?? 1) > 1 || o.unpinned === true ? -1 : 0, async () => {
     // A readiness check without a deadline could hang the loop on one stuck connection.
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
-    if (res.status !== 200) throw new Error(`status ${res.status}`)
+    const status = tls === undefined ? (await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })).status : await tlsStatus(port, tls.path)
+    if (status !== 200) throw new Error(`status ${status}`)
     return true
   }, {
-    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
+    ...(o.tls === true ? { TOLLGATE_SSL_CERT: TLS_CERT, TOLLGATE_SSL_CERT_KEY: TLS_KEY } : {}),
+    // `http2` as nginx-tls's `listen ... ssl http2` and Kong's 8443: offered by ALPN; wrk and s_time speak HTTP/1.1.
+    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}${o.tls === true ? ' ssl http2' : ''}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
     ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),
   })
+  // Over TLS, key-auth must be what answers: the handshake runs read no status.
+  if (tls !== undefined && o.keyAuth) {
+    const status = await tlsStatus(port, handshakePath('/bench', {}))
+    if (status !== 401) throw new Error(`${name} answers ${status}, not 401, without a key`)
+  }
   let note = seeded > 2 ? `seeded in ${seeded.toFixed(0)} s` : undefined
   if (o.plugin !== undefined) {
     // Ready is a 200 with the bench's headers; this proves the plugin does its work too
@@ -265,7 +291,7 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
     const absent = (o.plugin.optional ?? []).filter((n) => !BUNDLED.has(n))
     note = [o.plugin.note, absent.length > 0 ? `${absent.join(', ')} not bundled in this tree yet: left out` : undefined, note].filter((x) => x !== undefined).join('; ')
   }
-  return { name, url, headers, child, runs: [], note }
+  return { name, url, headers, child, runs: [], note, tls }
 }
 
 /** express-gateway with key-auth: a user and a credential made through its Admin API. */
@@ -344,6 +370,7 @@ async function main (): Promise<void> {
   // `--only plugins`: the plugin bundle's contestants (issue #20) with the two they are
   // measured against, bare and tollgate.
   if (only?.delete('plugins') === true) for (const n of ['bare', 'tollgate', ...PLUGIN_BENCHES.map(benchName)]) only.add(n)
+  if (only?.delete('tls') === true) for (const n of TLS_CONTESTANTS) only.add(n)
   // The baseline is asked for by name already (--baseline), --only or not.
   const wanted = (name: string): boolean => only === undefined || only.has(name) || (name === 'baseline-key-auth' && opts.baseline !== undefined)
   // DB-less loading (bench/declarative.ts) is its own harness: a gateway per round, no
@@ -417,6 +444,27 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     const root = opts.baseline
     await add('baseline-key-auth', () => startTollgate('baseline-key-auth', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, root }))
   }
+  // TLS (issue #21): Tollgate with key-auth on a TLS proxy listener against nginx as a TLS
+  // proxy and the bare proxy over TLS, all with the test certificate in front of the same
+  // plain-HTTP upstream. Besides wrk's keep-alive runs, each gets handshake runs below.
+  await add('nginx-tls', async () => {
+    if (!which('nginx')) throw new Error('nginx is not on PATH (Debian: apt-get install nginx-light)')
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-nginx-tls-'))
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+    mkdirSync(join(dir, 'logs'))
+    writeNginxTlsConfig(dir, port, upstreamPort)
+    const path = handshakePath('/bench', {})
+    const child = await start('nginx-tls', ['-p', dir, '-c', 'nginx.conf'], 0, async () => await tlsStatus(port, path) === 200, {}, 'nginx')
+    return { name: 'nginx-tls', url: `https://127.0.0.1:${port}/bench`, child, runs: [], note: 'nginx, 1 worker, ssl_session_cache shared', tls: { port, path, full: [], resumedRuns: [] } }
+  })
+  await add('bare-tls', async () => {
+    const port = await freePort()
+    const path = handshakePath('/bench', {})
+    const child = await start('bare-tls', [...cpuProfileArgs('bare-tls'), ...TSX, 'bench/contestants/bare-proxy.ts', String(port), String(upstreamPort), TLS_CERT, TLS_KEY], 0, async () => await tlsStatus(port, path) === 200)
+    return { name: 'bare-tls', url: `https://127.0.0.1:${port}/bench`, child, runs: [], tls: { port, path, full: [], resumedRuns: [] } }
+  })
+  await add('tollgate-key-auth-tls', () => startTollgate('tollgate-key-auth-tls', upstreamPort, { routes: 1, keyAuth: true, credentials: 10, tls: true }))
   // Load balancing: a service behind an upstream against the same service by host, and
   // 1,000 targets against 2, for round-robin and consistent hashing.
   await add('tollgate-upstream-2', () => startTollgate('tollgate-upstream-2', upstreamPort, { routes: 1, keyAuth: false, credentials: 0, balanced: { targets: 2, algorithm: 'round-robin' } }))
@@ -473,6 +521,36 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
       const r = await load(c, DURATION)
       c.runs.push(r)
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms${r.cpuUsPerReq === undefined ? '' : `, ${r.cpuUsPerReq.toFixed(1)} us CPU/req`}${r.errors > 0 ? `, ${r.errors} errors` : ''}\n`)
+    }
+  }
+  // TLS handshakes (issue #21): per round and TLS contestant, a run of full handshakes and
+  // one of resumed sessions, each connection sending one request. Each is checked first:
+  // does a node client's second connection resume the first one's session?
+  const tlsOnes = contestants.filter((c) => c.tls !== undefined)
+  if (tlsOnes.length > 0 && !which('openssl')) process.stderr.write('TLS handshake runs skipped: openssl is not on PATH\n')
+  else if (tlsOnes.length > 0) {
+    for (const c of tlsOnes) {
+      const t = c.tls as NonNullable<Contestant['tls']>
+      const r = await resumes(t.port, t.path)
+      t.resumed = r.resumed
+      process.stderr.write(`${c.name}: ${r.protocol}, ${r.status === 200 ? '' : `status ${r.status}, `}${r.resumed ? 'resumes a TLS session' : 'DOES NOT resume a TLS session'} (node client, second connection with the first one's ticket)\n`)
+    }
+    const hs = async (c: Contestant, reuse: boolean): Promise<TlsRun> => {
+      const t = c.tls as NonNullable<Contestant['tls']>
+      const cpu0 = cpuSeconds(c.child?.pid)
+      const r = await handshakes(t.port, t.path, TLS_DURATION, TLS_CLIENTS, reuse)
+      const cpu1 = cpuSeconds(c.child?.pid)
+      return { ...r, cpuUsPerConn: cpu0 === undefined || cpu1 === undefined || r.connections === 0 ? undefined : (cpu1 - cpu0) * 1e6 / r.connections }
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of tlsOnes) {
+        const t = c.tls as NonNullable<Contestant['tls']>
+        const full = await hs(c, false)
+        const resumed = await hs(c, true)
+        t.full.push(full)
+        t.resumedRuns.push(resumed)
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${c.name}: ${Math.round(full.rate)} new handshakes/s, ${Math.round(resumed.rate)} resumed/s (${resumed.reused} of ${resumed.connections} resumed)\n`)
+      }
     }
   }
   for (const c of contestants) c.rssAfter = rss(c.child?.pid)
@@ -554,6 +632,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     const costs = pluginTargets.filter((t) => t.target.kind === 'cost' && t.met !== undefined)
     lines.push(`- plugins within 3%: ${costs.filter((t) => t.met === true).length} of ${costs.length}${costs.some((t) => t.met === false) ? ` (missed: ${costs.filter((t) => t.met === false).map((t) => t.name.replace('tollgate-plugin-', '')).join(', ')})` : ''}`)
   }
+  const tlsSummary = tlsReport(contestants, byName, lines)
   process.stdout.write(`${lines.join('\n')}\n`)
 
   mkdirSync(opts.out as string, { recursive: true })
@@ -561,9 +640,10 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: CPUS, node: process.version },
-    settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN },
+    settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN, tlsClients: TLS_CLIENTS, tlsDuration: TLS_DURATION },
     results: summary,
     pluginTargets,
+    tls: tlsSummary,
   }, null, 2))
   process.stderr.write(`results written to ${file}\n`)
   if (opts.profile !== undefined) await stopForProfiles(contestants)
@@ -574,6 +654,73 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     postgres()
   }
   process.exit(0)
+}
+
+interface TlsSummary { name: string, keepAliveRps: number, newPerSecond: number, resumedPerSecond: number, cpuUsPerNew?: number, cpuUsPerResumed?: number, resumedShare: number, resumedByNode?: boolean }
+
+/**
+ * The TLS section (issue #21): per TLS contestant, keep-alive requests/s (wrk's runs),
+ * new and resumed handshakes a second (medians), and Tollgate's ratios to nginx and to the
+ * bare proxy for each, round by round too. Appends to `lines`; returns the JSON's part.
+ */
+function tlsReport (contestants: Contestant[], byName: Map<string, { rps: number, runs: Run[], cpuUsPerReq?: number }>, lines: string[]): { clients: number, contestants: TlsSummary[], ratios: Record<string, Record<string, { medians: number, rounds?: number, perCpu?: number }>> } | undefined {
+  const tlsOnes = contestants.filter((c) => c.tls !== undefined && c.tls.full.length > 0)
+  if (tlsOnes.length === 0) return undefined
+  const cpu = (runs: TlsRun[]): number | undefined => runs.every((r) => r.cpuUsPerConn !== undefined) ? median(runs.map((r) => r.cpuUsPerConn as number)) : undefined
+  const rows: TlsSummary[] = tlsOnes.map((c) => {
+    const t = c.tls as NonNullable<Contestant['tls']>
+    const connections = t.resumedRuns.reduce((a, r) => a + r.connections, 0)
+    return {
+      name: c.name,
+      keepAliveRps: byName.get(c.name)?.rps ?? NaN,
+      newPerSecond: median(t.full.map((r) => r.rate)),
+      resumedPerSecond: median(t.resumedRuns.map((r) => r.rate)),
+      cpuUsPerNew: cpu(t.full),
+      cpuUsPerResumed: cpu(t.resumedRuns),
+      resumedShare: connections === 0 ? 0 : t.resumedRuns.reduce((a, r) => a + r.reused, 0) / connections,
+      resumedByNode: t.resumed,
+    }
+  })
+  const n = (x: number): string => Math.round(x).toLocaleString('en-US')
+  const us = (x: number | undefined): string => x === undefined ? '' : x.toFixed(0)
+  lines.push('', `TLS: keep-alive req/s from the runs above; handshakes: ${TLS_CLIENTS} openssl s_time clients, one request a connection (HTTP/1.0), medians`, '',
+    '| contestant | keep-alive req/s | new handshakes/s | CPU us/new | busy | resumed/s | CPU us/resumed | busy | resumed (s_time) | resumes (node client) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|')
+  // Busy: the share of one CPU the contestant used during the runs (rate x CPU a connection).
+  // Well under 100%, the clients, not the contestant, set the rate: compare CPU us then.
+  const busy = (rate: number, cpuUs: number | undefined): string => cpuUs === undefined ? '' : `${(rate * cpuUs / 1e4).toFixed(0)}%`
+  for (const r of rows) lines.push(`| ${r.name} | ${n(r.keepAliveRps)} | ${n(r.newPerSecond)} | ${us(r.cpuUsPerNew)} | ${busy(r.newPerSecond, r.cpuUsPerNew)} | ${n(r.resumedPerSecond)} | ${us(r.cpuUsPerResumed)} | ${busy(r.resumedPerSecond, r.cpuUsPerResumed)} | ${(r.resumedShare * 100).toFixed(0)}% | ${r.resumedByNode === true ? 'yes' : '**no**'} |`)
+  const ratios: Record<string, Record<string, { medians: number, rounds?: number, perCpu?: number }>> = {}
+  const of = (c: Contestant | undefined, kind: string): number[] => c === undefined ? [] : kind === 'keep-alive' ? c.runs.map((r) => r.rps) : ((kind === 'new' ? c.tls?.full : c.tls?.resumedRuns) ?? []).map((r) => r.rate)
+  const named = (name: string): Contestant | undefined => contestants.find((c) => c.name === name)
+  const cpuOf = (name: string, kind: string): number | undefined => {
+    const row = rows.find((r) => r.name === name)
+    if (kind === 'keep-alive') return byName.get(name)?.cpuUsPerReq
+    return kind === 'new' ? row?.cpuUsPerNew : row?.cpuUsPerResumed
+  }
+  for (const against of ['nginx-tls', 'bare-tls', 'tollgate-key-auth']) {
+    const x = named('tollgate-key-auth-tls')
+    const y = named(against)
+    if (x === undefined || y === undefined) { lines.push(`- tollgate-key-auth-tls / ${against}: n/a (${x === undefined ? 'tollgate-key-auth-tls' : against} not in this run)`); continue }
+    const parts: string[] = []
+    ratios[against] = {}
+    // Plain key-auth has no handshakes: against it, keep-alive only (what TLS costs Tollgate).
+    for (const kind of against === 'tollgate-key-auth' ? ['keep-alive'] : ['keep-alive', 'new', 'resumed']) {
+      const a = of(x, kind)
+      const b = of(y, kind)
+      const rounds = Math.min(a.length, b.length)
+      const m = median(a) / median(b)
+      const paired = rounds < 2 ? undefined : median(Array.from({ length: rounds }, (_, i) => (a[i] as number) / (b[i] as number)))
+      const cx = cpuOf('tollgate-key-auth-tls', kind)
+      const cy = cpuOf(against, kind)
+      const perCpu = cx === undefined || cy === undefined ? undefined : cy / cx
+      ratios[against][kind] = { medians: m, rounds: paired, perCpu }
+      parts.push(`${kind} ${m.toFixed(2)}x${paired === undefined ? '' : ` (round by round ${paired.toFixed(2)}x)`}${perCpu === undefined ? '' : ` (per CPU second ${perCpu.toFixed(2)}x)`}`)
+    }
+    lines.push(`- tollgate-key-auth-tls / ${against}: ${parts.join('; ')}`)
+  }
+  for (const r of rows) if (r.resumedByNode !== true || r.resumedShare < 0.99) lines.push(`- ${r.name}: sessions NOT resumed (s_time ${(r.resumedShare * 100).toFixed(0)}%, node client ${r.resumedByNode === true ? 'yes' : 'no'}): its resumed/s are full handshakes`)
+  return { clients: TLS_CLIENTS, contestants: rows, ratios }
 }
 
 /** Stops the contestants with SIGTERM (a clean exit writes --cpu-prof files) and waits. */

@@ -9,6 +9,8 @@ import cluster, { type Worker } from 'node:cluster'
 import { getHeapStatistics } from 'node:v8'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config/index.js'
+import { prepareTls } from './tls/index.js'
+import { useNodeSecrets } from './secrets.js'
 import { GRACE_MS, VERSION_POLL_MS, checkEnv, followOtherWriters, openCounters, openNodeShm, openStore, openWriterStore, sharedDictSizes, shmPath, startAdmin, startProxy } from './gateway.js'
 import type { CounterStore } from './store/index.js'
 import { SharedMemory } from './shm/index.js'
@@ -64,6 +66,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
   let shm: SharedMemory | undefined
   let counters: CounterStore & { close?(): Promise<void> } | undefined
   try {
+    useNodeSecrets(config)
     const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
     store = openStore(config, plugins, false)
     balancers = new UpstreamBalancers(store)
@@ -115,6 +118,10 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
 
 /** Runs in the primary: store writer, Admin API, and the worker supervisor. */
 export async function startPrimary (config: Config, log: Logger, opts: { runMigrations?: boolean } = {}): Promise<Primary> {
+  // Certificates and session ticket keys, made once for the node before any worker reads them.
+  prepareTls(config)
+  // Made here, before any worker reads it (keyauth_pepper under the prefix).
+  useNodeSecrets(config)
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   // With database = postgres, caught up with the shared database before any worker serves.

@@ -6,6 +6,7 @@
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { useNodeSecrets } from './secrets.js'
 import { createAdminServer } from './admin/server.js'
 import { ownHeap, type WorkerMemory } from './admin/node-facts.js'
 import { configChanged } from './events.js'
@@ -18,6 +19,7 @@ import { clientLimits } from './proxy/client-limits.js'
 import { headerFlags } from './proxy/respond.js'
 import { Routing } from './proxy/upstream-request.js'
 import { UpstreamPools } from './proxy/upstream-pools.js'
+import { UpstreamTls } from './proxy/upstream-tls.js'
 import type { PeerSelector } from './proxy/peers.js'
 import { UpstreamPeers, type PassiveHealth } from './proxy/upstream-peers.js'
 import { UpstreamBalancers } from './balancer/registry.js'
@@ -36,6 +38,7 @@ import { InProcessRunner, type PluginRunner } from './runtime/plugin-runner.js'
 import type { AnyPlugin } from './runtime/plugin.js'
 import type { PluginRegistry } from './runtime/registry.js'
 import { loadAtStart } from './declarative/dbless.js'
+import { listenerTls, prepareTls } from './tls/index.js'
 import { LmdbStore, STORE_FILE, type ConfigReader, type CounterStore, type EntityStore, type WriteThrough } from './store/index.js'
 import type { PgReplica } from './store/pg/replica.js'
 import { pgSettings as pgSettingsOf } from './store/pg/settings.js'
@@ -205,17 +208,20 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const limits = clientLimits(config)
   const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log })
-  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, peers, log, limits })
+  const upstreamTls = new UpstreamTls(cache, log, (f) => store.onChange(f))
+  const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, tls: upstreamTls, peers, log, limits })
   const servers: ProxyServer[] = []
   const addresses: AddressInfo[] = []
+  const tls = listenerTls(config, 'proxy', store, log)
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((p) => p.drain(GRACE_MS)))
+    tls?.selector?.close()
     livePlugins.close()
     await Promise.all([pools.close(), isolation?.close()])
   }
   try {
     for (const l of config.proxy_listen) {
-      const p = createProxyServer({ pipeline, log, stats, limits })
+      const p = createProxyServer({ pipeline, log, stats, limits, tls: l.ssl === true && tls !== undefined ? { options: tls.options, http2: l.http2 === true } : undefined })
       servers.push(p)
       addresses.push(await listen(p.server, l, 'proxy_listen'))
     }
@@ -226,7 +232,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); node.balancers.invalidate(); published(version) },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); upstreamTls.clear(); node.balancers.invalidate(); published(version) },
     stop,
   }
 }
@@ -270,8 +276,9 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
   }
   try {
     for (const [api, key] of [['admin', 'admin_listen'], ['status', 'status_listen']] as const) {
+      const tls = listenerTls(config, api, undefined, log)
       for (const l of config[key]) {
-        const a = createAdminServer({ ...deps, api })
+        const a = createAdminServer({ ...deps, api, https: l.ssl === true ? tls?.options : undefined })
         admins.push(a)
         await a.ready()
         const address = await listen(a.server, l, key)
@@ -313,6 +320,8 @@ export function followOtherWriters (store: EntityStore & ConfigReader): () => vo
 /** One process with everything: the store's writer, the Admin API and the proxy. */
 export async function startGateway (config: Config, log: Logger = createLogger(config.log_level), opts: StartOptions = {}): Promise<Gateway> {
   preparePrefix(config.prefix)
+  prepareTls(config)
+  useNodeSecrets(config)
   const plugins = await loadPlugins(config.plugins, process.cwd(), opts.plugins, config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
   const writer = await openWriterStore(config, plugins, log, opts)

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { Busboy, type BusboyHeaders } from '@fastify/busboy'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { describeConfig, type Config } from '../config/index.js'
 import { DatabaseUnavailableError, DbError } from '../errors.js'
@@ -17,6 +18,7 @@ import { kForm, registerEntityRoutes, registerTagRoutes } from './entities.js'
 import { decodeForm } from './form.js'
 import { HttpError } from './http-error.js'
 import { buildOpenApi } from './openapi.js'
+import { refuse, tokenCheck } from './auth.js'
 import { registerPluginRoutes } from './plugin-routes.js'
 import { nodeFacts, type WorkerMemory } from './node-facts.js'
 import { nodeStatus } from './status.js'
@@ -58,6 +60,8 @@ export interface AdminDeps {
    * GET /status and the plugin routes marked statusApi (prometheus's /metrics), nothing else.
    */
   api?: 'admin' | 'status'
+  /** A TLS listener's server options (admin_ssl_cert / status_ssl_cert, Kong's TLS settings). */
+  https?: HttpsServerOptions
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -191,7 +195,10 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   const store = deps.config.database === 'off' ? readOnlyStore(deps.store) : deps.store
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
   const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
+  // The Status API stays open, as Kong's: it is read-only and carries no configuration.
+  const authorized = deps.api !== 'status' && deps.config.admin_token !== '' ? tokenCheck(deps.config.admin_token) : undefined
   const app = Fastify({
+    ...(deps.https === undefined ? {} : { https: deps.https }),
     logger: false,
     // Kong: a path that does not match is retried with/without its trailing slash.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
@@ -202,7 +209,8 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     genReqId: () => randomBytes(16).toString('hex'),
     // A path fastify cannot decode (bad percent-encoding, invalid UTF-8) or an over-long
     // parameter: Kong's error body, not fastify's.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
+      if (authorized !== undefined && !authorized(req)) { void refuse(reply as FastifyReply); return }
       void (reply as FastifyReply).code(400).send({ message: err.code === 'FST_ERR_BAD_URL' ? 'invalid utf-8 or percent-encoding in the request path' : 'Bad request' })
     },
     clientErrorHandler,
@@ -214,6 +222,13 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     socket.end(rawAnswer(405, 'Method Not Allowed', 'Method not allowed'), () => socket.destroy())
   })
 
+  // First of all hooks, so that nothing (404s, 405s, body checks, plugins' routes) answers
+  // a request without the token.
+  if (authorized !== undefined) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!authorized(req)) return refuse(reply)
+    })
+  }
   app.addHook('onRequest', async (req) => {
     (req as unknown as { started: number }).started = performance.now()
     const raw = req.raw.rawHeaders

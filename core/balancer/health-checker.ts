@@ -45,6 +45,8 @@ export interface HealthCheckerOptions {
   healthchecks: Healthchecks
   /** The upstream's host_header: the probes' Host (and SNI) instead of the target host. */
   hostHeader?: string | null
+  /** The client certificate https probes present (Kong: the upstream's client_certificate), asked per probe. */
+  clientCertificate?: () => { cert: string, key: string } | undefined
   log?: Logger
 }
 
@@ -127,12 +129,14 @@ export class HealthChecker {
   readonly #timers = new Map<RoundMode, NodeJS.Timeout>()
   #hc: Healthchecks
   #hostHeader: string | null
+  readonly #clientCertificate: HealthCheckerOptions['clientCertificate']
   #started = false
 
   constructor (opts: HealthCheckerOptions) {
     this.name = opts.name
     this.#hc = opts.healthchecks
     this.#hostHeader = opts.hostHeader ?? null
+    this.#clientCertificate = opts.clientCertificate
     this.#log = opts.log
   }
 
@@ -313,6 +317,7 @@ export class HealthChecker {
       // Tollgate drops a `:port` a host_header may carry; it is no server name.
       servername: active.https_sni ?? stripPort(host),
       verify: active.https_verify_certificate,
+      ...(type === 'https' || type === 'grpcs' ? this.#clientCertificate?.() : undefined),
     })
     this.#probes.add(probe)
     let outcome: ProbeOutcome

@@ -146,7 +146,12 @@ export class HealthHub {
       this.#recall(u, existing.checker)
       return
     }
-    const checker = new HealthChecker({ name: u.upstream.name, healthchecks: hc, hostHeader: u.upstream.host_header, log: this.#log })
+    const balancers = this.#balancers
+    const clientCertificate = (): { cert: string, key: string } | undefined => {
+      const id = balancers.byId(u.id)?.upstream.client_certificate?.id
+      return id === undefined ? undefined : balancers.certificate(id)
+    }
+    const checker = new HealthChecker({ name: u.upstream.name, healthchecks: hc, hostHeader: u.upstream.host_header, clientCertificate, log: this.#log })
     const offChange = checker.onChange((t, health) => this.#changed(u.id, t, health))
     // New DNS answers bring addresses; the checker follows them.
     const offAddresses = u.balancer.onAddressChange(() => {

@@ -38,6 +38,9 @@ export interface ProbeSpec {
   /** TLS server name; undefined sends none. */
   servername?: string | undefined
   verify: boolean
+  /** A client certificate (PEM) and its key, presented over TLS. */
+  cert?: string
+  key?: string
 }
 
 /** A running probe: its outcome, and a way to end it early (outcome `aborted`). */
@@ -96,6 +99,7 @@ export function startProbe (spec: ProbeSpec): Probe {
         host,
         port: spec.port,
         rejectUnauthorized: spec.verify,
+        ...(spec.cert !== undefined && spec.key !== undefined ? { cert: spec.cert, key: spec.key } : {}),
         // RFC 6066: no IP literals as server names (Node warns about them too).
         ...(spec.servername !== undefined && spec.servername !== '' && isIP(spec.servername) === 0 ? { servername: spec.servername } : {}),
       })

@@ -65,6 +65,16 @@ export class UpstreamBalancers {
     return this.#byName.get(name)
   }
 
+  /**
+   * A `certificates` row's certificate and key (an upstream's client_certificate, which
+   * Kong's active https probes present): read from the store each time, so a changed row
+   * is the next probe's.
+   */
+  certificate (id: string): { cert: string, key: string } | undefined {
+    const row = this.#reader.get('certificates', id)
+    return typeof row?.cert === 'string' && typeof row.key === 'string' ? { cert: row.cert, key: row.key } : undefined
+  }
+
   byId (id: string): BalancedUpstream | undefined {
     if (this.#stale) this.#refresh()
     return this.#byId.get(id)

@@ -11,6 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { useNodeSecrets } from '../secrets.js'
 import { loadConfig, preparePrefix, type Config } from '../config/index.js'
 import { ConfigError, DatabaseUnavailableError, DbError, ErrorCodes } from '../errors.js'
 import { createLogger } from '../log.js'
@@ -113,6 +114,9 @@ function refuseDbless (config: Config, command: Command): void {
 async function nodePlugins (config: Config): Promise<PluginRegistry> {
   const plugins = await loadPlugins(config.plugins, process.cwd(), [], config.isolated_plugins)
   plugins.useEnv(checkEnv(config))
+  // Keys a file gives in the clear are stored as the gateway would (keyauth_hash_keys).
+  if (config.keyauth_hash_keys) preparePrefix(config.prefix)
+  useNodeSecrets(config)
   return plugins
 }
 

@@ -155,7 +155,8 @@ async function control (command: 'reload' | 'stop' | 'health', args: string[]): 
     if (admin !== undefined) {
       const target = admin.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')
       try {
-        const res = await fetch(`http://${target}/status`, { signal: AbortSignal.timeout(3000) })
+        const headers: Record<string, string> = config.admin_token === '' ? {} : { authorization: `Bearer ${config.admin_token}` }
+        const res = await fetch(`http://${target}/status`, { headers, signal: AbortSignal.timeout(3000) })
         const body = await res.json() as { database?: { reachable?: boolean } }
         // DB-less, /status has no database to report on.
         if (res.status !== 200 || (body.database !== undefined && body.database.reachable !== true)) throw new Error(`status ${res.status}`)

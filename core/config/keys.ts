@@ -9,6 +9,10 @@ export interface Listener {
   host: string
   port: number
   backlog?: number
+  /** `ssl`: connections are TLS (Kong's flag). */
+  ssl?: boolean
+  /** `http2`: TLS clients may choose HTTP/2 by ALPN; HTTP/1.1 stays available. */
+  http2?: boolean
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'] as const
@@ -23,6 +27,21 @@ export interface Config {
   admin_listen: Listener[]
   /** Status API listeners (Kong's read-only monitoring endpoints); empty when `off`, the default. */
   status_listen: Listener[]
+  /**
+   * The token every Admin API request must carry (`Authorization: Bearer` or
+   * `Kong-Admin-Token`); '' for none. After loading it also holds admin_token_file's content.
+   */
+  admin_token: string
+  /** A file holding the admin token, absolute after loading; '' for none. */
+  admin_token_file: string
+  /** Lets the Admin API listen beyond loopback without a token. */
+  admin_allow_unauthenticated: boolean
+  /** Store key-auth keys as a peppered hash instead of in the clear (Kong stores them in the clear). */
+  keyauth_hash_keys: boolean
+  /** The pepper of key-auth key hashes; '' for the file under the prefix. */
+  keyauth_pepper: string
+  /** A file holding the pepper, absolute after loading; '' for none. */
+  keyauth_pepper_file: string
   /** Worker processes to run; `auto` is resolved to the CPU count. */
   worker_processes: number
   /** Plugin names to load; `bundled` stands for every bundled plugin. */
@@ -82,7 +101,27 @@ export interface Config {
   declarative_config: string
   /** DB-less: the declarative configuration itself, YAML or JSON; '' for none. */
   declarative_config_string: string
+  /** Certificates for `ssl` proxy listeners: paths, PEM text or base64 PEM; [] for the generated defaults. */
+  ssl_cert: string[]
+  ssl_cert_key: string[]
+  admin_ssl_cert: string[]
+  admin_ssl_cert_key: string[]
+  status_ssl_cert: string[]
+  status_ssl_cert_key: string[]
+  /** Mozilla's suites as Kong names them, or `custom` for ssl_ciphers and ssl_protocols. */
+  ssl_cipher_suite: 'modern' | 'intermediate' | 'old' | 'custom'
+  /** OpenSSL cipher list, with ssl_cipher_suite = custom. */
+  ssl_ciphers: string
+  /** Protocol versions, with ssl_cipher_suite = custom. */
+  ssl_protocols: TlsVersion[]
+  ssl_prefer_server_ciphers: boolean
+  ssl_session_tickets: boolean
+  /** Seconds a session may be resumed for. */
+  ssl_session_timeout: number
 }
+
+export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const
+export type TlsVersion = typeof TLS_VERSIONS[number]
 
 /** The headers kong.conf's `headers` setting turns on and off, as Kong names them. */
 export const KONG_HEADERS = ['Server', 'Via', 'X-Kong-Proxy-Latency', 'X-Kong-Response-Latency', 'X-Kong-Admin-Latency',
@@ -108,7 +147,12 @@ interface KeyDef<T> {
 /** Thrown by a parser; the loader adds the key and the source. */
 export class BadValue extends Error {}
 
-const LISTEN_EXPECTS = "'off' or a comma-separated list of host:port entries (e.g. 0.0.0.0:8000, [::1]:8000 backlog=511)"
+const LISTEN_EXPECTS = "'off' or a comma-separated list of host:port entries with optional flags ssl, http2, backlog=N (e.g. 0.0.0.0:8000, 0.0.0.0:8443 http2 ssl, [::1]:8000 backlog=511)"
+
+// nginx socket tuning Kong's example values carry (kong.conf.default's proxy_listen has
+// `reuseport backlog=16384`). Node's cluster already shares one listening socket among the
+// workers, and accepts without deferral, so these are accepted and change nothing.
+const NGINX_ONLY_FLAGS = new Set(['reuseport', 'deferred', 'bind'])
 
 function parseListen (raw: string): Listener[] {
   const value = raw.trim()
@@ -128,10 +172,37 @@ function parseListen (raw: string): Listener[] {
     for (const flag of flags) {
       const backlog = /^backlog=(\d+)$/.exec(flag)
       if (backlog !== null) listener.backlog = Number(backlog[1])
-      else throw new BadValue(`listen flag '${flag}' is not supported (supported: backlog=N)`)
+      else if (flag === 'ssl') listener.ssl = true
+      else if (flag === 'http2') listener.http2 = true
+      else if (!NGINX_ONLY_FLAGS.has(flag)) throw new BadValue(`listen flag '${flag}' is not supported (supported: ssl, http2, backlog=N, reuseport)`)
     }
+    // nginx would speak cleartext HTTP/2 only (prior knowledge) on such a port, which no
+    // browser and few clients do; Tollgate negotiates HTTP/2 by ALPN, inside TLS.
+    if (listener.http2 === true && listener.ssl !== true) throw new BadValue(`'${entry.trim()}': http2 needs ssl on the same entry (HTTP/2 is negotiated inside TLS)`)
     return listener
   })
+}
+
+/** A comma-separated list; PEM text may itself hold no commas, so the split is safe. */
+function parseList (raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+function parseProtocols (raw: string): TlsVersion[] {
+  const list = raw.trim().split(/\s+/).filter((s) => s !== '')
+  if (list.length === 0) throw new BadValue('empty')
+  for (const p of list) if (!(TLS_VERSIONS as readonly string[]).includes(p)) throw new BadValue(`'${p}' is not a TLS version`)
+  // Node sets a range, not a set: TLSv1 and TLSv1.3 without the two between cannot be had.
+  const idx = list.map((p) => TLS_VERSIONS.indexOf(p as TlsVersion)).sort()
+  for (let i = 1; i < idx.length; i++) if ((idx[i] as number) - (idx[i - 1] as number) > 1) throw new BadValue('the versions must be consecutive (e.g. TLSv1.2 TLSv1.3)')
+  return idx.map((i) => TLS_VERSIONS[i] as TlsVersion)
+}
+
+/** nginx time: 300, 300s, 5m, 12h, 1d. */
+function parseDuration (raw: string): number {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(raw.trim())
+  if (m === null) throw new BadValue('not a duration')
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] ?? 1)
 }
 
 function parseWorkers (raw: string): number {
@@ -240,6 +311,22 @@ function parseSharedDicts (raw: string): Record<string, number> {
   return out
 }
 
+/** The shortest admin token accepted: anything shorter is guessable. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16
+
+function parseSecret (raw: string): string {
+  const v = raw.trim()
+  if (v !== '' && v.length < ADMIN_TOKEN_MIN_LENGTH) throw new BadValue(`too short (${v.length} characters)`)
+  return v
+}
+
+/** A token is sent in a header, `Authorization: Bearer` among them: one printable ASCII word. */
+function parseAdminToken (raw: string): string {
+  const v = parseSecret(raw)
+  if (!/^[\x21-\x7e]*$/.test(v)) throw new BadValue('not printable ASCII without spaces')
+  return v
+}
+
 function parsePrefix (raw: string): string {
   const v = raw.trim()
   if (v === '') throw new BadValue('empty')
@@ -254,13 +341,13 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     description: 'Directory for the data store and runtime files; relative paths start at the working directory',
   },
   proxy_listen: {
-    default: '0.0.0.0:8000',
+    default: '0.0.0.0:8000, 0.0.0.0:8443 http2 ssl',
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: 'Where the proxy accepts client traffic',
   },
   admin_listen: {
-    default: '127.0.0.1:8001',
+    default: '127.0.0.1:8001, 127.0.0.1:8444 ssl',
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: 'Where the Admin API listens; keep it on loopback or behind a firewall',
@@ -270,6 +357,42 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: "Where the Status API listens (GET /status, and prometheus's /metrics): read-only, for monitoring; e.g. 127.0.0.1:8100",
+  },
+  admin_token: {
+    default: '',
+    expects: `empty, or a token of at least ${ADMIN_TOKEN_MIN_LENGTH} printable ASCII characters, no spaces`,
+    parse: parseAdminToken,
+    description: 'Every Admin API request must send it as Authorization: Bearer <token> or Kong-Admin-Token: <token>, or is answered 401; empty for no token',
+  },
+  admin_token_file: {
+    default: '',
+    expects: 'a path to a file holding the admin token',
+    parse: (raw) => raw.trim(),
+    description: "A file holding the admin token (surrounding whitespace ignored), instead of admin_token; relative paths start at the working directory",
+  },
+  admin_allow_unauthenticated: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: 'With on, the Admin API may listen on a non-loopback address without a token; otherwise that refuses to start',
+  },
+  keyauth_hash_keys: {
+    default: 'off',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: "With on, key-auth keys are stored as 'sha256:' and the hex HMAC-SHA-256 of the key under the pepper; the plaintext is shown once, when the credential is created",
+  },
+  keyauth_pepper: {
+    default: '',
+    expects: `empty, or a secret of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`,
+    parse: parseSecret,
+    description: "With keyauth_hash_keys = on: the HMAC key of stored key hashes, the same on every node; empty for keyauth_pepper_file, or else <prefix>/keyauth_pepper, generated at first start",
+  },
+  keyauth_pepper_file: {
+    default: '',
+    expects: 'a path to a file holding the pepper',
+    parse: (raw) => raw.trim(),
+    description: 'With keyauth_hash_keys = on: a file holding the pepper (surrounding whitespace ignored), instead of keyauth_pepper',
   },
   worker_processes: {
     default: '1',
@@ -463,6 +586,83 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: 'a declarative configuration, YAML or JSON',
     parse: (raw) => raw,
     description: 'With database = off and no declarative_config: the declarative configuration itself',
+  },
+  ssl_cert: {
+    default: '',
+    expects: 'a comma-separated list of certificates: absolute paths, PEM text or base64-encoded PEM',
+    parse: parseList,
+    description: 'Certificates for `proxy_listen` entries with `ssl` (one per key type: RSA, ECDSA); unset: a pair generated into the prefix at first start',
+  },
+  ssl_cert_key: {
+    default: '',
+    expects: 'a comma-separated list of private keys, in the order of ssl_cert',
+    parse: parseList,
+    description: 'Private keys for `ssl_cert`, in the same order',
+  },
+  admin_ssl_cert: {
+    default: '',
+    expects: 'a comma-separated list of certificates: absolute paths, PEM text or base64-encoded PEM',
+    parse: parseList,
+    description: 'Certificates for `admin_listen` entries with `ssl` (one per key type: RSA, ECDSA); unset: a pair generated into the prefix at first start',
+  },
+  admin_ssl_cert_key: {
+    default: '',
+    expects: 'a comma-separated list of private keys, in the order of admin_ssl_cert',
+    parse: parseList,
+    description: 'Private keys for `admin_ssl_cert`, in the same order',
+  },
+  status_ssl_cert: {
+    default: '',
+    expects: 'a comma-separated list of certificates: absolute paths, PEM text or base64-encoded PEM',
+    parse: parseList,
+    description: 'Certificates for `status_listen` entries with `ssl` (one per key type: RSA, ECDSA); unset: a pair generated into the prefix at first start',
+  },
+  status_ssl_cert_key: {
+    default: '',
+    expects: 'a comma-separated list of private keys, in the order of status_ssl_cert',
+    parse: parseList,
+    description: 'Private keys for `status_ssl_cert`, in the same order',
+  },
+  ssl_cipher_suite: {
+    default: 'intermediate',
+    expects: 'one of modern, intermediate, old, custom',
+    parse: (raw) => {
+      const v = raw.trim()
+      if (v === 'fips') throw new BadValue('fips needs a FIPS build of OpenSSL, which Node does not ship')
+      if (!['modern', 'intermediate', 'old', 'custom'].includes(v)) throw new BadValue('unknown suite')
+      return v as Config['ssl_cipher_suite']
+    },
+    description: "Mozilla's server-side TLS recommendations (v5), as Kong applies them to TLS listeners; `custom` uses ssl_ciphers and ssl_protocols",
+  },
+  ssl_ciphers: {
+    default: '',
+    expects: 'an OpenSSL cipher list (openssl ciphers syntax)',
+    parse: (raw) => raw.trim(),
+    description: 'With ssl_cipher_suite = custom: the ciphers served (TLSv1.3 suites by their TLS_ names)',
+  },
+  ssl_protocols: {
+    default: 'TLSv1.1 TLSv1.2 TLSv1.3',
+    expects: 'consecutive TLS versions among TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, space-separated',
+    parse: parseProtocols,
+    description: 'With ssl_cipher_suite = custom: the protocol versions served',
+  },
+  ssl_prefer_server_ciphers: {
+    default: 'on',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: "With ssl_cipher_suite = custom: the server's cipher order wins over the client's",
+  },
+  ssl_session_tickets: {
+    default: 'on',
+    expects: "'on' or 'off'",
+    parse: parseBoolean,
+    description: 'Resume TLS sessions by tickets; every worker process of a node shares the ticket keys',
+  },
+  ssl_session_timeout: {
+    default: '1d',
+    expects: 'a duration: seconds, or a number followed by s, m, h or d',
+    parse: parseDuration,
+    description: 'How long a TLS session may be resumed',
   },
   log_level: {
     default: 'notice',

@@ -4,6 +4,7 @@
 // only once it is committed whole.
 
 import { parentPort, workerData } from 'node:worker_threads'
+import { useKeyHashing } from '../../plugins/key-auth/hashing.js'
 import { DbError } from '../errors.js'
 import { loadPlugins } from '../runtime/loader.js'
 import { LmdbStore } from '../store/index.js'
@@ -12,6 +13,7 @@ import { parseAndLoad } from './dbless.js'
 import type { ThreadInput, ThreadOutput } from './offthread.js'
 
 async function run (data: ThreadInput): Promise<ThreadOutput> {
+  useKeyHashing(data.keyauthPepper)
   const plugins = await loadPlugins(data.plugins, data.cwd)
   const dicts = new Set(data.sharedDicts)
   plugins.useEnv({ sharedDictDeclared: (name) => dicts.has(name) })

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads'
 import { DbError, type FieldErrors } from '../errors.js'
 import { workerExecArgv } from '../isolation/pool.js'
+import { keyHashingPepper } from '../../plugins/key-auth/hashing.js'
 import type { EntityStore } from '../store/index.js'
 import { DeclarativeError, type ErrorTree, type FlatEntityError } from './errors.js'
 
@@ -18,6 +19,8 @@ export interface ThreadInput {
   sharedDicts: string[]
   input: string | Record<string, unknown>
   filename?: string
+  /** Set from this process's (key-auth's keyauth_hash_keys), not by the caller. */
+  keyauthPepper?: string
 }
 
 export type ThreadOutput =
@@ -39,7 +42,7 @@ const THREAD = import.meta.url.endsWith('.ts')
  */
 export async function loadOffThread (store: EntityStore, data: ThreadInput): Promise<string> {
   const out = await new Promise<ThreadOutput>((resolve, reject) => {
-    const worker = new Worker(THREAD, { workerData: data, execArgv: workerExecArgv() })
+    const worker = new Worker(THREAD, { workerData: { ...data, keyauthPepper: keyHashingPepper() }, execArgv: workerExecArgv() })
     let settled = false
     worker.once('message', (m: ThreadOutput) => { settled = true; resolve(m) })
     worker.once('error', (err) => { if (!settled) { settled = true; reject(err) } })

@@ -17,6 +17,7 @@ import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import type { PluginRunner, RunInstance } from '../runtime/plugin-runner.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
+import { keyHashingPepper } from '../../plugins/key-auth/hashing.js'
 import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog } from './worker.js'
 
 export interface IsolationOptions {
@@ -135,7 +136,7 @@ export class IsolationPool implements PluginRunner {
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, pg: opts.pg, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId }
+    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, pg: opts.pg, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId, keyauthPepper: keyHashingPepper() }
     const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
     this.#threads = threads
     this.#pool = new Piscina({

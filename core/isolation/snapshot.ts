@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RouteMatch } from '../router/index.js'
 import { Phase } from '../runtime/phases.js'
 import { DataRequest, DetachedResponse, type RequestData } from '../runtime/data-request.js'
-import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type UpstreamRequest } from '../runtime/context.js'
+import { applyHeaderOp, RequestContext, type ExitResponse, type HeaderOp, type Headers, type ResponseSource, type TlsOverrides, type UpstreamRequest } from '../runtime/context.js'
 import type { Consumer, Route, Service } from '../store/index.js'
 import type { Entity } from '../store/store.js'
 
@@ -75,6 +75,7 @@ export type Mutation =
   | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: string }
   | { op: 'serialize', key: string, value: unknown }
   | { op: 'skipBodyFilter' }
+  | { op: 'upstreamTls', value: TlsOverrides }
 
 // --- Host: a batch of phases to the wire ------------------------------------------------
 
@@ -92,7 +93,7 @@ const F = {
   shared: 24, pluginCtx: 25, serializeExtra: 26,
   upScheme: 27, upMethod: 28, upPath: 29, upQuery: 30, upContentType: 31, upBody: 32,
   body: 33, exit: 34, exitBody: 35, source: 36, status: 37, responseHeaders: 38, serviceStatus: 39, upstreamHeaders: 40,
-  responseBody: 41, responseSize: 42, instance: 43,
+  responseBody: 41, responseSize: 42, instance: 43, tls: 44,
 } as const
 type WireTask = unknown[]
 
@@ -168,6 +169,7 @@ export class BatchWriter {
       this.#bin(ctx.responseBody), // responseBody
       phase === Phase.log ? headerString(ctx.res.getHeader('content-length')) ?? null : null, // responseSize
       instance.id, // instance
+      ctx.scheme === 'https' ? ctx.sni ?? '' : null, // tls: the SNI ('' for none), null without TLS
     ]
     this.#tasks.push(t)
   }
@@ -224,6 +226,8 @@ export function readBatch (wire: Wire): ReadTask[] {
       clientIp: t[F.clientIp] as string,
       clientPort: t[F.clientPort] as number,
       localPort: t[F.localPort] as number,
+      tls: t[F.tls] !== null,
+      sni: t[F.tls] === null || t[F.tls] === '' ? undefined : t[F.tls] as string,
       normalizedPath: t[F.normalizedPath] as string,
       match: route === undefined
         ? undefined
@@ -381,6 +385,8 @@ export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: s
   if (JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
   // The worker's context starts without the mark, so any mark is this handler's.
   if (ctx.bodyFilterOff?.has(plugin) === true) out.push({ op: 'skipBodyFilter' })
+  // Likewise the TLS settings (kong.service.setTls*): the worker's start with none.
+  if (ctx.upstreamTls !== undefined) out.push({ op: 'upstreamTls', value: ctx.upstreamTls })
   if (JSON.stringify(ctx.serializeExtra) !== base.serializeExtra) {
     const was = JSON.parse(base.serializeExtra) as Record<string, unknown>
     for (const [key, value] of Object.entries(ctx.serializeExtra)) {
@@ -464,6 +470,7 @@ export function applyMutations (ctx: RequestContext, plugin: string, mutations: 
       case 'pluginCtx': ctx.pluginCtx.set(plugin, m.value); break
       case 'serialize': ctx.serializeExtra[m.key] = m.value; break
       case 'skipBodyFilter': (ctx.bodyFilterOff ??= new Set()).add(plugin); break
+      case 'upstreamTls': ctx.upstreamTls = { ...ctx.upstreamTls, ...m.value }; break
       case 'log': log(m); break
     }
   }

@@ -14,6 +14,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
 import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
+import { useKeyHashing } from '../../plugins/key-auth/hashing.js'
 import type { AnyPlugin, HandlerName } from '../runtime/plugin.js'
 import type { PluginRegistry } from '../runtime/registry.js'
 import { LmdbStore, type ConfigReader, type CounterStore } from '../store/index.js'
@@ -36,6 +37,8 @@ export interface WorkerData {
   nodeId: string
   /** Names of the isolated plugins: the ones this thread configures (the others are loaded for their schemas only). */
   isolated: string[]
+  /** key-auth's pepper when keyauth_hash_keys is on: kong.db lookups of keys hash them. */
+  keyauthPepper?: string
 }
 
 export interface Batch {
@@ -68,6 +71,7 @@ export interface LateOutcome {
 }
 
 const data = workerData as WorkerData
+useKeyHashing(data.keyauthPepper)
 let seenVersion = -1
 const shm = new SharedMemory({ path: data.shmPath, sizes: data.shmSizes })
 

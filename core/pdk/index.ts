@@ -22,8 +22,7 @@ import type { KongPlugin } from './types.js'
 import { KongRequest } from './request.js'
 import { KongResponse } from './response.js'
 import { makeRouter, type KongRouter } from './router.js'
-import { KongServiceRequest } from './service-request.js'
-import { KongServiceResponse } from './service-response.js'
+import { KongService } from './service.js'
 
 // What other modules have always imported from here.
 export { KongClient } from './client.js'
@@ -34,6 +33,7 @@ export { lowerName } from './private/checks.js'
 export { KongRequest } from './request.js'
 export { KongResponse } from './response.js'
 export type { KongRouter } from './router.js'
+export { KongService } from './service.js'
 export { KongServiceRequest } from './service-request.js'
 export { KongServiceResponse } from './service-response.js'
 
@@ -62,7 +62,7 @@ export class Kong {
   #request?: KongRequest
   #response?: KongResponse
   #client?: KongClient
-  #service?: { request: KongServiceRequest, response: KongServiceResponse }
+  #service?: KongService
   #log?: KongLog
   #db?: KongDb
   #ctxApi?: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
@@ -78,9 +78,7 @@ export class Kong {
   get request (): KongRequest { return (this.#request ??= new KongRequest(this.#ctx)) }
   get response (): KongResponse { return (this.#response ??= new KongResponse(this.#ctx)) }
   get client (): KongClient { return (this.#client ??= new KongClient(this.#ctx, this.#env.db)) }
-  get service (): { request: KongServiceRequest, response: KongServiceResponse } {
-    return (this.#service ??= { request: new KongServiceRequest(this.#ctx), response: new KongServiceResponse(this.#ctx) })
-  }
+  get service (): KongService { return (this.#service ??= new KongService(this.#ctx)) }
 
   get log (): KongLog { return (this.#log ??= makeLog(this.#ctx, this.#env.log, this.#plugin)) }
 

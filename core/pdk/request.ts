@@ -12,7 +12,7 @@ export class KongRequest {
   constructor (ctx: RequestContext) { this.#ctx = ctx }
 
   /** @phases rewrite, access, header_filter, body_filter, log */
-  getScheme (): string { check(this.#ctx, P.getScheme); return 'http' }
+  getScheme (): string { check(this.#ctx, P.getScheme); return this.#ctx.scheme }
   /** @phases rewrite, access, header_filter, body_filter, log */
   getHost (): string {
     check(this.#ctx, P.getHost)

@@ -99,6 +99,19 @@ export interface KongServiceRequest {
   setBody(body: Record<string, unknown> | unknown[], mime?: string): void
 }
 
+/**
+ * kong.service: the upstream request and response, and this request's TLS settings towards
+ * an https upstream (Kong's set_tls_*, with PEM text for Kong's parsed objects).
+ */
+export interface KongService {
+  readonly request: KongServiceRequest
+  readonly response: KongServiceResponse
+  setTlsVerify(on: boolean): void
+  setTlsVerifyDepth(depth: number): void
+  setTlsVerifyStore(cas: string | string[]): void
+  setTlsCertKey(chain: string, key: string): void
+}
+
 /** kong.service.response: the upstream's answer as it arrived. */
 export interface KongServiceResponse {
   getStatus(): number | undefined
@@ -130,7 +143,7 @@ export interface Kong {
   readonly request: KongRequest
   readonly response: KongResponse
   readonly client: KongClient
-  readonly service: { request: KongServiceRequest, response: KongServiceResponse }
+  readonly service: KongService
   readonly log: KongLog
   readonly ctx: { shared: Record<string, unknown>, plugin: Record<string, unknown> }
   readonly router: KongRouter

@@ -60,9 +60,9 @@ export function serverOptions (limits: ClientLimits) {
  * client_max_body_size (413), an HTTP major
  * version other than 1 (505), no Host in HTTP/1.1 or two Host headers (400).
  */
-export function refusal (req: IncomingMessage, limits: ClientLimits): number {
+export function refusal (req: IncomingMessage, limits: ClientLimits, http2 = false): number {
   if ((req.url as string).length + (req.method as string).length + 10 > limits.lineSize) return 414
-  if (req.httpVersionMajor !== 1) return 505
+  if (req.httpVersionMajor !== (http2 ? 2 : 1)) return 505
   if (req.headers.host === undefined && req.httpVersionMinor === 1) return 400
   if (limits.maxBodySize > 0) {
     const length = req.headers['content-length']
@@ -176,6 +176,9 @@ function answerOnSocket (socket: Duplex, status: number, requestId: string): voi
  * client closes, for LINGER_MS at most.
  */
 export function closeWithoutBody (req: IncomingMessage, res: ServerResponse): void {
+  // HTTP/2: the stream alone ends (node resets it once the answer is out and the body
+  // unread); the session and its other streams go on.
+  if (req.httpVersionMajor === 2) { req.on('error', () => {}); return }
   res.shouldKeepAlive = false
   const socket = req.socket as Duplex & { destroySoon?: () => void }
   socket.destroySoon = () => { closeAfterAnswer(socket) }

@@ -23,6 +23,11 @@ export interface Peer {
    * the one routing set from the service.
    */
   readonly hostHeader: string | undefined
+  /**
+   * The id of the balanced upstream's client_certificate: presented to an https target when
+   * the service has none of its own (Kong's balancer.execute).
+   */
+  readonly clientCertificate?: string | undefined
 }
 
 /**

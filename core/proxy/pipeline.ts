@@ -15,6 +15,7 @@ import { anyBodyFilter, anyRuns, type Collected } from '../runtime/plugins.js'
 import type { Service } from '../store/index.js'
 import { WRITE_TIMEOUT, addDebugHeaders, attemptOutcome, proxiedResponseHead, upstreamFailed, upstreamResponse, wholeResponseHead, type HeaderFlags } from './respond.js'
 import type { UpstreamPools } from './upstream-pools.js'
+import { UPSTREAM_TLS, UpstreamTls, isTlsFailure, serverName } from './upstream-tls.js'
 import { ServicePeers, type Peer, type PeerSelector } from './peers.js'
 import { rawHead } from '../http/raw-head.js'
 import { DEFAULT_LIMITS, closeWithoutBody, watchBody, type ClientLimits } from './client-limits.js'
@@ -24,12 +25,15 @@ import { ClientError, STATUS_MESSAGES } from '../http/errors.js'
 // Kong's retry rule is nginx's `proxy_next_upstream error timeout`: an attempt that failed
 // before a response goes to the next peer, but a request already sent with a
 // non-idempotent method is not sent again. Failures to connect mean it was not sent.
-const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+// A failed TLS handshake is one too (nginx: an SSL handshake error is `error`).
+const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', UPSTREAM_TLS])
 const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT'])
 const NON_IDEMPOTENT = new Set(['POST', 'PATCH', 'LOCK'])
 
 function retryable (code: string, method: string): boolean {
-  return NOT_SENT.has(code) || (MAYBE_SENT.has(code) && !NON_IDEMPOTENT.has(method))
+  // ERR_SSL_*: an alert after the handshake, with the request sent (a TLS 1.3 server
+  // refusing our client certificate).
+  return NOT_SENT.has(code) || ((MAYBE_SENT.has(code) || code.startsWith('ERR_SSL_')) && !NON_IDEMPOTENT.has(method))
 }
 /** How much of a body Tollgate holds for body_filter plugins, or for plugins that read the request body. */
 export const MAX_BUFFERED_BODY = 64 * 1024 * 1024
@@ -48,6 +52,8 @@ export interface PipelineDeps {
   /** Kong's allow_debug_header. */
   debugHeader?: boolean
   pools: UpstreamPools
+  /** TLS settings for https upstreams (upstream-tls.ts); without, no certificate rows are found. */
+  tls?: UpstreamTls
   /** Where each attempt goes (peers.ts); the service's own host and port by default. */
   peers?: PeerSelector
   log: Logger
@@ -59,6 +65,7 @@ export class Pipeline {
   readonly #h: HeaderFlags
   readonly #debug: boolean
   readonly #pools: UpstreamPools
+  readonly #tls: UpstreamTls
   readonly #peers: PeerSelector
   readonly #log: Logger
   readonly #limits: ClientLimits
@@ -68,6 +75,7 @@ export class Pipeline {
     this.#h = deps.headers
     this.#debug = deps.debugHeader === true
     this.#pools = deps.pools
+    this.#tls = deps.tls ?? new UpstreamTls()
     this.#peers = deps.peers ?? new ServicePeers()
     this.#log = deps.log
     this.#limits = deps.limits ?? DEFAULT_LIMITS
@@ -110,7 +118,7 @@ export class Pipeline {
       if (peer === undefined) return this.#respondExit(ctx, collected, false)
       const peers = this.#peers
       // undici writes Connection and Upgrade itself from the `upgrade` option.
-      this.#pools.pool(peer, service).dispatch({
+      this.#poolFor(ctx, peer, service).dispatch({
         method: 'GET',
         path: up.query === undefined ? up.path : `${up.path}?${up.query}`,
         headers: up.headers,
@@ -149,6 +157,7 @@ export class Pipeline {
         onResponseError (_c, err) {
           peers.done(ctx, peer, socket.destroyed ? 'aborted' : attemptOutcome(err))
           if (socket.destroyed) return
+          self.#logFailure(ctx, peer, err)
           upstreamFailed(ctx, err)
           upstreamErrored(ctx, err)
           self.#respondExit(ctx, collected, false).catch(() => {})
@@ -212,6 +221,23 @@ export class Pipeline {
     return peer
   }
 
+  /** The connection pool for an attempt: for https, by the request's TLS settings and server name. */
+  #poolFor (ctx: RequestContext, peer: Peer, service: Service): Dispatcher {
+    if (peer.protocol !== 'https') return this.#pools.pool(peer, service)
+    const tls = this.#tls.profile(service, peer.clientCertificate, ctx.upstreamTls)
+    return this.#pools.pool(peer, service, tls, serverName((ctx.upstream as NonNullable<RequestContext['upstream']>).headers.host))
+  }
+
+  /**
+   * A failed attempt in the log: TLS failures as errors with their reason, as nginx logs
+   * "upstream SSL certificate verify error" for Kong; other failures for debugging.
+   */
+  #logFailure (ctx: RequestContext, peer: Peer, err: unknown): void {
+    const upstream = `${peer.host}:${peer.port}`
+    if (isTlsFailure(err)) this.#log.error({ err, upstream, service: ctx.service?.id, request: ctx.id }, (err as Error).message)
+    else this.#log.debug({ err, upstream }, 'upstream request failed')
+  }
+
   /**
    * One attempt; a failed one that may be retried goes again, to the peer the selector
    * picks next. `sent`: the streamed client body of earlier attempts, to send again.
@@ -273,7 +299,7 @@ export class Pipeline {
     const h = this.#h
     const self = this
     const path = up.query === undefined ? up.path : `${up.path}?${up.query}`
-    this.#pools.pool(peer, service).dispatch({
+    this.#poolFor(ctx, peer, service).dispatch({
       method: up.method as Dispatcher.HttpMethod,
       path,
       headers: up.headers,
@@ -345,6 +371,7 @@ export class Pipeline {
         // over the limit ends the upload early).
         if (gone) return
         const code = (err as NodeJS.ErrnoException).code ?? ''
+        if (!responded && !(err instanceof ClientError)) self.#logFailure(ctx, peer, err)
         if (!responded && attempt < service.retries && (whole || streamed?.replayable === true) && retryable(code, up.method)) {
           self.#forward(ctx, collected, attempt + 1, streamed)
           return
@@ -355,10 +382,7 @@ export class Pipeline {
         if (!req.complete) closeWithoutBody(req, res)
         else if (err instanceof ClientError) res.shouldKeepAlive = false
         upstreamFailed(ctx, err)
-        if (!(err instanceof ClientError)) {
-          self.#log.debug({ err, upstream: `${service.host}:${service.port}` }, 'upstream request failed')
-          upstreamErrored(ctx, err)
-        }
+        if (!(err instanceof ClientError)) upstreamErrored(ctx, err)
         self.#respondExit(ctx, collected, false).catch(() => {})
       },
     })

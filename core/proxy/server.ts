@@ -4,7 +4,10 @@
 import { randomFillSync } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttp2Server, type Http2ServerResponse, type Http2Session } from 'node:http2'
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https'
 import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../log.js'
 import { RequestContext, peerOf, type Peer } from '../runtime/context.js'
@@ -12,6 +15,7 @@ import type { Pipeline } from './pipeline.js'
 import { rawHead } from '../http/raw-head.js'
 import { drain } from '../listen.js'
 import { DEFAULT_LIMITS, answerParseError, refusal, refuseConnect, serverOptions, toOriginForm, type ClientLimits } from './client-limits.js'
+import { H2Request, H2Response } from './h2.js'
 
 export interface ProxyStats {
   connectionsAccepted: number
@@ -28,7 +32,18 @@ export interface ProxyDeps {
   log: Logger
   stats?: ProxyStats
   limits?: ClientLimits
+  /** A TLS listener: its default certificates, SNI callback and Kong's TLS settings. */
+  tls?: ProxyTls
 }
+
+export interface ProxyTls {
+  options: HttpsOptions
+  /** Offer HTTP/2 by ALPN besides HTTP/1.1 (the listener's `http2` flag). */
+  http2: boolean
+}
+
+// nginx's http2_idle_timeout: a session with no open stream for this long is closed.
+const H2_IDLE_MS = 180_000
 
 export interface ProxyServer {
   server: Server
@@ -59,7 +74,10 @@ function requestId (): string {
 export function createProxyServer (deps: ProxyDeps): ProxyServer {
   const stats = deps.stats ?? newProxyStats()
   const limits = deps.limits ?? DEFAULT_LIMITS
-  const server = createServer(serverOptions(limits))
+  const tls = deps.tls
+  const server: Server = tls === undefined
+    ? createServer(serverOptions(limits))
+    : createHttpsServer({ ...serverOptions(limits), ...tls.options, ALPNProtocols: tls.http2 ? ['h2', 'http/1.1'] : ['http/1.1'] })
   // node's default (2000) drops the headers past the count without a word; the head's
   // size limit is the one that applies, as in nginx.
   server.maxHeadersCount = 0
@@ -113,11 +131,29 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   })
 
   server.on('connection', (socket: Socket) => {
-    peers.set(socket, peerOf(socket))
+    if (tls === undefined) peers.set(socket, peerOf(socket))
     stats.connectionsAccepted++
     stats.connectionsActive++
     socket.once('close', () => { stats.connectionsActive-- })
   })
+  const sessions = new Set<Http2Session>()
+  if (tls !== undefined) {
+    // https.Server hands every handshaken connection to HTTP/1's connection listener; the
+    // ones that chose HTTP/2 by ALPN go to an HTTP/2 session instead. The HTTP/1 ones stay
+    // with this server, which keeps tracking them (header timeouts, idle closing, drain).
+    const http1 = server.listeners('secureConnection') as Array<(s: TLSSocket) => void>
+    server.removeAllListeners('secureConnection')
+    const h2 = tls.http2 ? createHttp2(onRequest, sessions, limits) : undefined
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const peer = peerOf(socket)
+      peers.set(socket, peer)
+      if (h2 !== undefined && socket.alpnProtocol === 'h2') { h2.emit('connection', socket); return }
+      for (const l of http1) l.call(server, socket)
+    })
+    // A failed handshake (a client that distrusts the certificate, a port scanner) is the
+    // client's business, not an error of the gateway's.
+    server.on('tlsClientError', (_err: Error, socket: TLSSocket) => { socket.destroy() })
+  }
   return {
     server,
     stats,
@@ -127,9 +163,34 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
       // Upgraded (WebSocket) connections have no request to finish; nginx, too, closes
       // them when a worker shuts down.
       for (const s of upgraded) s.destroy()
+      // HTTP/2: GOAWAY, then the session ends once its open streams are answered.
+      for (const s of sessions) s.close()
       return drain(server, graceMs)
     },
   }
+}
+
+/** The HTTP/2 side of a TLS listener: sessions come from its secureConnection dispatch. */
+function createHttp2 (onRequest: (req: IncomingMessage, res: ServerResponse, refused: number) => void, sessions: Set<Http2Session>, limits: ClientLimits) {
+  const h2 = createHttp2Server({
+    Http2ServerRequest: H2Request,
+    Http2ServerResponse: H2Response as unknown as typeof Http2ServerResponse,
+    // The request head limit (large_client_header_buffers) applies to HTTP/2's header list too.
+    maxSendHeaderBlockLength: 64 * 1024,
+    settings: { maxHeaderListSize: limits.headSize },
+  })
+  h2.on('session', (session: Http2Session) => {
+    sessions.add(session)
+    session.once('close', () => sessions.delete(session))
+    session.on('error', () => {})
+    session.setTimeout(H2_IDLE_MS, () => session.close())
+  })
+  h2.on('request', (req: H2Request, res: Http2ServerResponse) => {
+    const r = req as unknown as IncomingMessage
+    onRequest(r, res as unknown as ServerResponse, refusal(r, limits, true))
+  })
+  h2.on('sessionError', () => {})
+  return h2
 }
 
 /**

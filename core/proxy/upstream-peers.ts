@@ -95,6 +95,7 @@ export class UpstreamPeers implements PeerSelector {
         host: ip.startsWith('[') ? ip.slice(1, -1) : ip,
         port: address.port,
         hostHeader: hostHeader(upstream.upstream.host_header ?? address.hostname, address.port, protocol),
+        clientCertificate: upstream.upstream.client_certificate?.id,
       }
       made[protocol] = peer
     }

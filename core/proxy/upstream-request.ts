@@ -100,11 +100,13 @@ export class Routing implements RouteStep {
       host,
       port: port ?? ctx.localPort,
       path: ctx.normalizedPath,
+      sni: ctx.scheme === 'https' ? ctx.sni ?? '' : undefined,
       headers: rewritten === undefined ? () => req.headersDistinct : () => routingHeaders(ctx, rewritten.headers),
     })
     if (match === undefined) { errorExit(ctx, 404, 'no Route matched with those values', false); return false }
     const protocols = match.route.protocols
-    if (protocols.includes('https') && !protocols.includes('http')) {
+    // Kong's access phase: an https-only route reached over plain HTTP.
+    if (ctx.scheme !== 'https' && protocols.includes('https') && !protocols.includes('http')) {
       const code = match.route.https_redirect_status_code
       if (code === 426) errorExit(ctx, 426, 'Please use HTTPS protocol', false, { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' })
       else ctx.exit = { status: code, body: undefined, headers: { location: `https://${req.headers.host ?? ''}${req.url ?? '/'}` } }
@@ -144,7 +146,7 @@ export class Routing implements RouteStep {
     headers.host = route.preserve_host && clientHost !== undefined ? clientHost : hostHeader(service)
     const xff = from['x-forwarded-for']
     headers['x-forwarded-for'] = xff === undefined ? clientIp : `${xff as string}, ${clientIp}`
-    headers['x-forwarded-proto'] = 'http'
+    headers['x-forwarded-proto'] = ctx.scheme
     headers['x-forwarded-host'] = host
     headers['x-forwarded-port'] = String(ctx.localPort)
     headers['x-forwarded-path'] = ctx.rawPath

@@ -16,6 +16,8 @@ export interface RouteRequest {
   path: string
   /** Lower-cased header names to values; read only when a route matches on headers. */
   headers: () => Record<string, string | string[] | undefined>
+  /** TLS: the handshake's server name ('' for none); undefined for plain HTTP. */
+  sni?: string
 }
 
 export interface RouteMatch {
@@ -39,6 +41,8 @@ interface Matcher {
   methods: Set<string> | undefined
   hosts: HostRule[] | undefined
   headers: HeaderRule[] | undefined
+  /** The route's SNIs, without a final dot; only TLS requests are held to them. */
+  snis: Set<string> | undefined
   prefix: string | undefined
   regex: RegExp | undefined
   /** Text every path matching `regex` starts with. */
@@ -187,6 +191,7 @@ export class Router {
           patterns: values.filter((v) => v.startsWith('~*')).map((v) => new RegExp(v.slice(2))),
         }))
         : undefined
+      const snis = nonEmpty(route.snis) ? new Set((route.snis as string[]).map((s) => (s.length > 1 && s.endsWith('.') ? s.slice(0, -1) : s).toLowerCase())) : undefined
       const paths = nonEmpty(route.paths) ? route.paths as string[] : [undefined]
       for (const path of paths) {
         const m: Matcher = {
@@ -196,6 +201,7 @@ export class Router {
           methods,
           hosts,
           headers,
+          snis,
           prefix: path !== undefined && !path.startsWith('~') ? toBytes(path) : undefined,
           // Kong anchors regex paths at the start only.
           regex: path?.startsWith('~') === true ? new RegExp(`^(?:${path.slice(1)})`) : undefined,
@@ -244,6 +250,9 @@ export class Router {
 
   #test (m: Matcher, req: RouteRequest): RouteMatch | undefined {
     if (m.methods !== undefined && !m.methods.has(req.method)) return undefined
+    // Kong (router/compat.lua, after #6425): SNIs bind TLS requests only; over plain HTTP
+    // the route matches on its other fields.
+    if (m.snis !== undefined && req.sni !== undefined && !m.snis.has(req.sni)) return undefined
     if (m.hosts !== undefined && !m.hosts.some((h) => hostMatches(h, req))) return undefined
     if (m.headers !== undefined) {
       const headers = req.headers()

@@ -63,11 +63,29 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trai
 
 export type ResponseSource = 'service' | 'exit' | 'error'
 
+/**
+ * TLS settings a plugin chose for this request's upstream connection (kong.service's
+ * setTlsVerify, setTlsVerifyDepth, setTlsVerifyStore, setTlsCertKey); each replaces the
+ * service's (proxy/upstream-tls.ts).
+ */
+export interface TlsOverrides {
+  verify?: boolean
+  depth?: number
+  /** PEM CA certificates to trust instead of the service's. */
+  store?: string[]
+  /** A PEM client certificate chain and its private key. */
+  cert?: { chain: string, key: string }
+}
+
 /** A connection's two ends, as the PDK reports them. */
 export interface Peer {
   ip: string
   port: number
   localPort: number
+  /** Whether the connection is TLS. */
+  tls: boolean
+  /** The server name the client asked for in the TLS handshake (lower-cased), if any. */
+  sni: string | undefined
 }
 
 /**
@@ -75,8 +93,15 @@ export interface Peer {
  * each of node's address getters reads `socket._handle` twice, a megamorphic load (server
  * and upstream sockets differ in shape), six per request when read per request.
  */
-export function peerOf (socket: { remoteAddress?: string, remotePort?: number, localPort?: number } | null | undefined): Peer {
-  return { ip: socket?.remoteAddress ?? '', port: socket?.remotePort ?? 0, localPort: socket?.localPort ?? 0 }
+export function peerOf (socket: { remoteAddress?: string, remotePort?: number, localPort?: number, encrypted?: boolean, servername?: string | false | null } | null | undefined): Peer {
+  const sni = socket?.servername
+  return {
+    ip: socket?.remoteAddress ?? '',
+    port: socket?.remotePort ?? 0,
+    localPort: socket?.localPort ?? 0,
+    tls: socket?.encrypted === true,
+    sni: typeof sni === 'string' && sni !== '' ? sni.toLowerCase() : undefined,
+  }
 }
 
 export class RequestContext {
@@ -93,6 +118,10 @@ export class RequestContext {
   readonly clientIp: string
   readonly clientPort: number
   readonly localPort: number
+  /** `https` on a TLS listener (Kong's ngx.var.scheme). */
+  readonly scheme: 'http' | 'https'
+  /** The TLS handshake's server name, lower-cased; undefined without TLS or SNI. */
+  readonly sni: string | undefined
   /** Current phase bit (see phases.ts); 0 outside plugin handlers. */
   phase = 0
   match: RouteMatch | undefined
@@ -137,6 +166,8 @@ export class RequestContext {
    * Set-Cookie, as Kong's header_filter adds it.
    */
   hashCookie: string | undefined
+  /** Upstream TLS settings plugins chose for this request (kong.service.setTls*). */
+  upstreamTls: TlsOverrides | undefined
   // Made on first use: most requests never touch them, and each is an allocation.
   #shared: Record<string, unknown> | undefined
   #pluginCtx: Map<string, Record<string, unknown>> | undefined
@@ -160,6 +191,8 @@ export class RequestContext {
     this.clientIp = peer.ip
     this.clientPort = peer.port
     this.localPort = peer.localPort
+    this.scheme = peer.tls ? 'https' : 'http'
+    this.sni = peer.sni
   }
 
   /**

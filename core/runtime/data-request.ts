@@ -12,6 +12,9 @@ export interface RequestData {
   clientIp: string
   clientPort: number
   localPort: number
+  /** The client connection was TLS, with this SNI (undefined: none). */
+  tls?: boolean
+  sni?: string
 }
 
 /**
@@ -23,7 +26,7 @@ export class DataRequest {
   readonly url: string
   readonly httpVersion: string
   readonly rawHeaders: string[]
-  readonly socket: { remoteAddress: string, remotePort: number, localPort: number }
+  readonly socket: { remoteAddress: string, remotePort: number, localPort: number, encrypted: boolean, servername: string | undefined }
   #headers: Record<string, string | string[]> | undefined
   #distinct: Record<string, string[]> | undefined
 
@@ -32,7 +35,7 @@ export class DataRequest {
     this.url = s.url
     this.httpVersion = s.httpVersion
     this.rawHeaders = s.rawHeaders
-    this.socket = { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort }
+    this.socket = { remoteAddress: s.clientIp, remotePort: s.clientPort, localPort: s.localPort, encrypted: s.tls === true, servername: s.sni }
   }
 
   get headers (): Record<string, string | string[]> {

@@ -71,6 +71,14 @@ export interface EntityDef {
    * on declarative writes (db_import, sync): the file's rows are then final.
    */
   transform?: (value: Record<string, unknown>) => Record<string, unknown>
+  /**
+   * Replaces secrets in a valid value with their stored form, in place (key-auth's keys
+   * with keyauth_hash_keys = on), and returns the fields as they were given, or undefined
+   * when nothing was replaced. The answer to the write shows the given fields, that once;
+   * every read after it shows what is stored. Runs on every stored write, declarative ones
+   * included, so it must leave a value already in stored form alone.
+   */
+  seal?: (value: Record<string, unknown>) => Record<string, unknown> | undefined
   /** Adjusts a valid value before it is stored (targets: `host:port` as Kong formats it). */
   normalize?: (value: Record<string, unknown>) => void
   /** Unique fields a list can be filtered on exactly (`/consumers?custom_id=x`). */

@@ -111,6 +111,14 @@ function decodeOffset (token: string, parts: number): string[] {
 }
 
 
+/** The fields a write's answer shows as given rather than as stored (EntityDef.seal). */
+const kShown = Symbol('tollgate.store.shown')
+
+function shownOnce (value: Record<string, unknown>, out: Entity): Entity {
+  const shown = (value as Record<symbol, Record<string, unknown> | undefined>)[kShown]
+  return shown === undefined ? out : { ...out, ...shown }
+}
+
 export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
   readonly #env: RootDatabase
   readonly #rows: Database<Row, Key>
@@ -647,7 +655,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
       entity,
       op: 'create',
       run: () => {
-        const value = validated ? { ...input as Record<string, unknown> } : this.#prepare(info, input, 'insert', opts.declarative === true)
+        const value = validated ? this.#seal(info, { ...input as Record<string, unknown> }) : this.#prepare(info, input, 'insert', opts.declarative === true)
         const now = nowSeconds()
         const id = typeof value.id === 'string' ? value.id : randomUUID()
         value.id = id
@@ -659,7 +667,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
           this.#remove(info, clash)
         }
         this.#checkUnique(info, value as Entity, undefined)
-        return this.#put(info, { v: ordered(value), x: expiry })
+        return shownOnce(value, this.#put(info, { v: ordered(value), x: expiry }))
       },
     }
   }
@@ -704,7 +712,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
           if (stale !== undefined) this.#remove(info, stale)
         }
         this.#checkUnique(info, value as Entity, id)
-        return this.#put(info, { v: ordered(value), x: expiry })
+        return shownOnce(value, this.#put(info, { v: ordered(value), x: expiry }))
       },
     }
   }
@@ -726,7 +734,7 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
         if (info.hasUpdatedAt) value.updated_at = Math.max(nowSeconds(), Number(existing.v.updated_at ?? 0))
         this.#remove(info, existing)
         this.#checkUnique(info, value as Entity, existing.v.id)
-        return this.#put(info, { v: ordered(value), x: opts.ttl === undefined ? existing.x : expiry })
+        return shownOnce(value, this.#put(info, { v: ordered(value), x: opts.ttl === undefined ? existing.x : expiry }))
       },
     }
   }
@@ -857,6 +865,13 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     // Kong checks a reference by id in the database, after the schema and its entity
     // checks: an https-only field on an http service is a schema violation first.
     if (resolve) this.#checkReferences(info, value)
+    return op === 'validate' ? value : this.#seal(info, value)
+  }
+
+  /** Stores secrets in their stored form (EntityDef.seal), keeping what was given for the write's answer. */
+  #seal (info: EntityInfo, value: Record<string, unknown>): Record<string, unknown> {
+    const shown = info.def.seal?.(value)
+    if (shown !== undefined) Object.defineProperty(value, kShown, { value: shown, enumerable: false })
     return value
   }
 

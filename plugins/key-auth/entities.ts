@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { Type, autoId, foreign, tags, timestamp, type EntityDef } from '@tollgate/sdk'
+import { hashKey, hashingKeys, isHashedKey } from './hashing.js'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
@@ -24,7 +25,22 @@ export const keyauthCredentials: EntityDef = {
     id: autoId(),
     created_at: timestamp('Unix epoch when the credential was created'),
     consumer: foreign('consumers', { required: true, onDelete: 'cascade', description: 'The consumer this key identifies' }),
-    key: Type.String({ unique: true, generate: generateKey, description: 'The key; 32 random characters when not given' }),
+    key: Type.String({
+      unique: true,
+      generate: generateKey,
+      description: "The key; 32 random characters when not given. With keyauth_hash_keys = on, stored as 'sha256:' and its hex HMAC-SHA-256, and shown in the clear only in the answer to the write that set it",
+    }),
     tags: tags(),
   }, { additionalProperties: false }),
+  // keyauth_hash_keys = on: a key given or generated is stored hashed; one already hashed
+  // (an export re-imported) is kept.
+  seal: (value) => {
+    const key = value.key
+    if (!hashingKeys() || typeof key !== 'string' || isHashedKey(key)) return undefined
+    value.key = hashKey(key)
+    return { key }
+  },
+  // A declarative file's keys (_transform true) hashed as the Admin API does, so that a
+  // sync compares hashes with hashes; an export (_transform: false) holds hashes already.
+  transform: (row) => hashingKeys() && typeof row.key === 'string' && !isHashedKey(row.key) ? { ...row, key: hashKey(row.key) } : row,
 }

@@ -3,7 +3,8 @@
 // phase entry point turns it into kong.response.error.
 
 import { authenticateAnonymous, setConsumer } from '@tollgate/sdk'
-import type { Consumer, Kong } from '@tollgate/sdk'
+import type { Consumer, Entity, Kong } from '@tollgate/sdk'
+import { hashKey, hashingKeys, isHashedKey } from './hashing.js'
 import type { KeyAuthConfig } from './schema.js'
 
 const ERR_DUPLICATE_API_KEY = 'Duplicate API key found'
@@ -33,6 +34,21 @@ function lowered (names: readonly string[]): string[] {
 function lookupHeader (headers: Readonly<Record<string, string | string[]>>, key: string): string | string[] | undefined {
   // As with OpenResty's header table, a name with '_' also finds the '-' spelling.
   return headers[key] ?? (key.includes('_') ? headers[key.replaceAll('_', '-')] : undefined)
+}
+
+/**
+ * The credential of a presented key. With keyauth_hash_keys = on its hash is looked up
+ * first, through the same unique index; then the key itself, for rows stored before
+ * hashing was turned on. A stored hash is never a key: presenting one (read from an
+ * export or a copy of the database) finds nothing.
+ */
+function findCredential (kong: Kong, key: string): Entity | undefined {
+  if (hashingKeys()) {
+    const hashed = kong.db.find('keyauth_credentials', { key: hashKey(key) })
+    if (hashed !== undefined) return hashed
+  }
+  const plain = kong.db.find('keyauth_credentials', { key })
+  return plain === undefined || isHashedKey(plain.key) ? undefined : plain
 }
 
 function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined {
@@ -78,7 +94,7 @@ function doAuthentication (kong: Kong, conf: KeyAuthConfig): Failure | undefined
 
   if (key === undefined || key === '') return unauthorized(conf, ERR_NO_API_KEY)
 
-  const credential = kong.db.find('keyauth_credentials', { key })
+  const credential = findCredential(kong, key)
   if (credential === undefined) return unauthorized(conf, ERR_INVALID_AUTH_CRED)
   const consumerRef = credential.consumer as { id: string }
   const consumer = kong.db.get('consumers', consumerRef.id) as Consumer | undefined

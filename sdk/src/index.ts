@@ -17,7 +17,7 @@ export type {
 export { channels } from '../../core/events.js'
 export type { RequestEnd, UpstreamError, ConfigChange, Named } from '../../core/events.js'
 export type {
-  Kong, KongRequest, KongResponse, KongClient, KongServiceRequest, KongServiceResponse, KongLog, KongDb, PdkHeaders, PdkQuery, SharedDict, SharedValue,
+  Kong, KongRequest, KongResponse, KongClient, KongService, KongServiceRequest, KongServiceResponse, KongLog, KongDb, PdkHeaders, PdkQuery, SharedDict, SharedValue,
 } from '../../core/pdk/types.js'
 export type { Headers } from '../../core/runtime/context.js'
 export type { Consumer, Route, Service, Entity } from '../../core/store/index.js'

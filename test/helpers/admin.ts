@@ -15,13 +15,20 @@ export interface Reply { status: number, headers: Dispatcher.ResponseData['heade
 export interface AdminClient {
   store: LmdbStore
   url: string
+  /** The admin token every call sends, when the Admin API has one. */
+  token?: string
   /** Sends a request; `json` sends JSON, `form` sends urlencoded, `body` sends as is. */
   call (method: string, path: string, opts?: { json?: unknown, form?: string | Record<string, string>, body?: string, headers?: Record<string, string> }): Promise<Reply>
 }
 
-/** A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end. */
-export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry, log?: Logger, config?: Record<string, string> } = {}): Promise<AdminClient> {
-  const { log = createLogger('error'), config: settings, ...storeOpts } = opts
+/**
+ * A real Admin API on 127.0.0.1 with a real LMDB store in a temp dir, closed at test end.
+ * With `token`, the Admin API requires it and every call sends it (as Authorization: Bearer)
+ * unless the call gives its own Authorization or Kong-Admin-Token header.
+ */
+export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plugins'>> & { plugins?: PluginRegistry, log?: Logger, config?: Record<string, string>, token?: string } = {}): Promise<AdminClient> {
+  const { log = createLogger('error'), config: given, token, ...storeOpts } = opts
+  const settings = token === undefined ? given : { ...given, admin_token: token }
   const plugins = opts.plugins ?? testPlugins
   const store = tempStore(t, { entities: [testCredentials], ...storeOpts, plugins })
   const config = loadConfig({ env: {}, overrides: { ...settings, admin_listen: '127.0.0.1:0' } })
@@ -32,8 +39,11 @@ export async function startAdmin (t: Test, opts: Partial<Omit<StoreOptions, 'plu
   return {
     store,
     url,
+    token,
     async call (method, path, o = {}) {
       const headers: Record<string, string> = { ...o.headers }
+      const own = Object.keys(headers).some((h) => /^(authorization|kong-admin-token)$/i.test(h))
+      if (token !== undefined && !own) headers.authorization = `Bearer ${token}`
       let body: string | undefined = o.body
       if (o.json !== undefined) { body = JSON.stringify(o.json); headers['content-type'] ??= 'application/json' }
       if (o.form !== undefined) {

@@ -33,9 +33,12 @@ export async function startTestGateway (t: Test, opts: StartOptions & { config?:
     proxy: `http://127.0.0.1:${(gateway.proxy[0] as AddressInfo).port}`,
     admin,
     async admin$ (method, path, body) {
+      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' }
+      // A gateway started with an admin token: the helper's calls carry it.
+      if (config.admin_token !== '') headers.authorization = `Bearer ${config.admin_token}`
       const res = await request(`${admin}${path}`, {
         method: method as 'GET',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
       })
       const text = await res.body.text()

@@ -90,6 +90,13 @@ export const PHASES = {
     setRawBody: REWRITE_ACCESS,
     setBody: REWRITE_ACCESS,
   }),
+  // Kong: rewrite, access, balancer, preread; Tollgate runs plugins in neither of the last two.
+  service: rules('kong.service', {
+    setTlsVerify: REWRITE_ACCESS,
+    setTlsVerifyDepth: REWRITE_ACCESS,
+    setTlsVerifyStore: REWRITE_ACCESS,
+    setTlsCertKey: REWRITE_ACCESS,
+  }),
   serviceResponse: rules('kong.service.response', {
     getStatus: RESPONSE,
     getHeaders: RESPONSE,

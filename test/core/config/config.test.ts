@@ -11,9 +11,16 @@ t.test('embedded defaults', async (t) => {
   const c = loadConfig({ env: {}, cwd: '/srv' })
   t.same(c, {
     prefix: '/srv/tollgate-data',
-    proxy_listen: [{ host: '0.0.0.0', port: 8000 }],
-    admin_listen: [{ host: '127.0.0.1', port: 8001 }],
+    // Kong's defaults: a TLS port beside each plain one (HTTP/2 on the proxy's).
+    proxy_listen: [{ host: '0.0.0.0', port: 8000 }, { host: '0.0.0.0', port: 8443, http2: true, ssl: true }],
+    admin_listen: [{ host: '127.0.0.1', port: 8001 }, { host: '127.0.0.1', port: 8444, ssl: true }],
     status_listen: [],
+    admin_token: '',
+    admin_token_file: '',
+    admin_allow_unauthenticated: false,
+    keyauth_hash_keys: false,
+    keyauth_pepper: '',
+    keyauth_pepper_file: '',
     worker_processes: 1,
     plugins: ['bundled'],
     log_level: 'notice',
@@ -45,6 +52,18 @@ t.test('embedded defaults', async (t) => {
     db_update_frequency: 5,
     declarative_config: '',
     declarative_config_string: '',
+    ssl_cert: [],
+    ssl_cert_key: [],
+    admin_ssl_cert: [],
+    admin_ssl_cert_key: [],
+    status_ssl_cert: [],
+    status_ssl_cert_key: [],
+    ssl_cipher_suite: 'intermediate',
+    ssl_ciphers: '',
+    ssl_protocols: ['TLSv1.1', 'TLSv1.2', 'TLSv1.3'],
+    ssl_prefer_server_ciphers: true,
+    ssl_session_tickets: true,
+    ssl_session_timeout: 86400,
   })
 })
 
@@ -151,7 +170,7 @@ t.test('every bad value is one line naming the key and what it expects', async (
     [{ TOLLGATE_FOO: '1' }, 'foo', /^unknown configuration key 'foo' from environment variable TOLLGATE_FOO/],
     [{ TOLLGATE_PROXY_LISTEN: 'abc' }, 'proxy_listen', /^invalid value for 'proxy_listen' \(environment variable TOLLGATE_PROXY_LISTEN\): "abc": .*expected 'off' or/],
     [{ TOLLGATE_PROXY_LISTEN: '0.0.0.0:70000' }, 'proxy_listen', /port 70000 is out of range/],
-    [{ TOLLGATE_ADMIN_LISTEN: '127.0.0.1:8001 ssl' }, 'admin_listen', /listen flag 'ssl' is not supported/],
+    [{ TOLLGATE_ADMIN_LISTEN: '127.0.0.1:8001 ssl proxy_protocol' }, 'admin_listen', /listen flag 'proxy_protocol' is not supported/],
     [{ TOLLGATE_ADMIN_LISTEN: '' }, 'admin_listen', /invalid value for 'admin_listen'/],
     [{ TOLLGATE_WORKER_PROCESSES: '0' }, 'worker_processes', /expected 'auto' or a whole number from 1 to 1024$/],
     [{ TOLLGATE_WORKER_PROCESSES: 'two' }, 'worker_processes', /invalid value for 'worker_processes'/],

@@ -89,6 +89,8 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     kong.ctx.shared.m = 2
     kong.ctx.plugin.count = 1
     kong.log.setSerializeValue('extra.k', 'v')
+    kong.service.setTlsVerify(true)
+    kong.service.setTlsVerifyDepth(3)
     const outcome = readOutcomes(writeOutcomes([{ mutations: mutationsOf(task.snapshot, rebuilt, 'p') }]))[0]
     if (outcome === null || outcome === undefined || 'error' in outcome) { t.fail('mutations'); return }
     applyMutations(host, 'p', outcome.mutations, () => {})
@@ -100,6 +102,7 @@ t.test('access: what the worker changes, the host gets, in the same shape', asyn
     t.same(host.shared, { n: 1, m: 2 })
     t.same(host.pluginCtx.get('p'), { mine: true, count: 1 })
     t.same(host.serializeExtra, { 'extra.k': 'v' })
+    t.same(host.upstreamTls, { verify: true, depth: 3 }, 'kong.service.setTls* settings cross')
 
     // An exit with a binary body crosses as a binary, not as JSON of a Buffer.
     const third = rebuild(second.snapshot, 'p')

@@ -14,6 +14,7 @@ const DOCUMENTED: [file: string, type: string, rules: Record<string, PhaseRule>]
   ['request.ts', 'KongRequest', PHASES.request],
   ['response.ts', 'KongResponse', PHASES.response],
   ['client.ts', 'KongClient', PHASES.client],
+  ['service.ts', 'KongService', PHASES.service],
   ['service-request.ts', 'KongServiceRequest', PHASES.serviceRequest],
   ['service-response.ts', 'KongServiceResponse', PHASES.serviceResponse],
   ['log.ts', 'KongLog', PHASES.log],

@@ -20,6 +20,7 @@ import type { EntityCache } from '../../../core/runtime/entity-cache.js'
 import { Phase, PhaseError, phaseList, type PhaseName } from '../../../core/runtime/phases.js'
 import type { Logger } from '../../../core/log.js'
 import type { Consumer, Route, Service } from '../../../core/store/index.js'
+import { pem } from '../../helpers/tls.js'
 
 type Kv = boolean | 'forced false' | 'pending'
 type Row = [method: string, rewrite: Kv, access: Kv, header_filter: Kv, body_filter: Kv, log: Kv]
@@ -109,6 +110,19 @@ const KONG: Record<string, { file: string, rows: Row[] }> = {
       ['enable_tls', 'forced false', 'forced false', 'forced false', 'forced false', 'forced false'],
     ],
   },
+  'kong.service': {
+    // Kong passes parsed OpenSSL objects to set_tls_cert_key and set_tls_verify_store;
+    // Tollgate takes PEM text.
+    file: 't/01-pdk/09-service/00-phase_checks.t',
+    rows: [
+      ['set_upstream', 'forced false', true, 'forced false', 'forced false', 'forced false'],
+      ['set_target', 'forced false', true, 'forced false', 'forced false', 'forced false'],
+      ['set_tls_cert_key', true, true, false, false, false],
+      ['set_tls_verify', true, true, false, false, false],
+      ['set_tls_verify_depth', true, true, false, false, false],
+      ['set_tls_verify_store', true, true, false, false, false],
+    ],
+  },
   'kong.service.response': {
     file: 't/01-pdk/07-service-response/00-phase_checks.t',
     rows: [
@@ -182,6 +196,8 @@ const TOLLGATE_ONLY: Record<string, PhaseName[]> = {
 
 /** Kong functions Tollgate does not have (yet). */
 const NOT_IN_TOLLGATE = new Set([
+  'kong.service.setUpstream',
+  'kong.service.setTarget',
   'kong.service.request.enableBuffering',
   'kong.service.request.disableTls',
   'kong.service.request.enableTls',
@@ -205,6 +221,10 @@ for (const [ns, { file, rows }] of Object.entries(KONG)) {
 }
 for (const [fn, d] of Object.entries(DOCUMENTED)) expected.set(fn, { phases: d.phases, source: `Kong's docs: ${d.source}` })
 for (const [fn, phases] of Object.entries(TOLLGATE_ONLY)) expected.set(fn, { phases, source: 'Tollgate only' })
+
+const CA_PEM = pem('ca-cert')
+const CLIENT_PEM = pem('client-cert')
+const CLIENT_KEY = pem('client-key')
 
 const consumer = { id: '5a1b2c3d-0000-4000-8000-000000000001', username: 'bob' } as unknown as Consumer
 const service = { id: 'svc', name: 'svc', protocol: 'http', host: 'upstream.test', port: 80, path: null } as unknown as Service
@@ -239,6 +259,10 @@ const ARGS: Record<string, unknown[]> = {
   'kong.service.request.setRawBody': ['foo'],
   'kong.service.request.setBody': [{ foo: 'bar' }, 'application/json'],
   'kong.service.response.getHeader': ['Content-Type'],
+  'kong.service.setTlsVerify': [true],
+  'kong.service.setTlsVerifyDepth': [2],
+  'kong.service.setTlsVerifyStore': [CA_PEM],
+  'kong.service.setTlsCertKey': [CLIENT_PEM, CLIENT_KEY],
   'kong.log': ['foo'],
   'kong.log.debug': ['foo'],
   'kong.log.info': ['foo'],
@@ -286,7 +310,7 @@ function contextIn (phase: PhaseName): RequestContext {
     headersDistinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
   } as unknown as IncomingMessage
   const res = { headersSent: false, getHeader: () => undefined } as unknown as ServerResponse
-  const ctx = new RequestContext(req, res, 'req-1', { ip: '127.0.0.1', port: 50000, localPort: 8000 })
+  const ctx = new RequestContext(req, res, 'req-1', { ip: '127.0.0.1', port: 50000, localPort: 8000, tls: false, sni: undefined })
   ctx.phase = Phase[phase]
   ctx.body = Buffer.from('{"foo":"bar"}')
   // Routed in every phase, rewrite included: the phase rules alone decide here.
@@ -361,6 +385,7 @@ t.test('the table names every function the PDK has, and Kong\'s rows are all acc
   methods('kong.request', kong.request)
   methods('kong.response', kong.response)
   methods('kong.client', kong.client)
+  methods('kong.service', kong.service)
   methods('kong.service.request', kong.service.request)
   methods('kong.service.response', kong.service.response)
   found.push('kong.log')

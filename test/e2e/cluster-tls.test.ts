@@ -1,0 +1,46 @@
+// TLS with worker_processes = 2 through `tollgate start`: certificates written through the
+// Admin API reach every worker's handshakes, and a session issued by one worker resumes on
+// the other (the node's ticket keys are shared).
+import t from 'tap'
+import { request } from 'undici'
+import { startGateway } from '../helpers/process.js'
+import { echo, startUpstream, until } from '../helpers/gateway.js'
+import { tempDir } from '../helpers/store.js'
+import { h2Get, httpsGet, pair } from '../helpers/tls.js'
+
+t.test('two workers: hot certificates and resumption across processes', async (t) => {
+  const up = await startUpstream(t, echo)
+  const gw = await startGateway(t, ['--prefix', tempDir(t)], { TOLLGATE_WORKER_PROCESSES: '2', TOLLGATE_ALLOW_DEBUG_HEADER: 'on', TOLLGATE_PROXY_LISTEN: '127.0.0.1:0 http2 ssl' })
+  const port = Number(new URL(gw.proxy).port)
+  const post = async (path: string, body: unknown): Promise<void> => {
+    const res = await request(`${gw.admin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    t.equal(res.statusCode, 201, `POST ${path}`)
+    await res.body.dump()
+  }
+  await post('/services', { name: 'echo', url: up.url })
+  await post('/services/echo/routes', { paths: ['/'] })
+  await post('/certificates', { ...pair('a-rsa'), snis: ['a.example.test'] })
+  const debug = { 'kong-debug': '1' }
+  // Every worker serves the new certificate (each follows the store's changes).
+  const workers = new Set<string>()
+  await until(async () => {
+    const r = await httpsGet(port, { servername: 'a.example.test', headers: debug })
+    if (r.cn !== 'a.example.test' || r.status !== 200) { workers.clear(); return false }
+    workers.add(String(r.headers['tollgate-worker']))
+    return workers.size === 2
+  }, 'both workers serving the certificate from the Admin API')
+  t.equal(workers.size, 2, 'handshakes on both workers got the certificate')
+
+  const first = await httpsGet(port, { servername: 'a.example.test', headers: debug })
+  const resumedOn = new Set<string>()
+  let session = first.session
+  for (let i = 0; i < 12 && resumedOn.size < 2; i++) {
+    const r = await httpsGet(port, { servername: 'a.example.test', headers: debug, session })
+    t.equal(r.reused, true, `connection ${i + 1} resumed`)
+    resumedOn.add(String(r.headers['tollgate-worker']))
+    session = r.session ?? session
+  }
+  t.equal(resumedOn.size, 2, 'sessions resumed on both workers')
+  const h2 = await h2Get(port, { servername: 'a.example.test' })
+  t.same([h2.alpn, h2.status, h2.cn], ['h2', 200, 'a.example.test'], 'HTTP/2 through a worker')
+})
