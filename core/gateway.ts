@@ -232,7 +232,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
-    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); livePlugins.invalidate(); cache.clear(); upstreamTls.clear(); node.balancers.invalidate(); published(version) },
+    invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); tls?.selector?.clear(); livePlugins.invalidate(); cache.clear(); upstreamTls.clear(); node.balancers.invalidate(); published(version) },
     stop,
   }
 }

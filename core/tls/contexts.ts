@@ -1,7 +1,8 @@
 // The secure contexts TLS listeners serve: Kong's cipher suites, session resumption shared
 // by a node's processes, and the certificate chosen per handshake by SNI from the `snis`
 // and `certificates` entities (Kong's kong/runloop/certificate.lua order: exact name, then
-// `*.rest`, then `first.*`, then the `*` catch-all row, then the listener's default).
+// `*.rest`, then `first.*`, then the `*` catch-all row, then the listener's default; the
+// lookup is store/sni-lookup.ts).
 
 import { X509Certificate, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
@@ -10,7 +11,8 @@ import { constants as osslConstants } from 'node:crypto'
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls'
 import type { Config, TlsVersion } from '../config/index.js'
 import type { Logger } from '../log.js'
-import type { ConfigReader, Entity } from '../store/store.js'
+import { findSni } from '../store/sni-lookup.js'
+import type { ConfigReader } from '../store/store.js'
 import type { PemPair } from './material.js'
 
 // Mozilla's Server Side TLS v5, as kong/conf_loader/init.lua carries it.
@@ -117,22 +119,7 @@ export function sniDefaults (pairs: PemPair[]): SniDefaults {
   return { base, kind: keyKind(base.cert), others: pairs.filter((p) => p !== base) }
 }
 
-const DEFAULT_SNI = '*'
 const NAME_CACHE = 10_000
-
-/**
- * Kong's wildcard forms of a name: `*.example.com` for `api.example.com` (three labels or
- * more), and `api.example.*`. A name that is itself a wildcard is looked up as it is.
- */
-export function wildcardsOf (name: string): [prefix: string | undefined, suffix: string | undefined] {
-  const star = name.indexOf('*')
-  if (star !== -1) return [star === 0 ? name : undefined, star === name.length - 1 ? name : undefined]
-  const firstDot = name.indexOf('.')
-  const prefix = firstDot > 0 && name.indexOf('.', firstDot + 1) > firstDot + 1 ? `*${name.slice(firstDot)}` : undefined
-  const lastDot = name.lastIndexOf('.')
-  const suffix = lastDot > 0 && lastDot < name.length - 1 ? `${name.slice(0, lastDot + 1)}*` : undefined
-  return [prefix, suffix]
-}
 
 /**
  * Chooses a handshake's certificate by SNI. Lookups and contexts are cached until the store
@@ -159,8 +146,14 @@ export class CertificateSelector {
     this.#log = log
     this.#kind = defaults.kind
     this.#miss = defaults.others.length === 0 ? null : contextFor(defaults.others.slice(-1), options)
-    this.#off = store.onChange(() => { this.#byName.clear(); this.#byCert.clear() })
+    this.#off = store.onChange(() => this.clear())
   }
+
+  /**
+   * Forgets every choice. Called on this process's own writes (onChange) and by the proxy's
+   * invalidate(), which is how a cluster worker hears of the primary's writes.
+   */
+  clear (): void { this.#byName.clear(); this.#byCert.clear() }
 
   /** node's SNICallback: an undefined context means the server's default. */
   readonly SNICallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
@@ -182,7 +175,7 @@ export class CertificateSelector {
     if (name.endsWith('.')) name = name.slice(0, -1)
     const cached = this.#byName.get(name)
     if (cached !== undefined) return cached
-    const row = this.#sni(name)
+    const row = findSni(this.#store, name)
     const ctx = row === undefined ? this.#miss : this.#context(row.certificate as { id: string } | null, name)
     if (this.#byName.size >= NAME_CACHE) this.#byName.clear() // names are the client's to choose
     this.#byName.set(name, ctx)
@@ -190,16 +183,6 @@ export class CertificateSelector {
   }
 
   close (): void { this.#off() }
-
-  #sni (name: string): Entity | undefined {
-    const [prefix, suffix] = wildcardsOf(name)
-    for (const candidate of [name, prefix, suffix, DEFAULT_SNI]) {
-      if (candidate === undefined) continue
-      const row = this.#store.find('snis', { name: candidate })
-      if (row !== undefined) return row
-    }
-    return undefined
-  }
 
   #context (ref: { id: string } | null, name: string): SecureContext | null {
     if (ref === null) return null

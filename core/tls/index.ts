@@ -8,7 +8,7 @@ import type { ConfigReader } from '../store/store.js'
 import { CertificateSelector, contextOptions, sniDefaults, ticketKeys } from './contexts.js'
 import { configuredPairs, listenerPairs, needsTls, type TlsApi } from './material.js'
 
-export { CertificateSelector, wildcardsOf } from './contexts.js'
+export { CertificateSelector } from './contexts.js'
 export { defaultCertPaths, type TlsApi } from './material.js'
 export { selfSigned } from './self-signed.js'
 

@@ -19,17 +19,28 @@ t.test('two workers: hot certificates and resumption across processes', async (t
   }
   await post('/services', { name: 'echo', url: up.url })
   await post('/services/echo/routes', { paths: ['/'] })
-  await post('/certificates', { ...pair('a-rsa'), snis: ['a.example.test'] })
   const debug = { 'kong-debug': '1' }
-  // Every worker serves the new certificate (each follows the store's changes).
-  const workers = new Set<string>()
-  await until(async () => {
-    const r = await httpsGet(port, { servername: 'a.example.test', headers: debug })
-    if (r.cn !== 'a.example.test' || r.status !== 200) { workers.clear(); return false }
-    workers.add(String(r.headers['tollgate-worker']))
-    return workers.size === 2
-  }, 'both workers serving the certificate from the Admin API')
-  t.equal(workers.size, 2, 'handshakes on both workers got the certificate')
+  // Both workers looked the name up (and cached the answer) before the certificate exists.
+  const both = async (cn: string, what: string): Promise<void> => {
+    const workers = new Set<string>()
+    await until(async () => {
+      const r = await httpsGet(port, { servername: 'a.example.test', headers: debug })
+      if (r.cn !== cn || r.status !== 200) { workers.clear(); return false }
+      workers.add(String(r.headers['tollgate-worker']))
+      return workers.size === 2
+    }, what)
+    t.equal(workers.size, 2, what)
+  }
+  await both('localhost', 'both workers serve the default before any certificate')
+  await post('/certificates', { ...pair('a-rsa'), snis: ['a.example.test'] })
+  // Every worker serves the new certificate (each follows the primary's writes).
+  await both('a.example.test', 'both workers serve the certificate from the Admin API')
+  const res = await request(`${gw.admin}/certificates/a.example.test`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pair('wild-rsa')) })
+  t.equal(res.statusCode, 200, 'certificate replaced')
+  await res.body.dump()
+  await both('*.wild.example.test', 'both workers serve the replaced certificate, without a restart')
+  await request(`${gw.admin}/certificates/a.example.test`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pair('a-rsa')) }).then((r) => r.body.dump())
+  await both('a.example.test', 'and back')
 
   const first = await httpsGet(port, { servername: 'a.example.test', headers: debug })
   const resumedOn = new Set<string>()
