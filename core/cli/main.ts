@@ -156,10 +156,17 @@ async function control (command: 'reload' | 'stop' | 'health', args: string[]): 
       const target = admin.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')
       try {
         const headers: Record<string, string> = config.admin_token === '' ? {} : { authorization: `Bearer ${config.admin_token}` }
-        const res = await fetch(`http://${target}/status`, { headers, signal: AbortSignal.timeout(3000) })
-        const body = await res.json() as { database?: { reachable?: boolean } }
+        // An `ssl` listener is asked over TLS. The certificate is not checked: this is the
+        // gateway under this very prefix, on an address it wrote itself, and its default
+        // certificate is self-signed.
+        const tls = config.admin_listen[0]?.ssl === true
+        const { Agent, request } = await import('undici')
+        const dispatcher = tls ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined
+        const res = await request(`${tls ? 'https' : 'http'}://${target}/status`, { headers, dispatcher, signal: AbortSignal.timeout(3000) })
+        const body = await res.body.json() as { database?: { reachable?: boolean } }
+        await dispatcher?.close()
         // DB-less, /status has no database to report on.
-        if (res.status !== 200 || (body.database !== undefined && body.database.reachable !== true)) throw new Error(`status ${res.status}`)
+        if (res.statusCode !== 200 || (body.database !== undefined && body.database.reachable !== true)) throw new Error(`status ${res.statusCode}`)
       } catch (err) {
         process.stderr.write(`tollgate (pid ${pid}) is running but its Admin API at ${target} does not answer: ${(err as Error).message}\n`)
         process.exitCode = 1

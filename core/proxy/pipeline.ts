@@ -191,7 +191,9 @@ export class Pipeline {
 
   #logAfter (ctx: RequestContext, collected: Collected[]): void {
     // What the connection had written before this response: kong.log.sizes() counts from here.
-    ctx.bytesBefore = ctx.req.socket?.bytesWritten
+    // HTTP/2: the socket is the session's, shared by concurrent streams; the response's own
+    // count (responseSize) stands instead.
+    ctx.bytesBefore = ctx.req.httpVersionMajor === 2 ? undefined : ctx.req.socket?.bytesWritten
     watchRequest(ctx)
     if (!anyRuns(collected, 'log')) return
     ctx.res.once('close', () => {
