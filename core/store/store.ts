@@ -25,6 +25,11 @@ export interface ListOptions {
   /** Rows must carry every tag (`and`) or at least one (`or`). */
   tags?: string[]
   tagsMode?: 'and' | 'or'
+  /**
+   * Rows whose id, name, username, custom_id or endpoint key contains this text, ignoring
+   * case: Tollgate Manager's search box (beyond Kong, whose lists filter by tags only).
+   */
+  search?: string
 }
 
 export interface ReplaceOptions {
