@@ -312,6 +312,12 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
     return app
   }
 
+  table.add('GET', '/status/entities', { summary: 'How many rows each entity has (Tollgate Manager\'s overview)', response: 'object', tags: ['information'] }, async () => {
+    const counts: Record<string, number> = {}
+    for (const info of store.entities) counts[info.name] = store.count(info.name)
+    return { counts }
+  })
+
   table.add('GET', '/endpoints', { summary: 'Every Admin API path template', response: 'object', tags: ['information'] }, async () => ({
     data: [...table.routes.keys()].map((u) => u.replace(/:(\w+)/g, '{$1}')).sort(),
   }))

@@ -298,6 +298,11 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     return this.#page(entity, this.#ids(this.#refs, [entity, field, parentId], after), size)
   }
 
+  count (entity: string): number {
+    this.info(entity)
+    return this.#rows.getKeysCount({ start: [entity], end: [entity, END] })
+  }
+
   /** Every live row of an entity, for building in-memory indexes (router, credentials). */
   * each (entity: string): Generator<Entity> {
     for (const id of this.#ids(this.#rows, [entity], undefined)) {

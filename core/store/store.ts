@@ -85,6 +85,8 @@ export interface ConfigReader {
   find(entity: string, pk: PrimaryKey): Entity | undefined
   /** Every live row of an entity, for building in-memory indexes (router, credentials). */
   each(entity: string): Iterable<Entity>
+  /** How many rows an entity has (rows past their ttl included until purged): one index scan. */
+  count(entity: string): number
   list(entity: string, opts?: ListOptions): Page
   /** Lists the rows of `entity` whose foreign `field` points at `parentId`. */
   listFor(entity: string, field: string, parentId: string, opts?: ListOptions): Page

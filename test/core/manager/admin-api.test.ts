@@ -66,6 +66,10 @@ t.test('?search= finds rows by id, name, username or custom_id, page by page', a
   t.same(r.body, { data: [], next: null })
   r = await api.call('GET', '/consumers?search=')
   t.equal(r.body.data.length, 30, 'an empty search is no search')
+  r = await api.call('GET', '/status/entities')
+  t.equal(r.body.counts.consumers, 30, 'GET /status/entities counts rows')
+  t.equal(r.body.counts.services, 0)
+  t.equal(r.body.counts.test_credentials, 0, "plugins' entities too")
 })
 
 t.test('admin_gui_url: CORS allows the Manager\'s origin only', async (t) => {
