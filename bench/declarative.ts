@@ -68,7 +68,7 @@ interface Gateway { child: ChildProcess, proxy: string, admin: string, exited: P
 async function startGateway (prefix: string, env: Record<string, string>): Promise<{ gw: Gateway, ms: number }> {
   const t0 = performance.now()
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], {
-    env: { ...process.env, TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_DATABASE: 'off', ...env },
+    env: { ...process.env, TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_GUI_LISTEN: 'off', TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_DATABASE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

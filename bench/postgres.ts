@@ -124,7 +124,7 @@ async function startGateway (name: string, env: Record<string, string>, prefix?:
   const at = prefix
   const child = spawnOn(WORKERS > 1 ? -1 : 0, process.execPath, [join(ROOT, 'bin', 'tollgate.js'), 'start', '--prefix', prefix], {
     cwd: ROOT,
-    env: { ...process.env, TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_WORKER_PROCESSES: String(WORKERS), ...env },
+    env: { ...process.env, TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_GUI_LISTEN: 'off', TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_WORKER_PROCESSES: String(WORKERS), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   return await new Promise((resolve, reject) => {

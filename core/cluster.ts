@@ -17,6 +17,7 @@ import { SharedMemory } from './shm/index.js'
 import { loadAtStart } from './declarative/dbless.js'
 import type { Logger } from './log.js'
 import type { ProxyStats } from './proxy/server.js'
+import { TrafficWindow, type TrafficRow } from './proxy/traffic.js'
 import { loadPlugins } from './runtime/loader.js'
 import { UpstreamBalancers } from './balancer/registry.js'
 import { HealthHub, HealthMirror, type HealthChange, type PassiveReport } from './balancer/health-hub.js'
@@ -32,13 +33,15 @@ type ToPrimary =
   | { type: 'hello' }
   | { type: 'ready', addresses: AddressInfo[] }
   | { type: 'passive', report: PassiveReport }
-  | { type: 'stats', stats: ProxyStats, heapUsed: number }
+  | { type: 'stats', stats: ProxyStats, heapUsed: number, traffic: TrafficRow[] }
   | { type: 'failed', message: string }
 
 export interface Primary {
   admin: AddressInfo[]
   /** The Status API's addresses (status_listen). */
   status: AddressInfo[]
+  /** Tollgate Manager's addresses (admin_gui_listen). */
+  gui: AddressInfo[]
   proxy: AddressInfo[]
   reload(): Promise<void>
   stop(): Promise<void>
@@ -88,7 +91,7 @@ export async function runWorker (config: Config, log: Logger): Promise<void> {
     part.invalidate()
   }
   const poll = setInterval(() => { store.refresh(); follow(store.version()) }, VERSION_POLL_MS)
-  const stats = setInterval(() => send({ type: 'stats', stats: { ...part.stats }, heapUsed: getHeapStatistics().used_heap_size }), STATS_MS)
+  const stats = setInterval(() => send({ type: 'stats', stats: { ...part.stats }, heapUsed: getHeapStatistics().used_heap_size, traffic: part.traffic.take() }), STATS_MS)
   poll.unref()
   stats.unref()
   let stopping = false
@@ -156,6 +159,8 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     get connectionsActive () { return sum('connectionsActive') },
     get totalRequests () { return sum('totalRequests') },
   }
+  // The node's traffic: each worker's completed seconds, sent with its stats.
+  const traffic = new TrafficWindow()
   const live = new Set<Worker>()
   let stopping = false
   let proxy: AddressInfo[] = []
@@ -164,7 +169,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     const w = cluster.fork()
     const onMessage = (m: ToPrimary): void => {
       if (m.type === 'passive') hub.forwarded(m.report)
-      else if (m.type === 'stats') { workerStats.set(w.id, m.stats); workerHeaps.set(w, m.heapUsed) }
+      else if (m.type === 'stats') { workerStats.set(w.id, m.stats); workerHeaps.set(w, m.heapUsed); traffic.merge(m.traffic) }
       else if (m.type === 'hello') { w.send({ type: 'health', changes: hub.snapshot() } satisfies ToWorker); greeted.add(w) }
       else if (m.type === 'ready') { proxy = m.addresses; live.add(w); resolve(w) }
       else if (m.type === 'failed') reject(new Error(m.message))
@@ -219,7 +224,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     await Promise.all(Array.from({ length: config.worker_processes }, () => fork()))
     // A worker's heap is as of its last stats message (each second); 0 before the first.
     const workers = () => [...live].map((w) => ({ pid: w.process.pid as number, heapUsed: workerHeaps.get(w) ?? 0 }))
-    admin = await startAdmin(config, store, plugins, log, { proxyStats: stats, workers, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
+    admin = await startAdmin(config, store, plugins, log, { proxyStats: stats, traffic, workers, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
   } catch (err) {
     await stop()
     throw err
@@ -237,5 +242,5 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     })().finally(() => { reloading = undefined })
     return reloading
   }
-  return { admin: admin.addresses, status: admin.status, proxy, reload, stop }
+  return { admin: admin.addresses, status: admin.status, gui: admin.gui, proxy, reload, stop }
 }

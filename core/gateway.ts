@@ -8,11 +8,14 @@ import type { FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { useNodeSecrets } from './secrets.js'
 import { createAdminServer } from './admin/server.js'
+import { createGuiServer } from './admin/gui.js'
+import type { Server } from 'node:http'
 import { ownHeap, type WorkerMemory } from './admin/node-facts.js'
 import { configChanged } from './events.js'
 import { preparePrefix, type Config } from './config/index.js'
 import { listen, sweepIdle } from './listen.js'
 import { createLogger, type Logger } from './log.js'
+import { TrafficWindow } from './proxy/traffic.js'
 import { createProxyServer, newProxyStats, type ProxyServer, type ProxyStats } from './proxy/server.js'
 import { Pipeline, readBody } from './proxy/pipeline.js'
 import { clientLimits } from './proxy/client-limits.js'
@@ -53,6 +56,8 @@ export interface Gateway {
   admin: AddressInfo[]
   /** The Status API's addresses (status_listen). */
   status: AddressInfo[]
+  /** Tollgate Manager's addresses (admin_gui_listen). */
+  gui: AddressInfo[]
   stop(): Promise<void>
 }
 
@@ -159,6 +164,8 @@ export interface NodeHealth {
 export interface ProxyPart {
   addresses: AddressInfo[]
   stats: ProxyStats
+  /** This process's traffic by the second. */
+  traffic: TrafficWindow
   /** Drops compiled routes, plugins and cached entities, for writes made elsewhere. */
   invalidate(): void
   stop(): Promise<void>
@@ -167,6 +174,7 @@ export interface ProxyPart {
 /** The proxy listeners of one process, over `store`. */
 export async function startProxy (config: Config, store: ConfigReader, plugins: PluginRegistry, log: Logger, node: NodeParts, selector?: PeerSelector): Promise<ProxyPart> {
   const stats = newProxyStats()
+  const traffic = new TrafficWindow()
   const peers = selector ?? new UpstreamPeers(node.balancers, node.health)
   const pools = new UpstreamPools()
   const router = new LiveRouter(store)
@@ -221,7 +229,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   }
   try {
     for (const l of config.proxy_listen) {
-      const p = createProxyServer({ pipeline, log, stats, limits, tls: l.ssl === true && tls !== undefined ? { options: tls.options, http2: l.http2 === true } : undefined })
+      const p = createProxyServer({ pipeline, log, stats, traffic, limits, tls: l.ssl === true && tls !== undefined ? { options: tls.options, http2: l.http2 === true } : undefined })
       servers.push(p)
       addresses.push(await listen(p.server, l, 'proxy_listen'))
     }
@@ -232,6 +240,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   return {
     addresses,
     stats,
+    traffic,
     invalidate: () => { store.refresh(); version = store.version(); router.invalidate(); tls?.selector?.clear(); livePlugins.invalidate(); cache.clear(); upstreamTls.clear(); node.balancers.invalidate(); published(version) },
     stop,
   }
@@ -241,6 +250,8 @@ export interface AdminPart {
   addresses: AddressInfo[]
   /** The Status API's addresses. */
   status: AddressInfo[]
+  /** Tollgate Manager's addresses. */
+  gui: AddressInfo[]
   stop(): Promise<void>
 }
 
@@ -251,19 +262,33 @@ export interface AdminParts {
   workers: () => WorkerMemory[]
   health: NodeHealth
   shm: SharedMemory
+  /** The node's traffic by the second, for the Manager's live view. */
+  traffic: TrafficWindow
 }
 
-/** The Admin API's listeners (admin_listen) and the Status API's (status_listen). */
+/**
+ * The Admin API's listeners (admin_listen), the Status API's (status_listen) and Tollgate
+ * Manager's (admin_gui_listen), which is told the Admin API's bound ports.
+ */
 export async function startAdmin (config: Config, store: EntityStore & ConfigReader, plugins: PluginRegistry, log: Logger, parts: AdminParts): Promise<AdminPart> {
   const admins: FastifyInstance[] = []
+  const guis: Server[] = []
   const addresses: AddressInfo[] = []
   const status: AddressInfo[] = []
+  const gui: AddressInfo[] = []
   const stop = async (): Promise<void> => {
-    await Promise.all(admins.map(async (a) => {
-      const stopSweep = sweepIdle(a.server, GRACE_MS)
-      await a.close()
-      stopSweep()
-    }))
+    await Promise.all([
+      ...admins.map(async (a) => {
+        const stopSweep = sweepIdle(a.server, GRACE_MS)
+        await a.close()
+        stopSweep()
+      }),
+      ...guis.map(async (g) => {
+        const stopSweep = sweepIdle(g, GRACE_MS)
+        await new Promise<void>((resolve) => g.close(() => resolve()))
+        stopSweep()
+      }),
+    ])
   }
   const deps = {
     config, store, plugins, log,
@@ -272,6 +297,7 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
     workerMemory: parts.workers,
     health: parts.health,
     shm: parts.shm,
+    traffic: parts.traffic,
     database: parts.health.replica,
   }
   try {
@@ -286,11 +312,18 @@ export async function startAdmin (config: Config, store: EntityStore & ConfigRea
         else status.push(address)
       }
     }
+    const tls = listenerTls(config, 'gui', undefined, log)
+    const admin = addresses.map((a, i) => ({ port: a.port, ssl: config.admin_listen[i]?.ssl === true }))
+    for (const l of config.admin_gui_listen) {
+      const g = createGuiServer({ config, log, admin, https: l.ssl === true ? tls?.options : undefined })
+      guis.push(g)
+      gui.push(await listen(g, l, 'admin_gui_listen'))
+    }
   } catch (err) {
     await stop()
     throw err
   }
-  return { addresses, status, stop }
+  return { addresses, status, gui, stop }
 }
 
 /** How often a process compares its config version with the store's (see followOtherWriters). */
@@ -351,10 +384,10 @@ export async function startGateway (config: Config, log: Logger = createLogger(c
   }
   try {
     proxy = await startProxy(config, store, plugins, log, { balancers, health: hub, shm: shm.shm, counters }, opts.peers)
-    admin = await startAdmin(config, store, plugins, log, { proxyStats: proxy.stats, workers: ownHeap, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
+    admin = await startAdmin(config, store, plugins, log, { proxyStats: proxy.stats, traffic: proxy.traffic, workers: ownHeap, health: { balancers, hub, replica: writer.replica }, shm: shm.shm })
   } catch (err) {
     await stop()
     throw err
   }
-  return { config, store, log, proxy: proxy.addresses, admin: admin.addresses, status: admin.status, stop }
+  return { config, store, log, proxy: proxy.addresses, admin: admin.addresses, status: admin.status, gui: admin.gui, stop }
 }

@@ -124,8 +124,10 @@ export function registerEntityRoutes (table: RouteTable, store: EntityStore & Co
         return { data: e === undefined ? [] : [e], next: null }
       }
       const size = parseSize(req.query.size)
-      const page = store.list(info.name, { size, offset: oneString(req.query.offset), ...parseTags(req.query.tags) })
-      const extra = `${size !== undefined ? `&size=${size}` : ''}${req.query.tags !== undefined ? `&tags=${encodeURIComponent(oneString(req.query.tags) ?? '')}` : ''}`
+      const search = oneString(req.query.search)
+      const page = store.list(info.name, { size, offset: oneString(req.query.offset), ...parseTags(req.query.tags), search })
+      const extra = `${size !== undefined ? `&size=${size}` : ''}${req.query.tags !== undefined ? `&tags=${encodeURIComponent(oneString(req.query.tags) ?? '')}` : ''}` +
+        (search !== undefined && search !== '' ? `&search=${encodeURIComponent(search)}` : '')
       return pageBody(page, base, extra)
     })
     add('POST', base, { summary: `Create a ${n} entity`, body: n, response: { entity: n }, status: 201, tags }, async (req, reply) => {

@@ -21,7 +21,8 @@ import { buildOpenApi } from './openapi.js'
 import { refuse, tokenCheck } from './auth.js'
 import { registerPluginRoutes } from './plugin-routes.js'
 import { nodeFacts, type WorkerMemory } from './node-facts.js'
-import { nodeStatus } from './status.js'
+import { nodeStatus, trafficAnswer } from './status.js'
+import { TrafficWindow } from '../proxy/traffic.js'
 import { readOnlyStore } from '../declarative/dbless.js'
 import { CONFIG_BODY_LIMIT, registerConfigRoutes } from './config-routes.js'
 import { SharedMemory } from '../shm/index.js'
@@ -62,6 +63,8 @@ export interface AdminDeps {
   api?: 'admin' | 'status'
   /** A TLS listener's server options (admin_ssl_cert / status_ssl_cert, Kong's TLS settings). */
   https?: HttpsServerOptions
+  /** The node's traffic by the second (GET /status/traffic); none when not given. */
+  traffic?: TrafficWindow
 }
 
 const NOT_FOUND = { message: 'Not found' }
@@ -195,6 +198,7 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   const store = deps.config.database === 'off' ? readOnlyStore(deps.store) : deps.store
   // latency_tokens in kong.conf's `headers` covers the Admin API's latency header too.
   const adminLatency = deps.config.headers.includes('x-kong-admin-latency')
+  const guiOrigin = deps.config.admin_gui_url
   // The Status API stays open, as Kong's: it is read-only and carries no configuration.
   const authorized = deps.api !== 'status' && deps.config.admin_token !== '' ? tokenCheck(deps.config.admin_token) : undefined
   const app = Fastify({
@@ -241,8 +245,10 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('Server', SERVER_TOKEN)
     if (adminLatency) reply.header('X-Kong-Admin-Latency', Math.round(performance.now() - ((req as unknown as { started?: number }).started ?? performance.now())))
-    // Kong's Admin API lets any origin call it with credentials unless admin_gui_origin is set.
-    reply.header('Access-Control-Allow-Origin', req.headers.origin ?? '*')
+    // Kong's Admin API lets any origin call it with credentials unless admin_gui_url is set,
+    // which names the one origin allowed: Tollgate Manager's.
+    reply.header('Access-Control-Allow-Origin', guiOrigin !== '' ? guiOrigin : req.headers.origin ?? '*')
+    if (guiOrigin !== '') reply.header('Vary', 'Origin')
     reply.header('Access-Control-Allow-Credentials', 'true')
     return payload
   })
@@ -296,11 +302,21 @@ export function createAdminServer (deps: AdminDeps): FastifyInstance {
   })
 
   table.add('GET', '/status', { summary: 'Health and traffic counters', response: 'object', tags: ['information'] }, async () => nodeStatus(deps.config, store, node))
+  const traffic = deps.traffic ?? new TrafficWindow()
+  table.add('GET', '/status/traffic', { summary: 'Requests, status codes and latency percentiles per second over the last minutes (Tollgate Manager\'s live view)', response: 'object', tags: ['information'] }, async (req) => {
+    return trafficAnswer(traffic, (req.query as Record<string, unknown>).seconds)
+  })
   if (deps.api === 'status') {
     registerPluginRoutes(table, plugins, deps.log, { shm, store, node }, { statusApi: true })
     table.finish()
     return app
   }
+
+  table.add('GET', '/status/entities', { summary: 'How many rows each entity has (Tollgate Manager\'s overview)', response: 'object', tags: ['information'] }, async () => {
+    const counts: Record<string, number> = {}
+    for (const info of store.entities) counts[info.name] = store.count(info.name)
+    return { counts }
+  })
 
   table.add('GET', '/endpoints', { summary: 'Every Admin API path template', response: 'object', tags: ['information'] }, async () => ({
     data: [...table.routes.keys()].map((u) => u.replace(/:(\w+)/g, '{$1}')).sort(),

@@ -4,6 +4,8 @@ import type { Config } from '../config/index.js'
 import type { AdminNode } from '../runtime/plugin.js'
 import type { ConfigReader } from '../store/index.js'
 import { configurationHash } from './config-routes.js'
+import { HttpError } from './http-error.js'
+import { TRAFFIC_SECONDS, type TrafficWindow } from '../proxy/traffic.js'
 
 export function nodeStatus (config: Config, store: ConfigReader, node: AdminNode): Record<string, unknown> {
   let reachable = true
@@ -29,4 +31,17 @@ export function nodeStatus (config: Config, store: ConfigReader, node: AdminNode
     configuration_version: version,
     memory: { rss: mem.rss, heap_used: mem.heapUsed, heap_total: mem.heapTotal },
   }
+}
+
+/**
+ * GET /status/traffic: the last `seconds` (default and most: five minutes) of the node's
+ * traffic, one row per second that had requests, oldest first; a missing second had none.
+ */
+export function trafficAnswer (traffic: TrafficWindow, seconds: unknown): Record<string, unknown> {
+  let n = TRAFFIC_SECONDS
+  if (seconds !== undefined) {
+    n = typeof seconds === 'string' && /^\d+$/.test(seconds) ? Number(seconds) : NaN
+    if (!(n >= 1 && n <= TRAFFIC_SECONDS)) throw new HttpError(400, `seconds: expected an integer from 1 to ${TRAFFIC_SECONDS}`)
+  }
+  return { interval_seconds: 1, now: Math.floor(Date.now() / 1000), data: traffic.seconds(n) }
 }

@@ -100,7 +100,7 @@ async function start (args: string[]): Promise<void> {
   const other = runningPid(config)
   if (other !== undefined && other !== process.pid) throw new ConfigError(`tollgate is already running with prefix ${config.prefix} (pid ${other})`, 'prefix')
 
-  let gateway: { proxy: AddressInfo[], admin: AddressInfo[], status: AddressInfo[], stop: () => Promise<void>, reload?: () => Promise<void> }
+  let gateway: { proxy: AddressInfo[], admin: AddressInfo[], status: AddressInfo[], gui: AddressInfo[], stop: () => Promise<void>, reload?: () => Promise<void> }
   if (config.worker_processes > 1) {
     preparePrefix(config.prefix)
     const { startPrimary } = await import('../cluster.js')
@@ -110,8 +110,8 @@ async function start (args: string[]): Promise<void> {
     gateway = await startGateway(config, log, { runMigrations })
   }
   writeFileSync(pidFile(config), `${process.pid}\n`)
-  writeFileSync(runtimeFile(config), `${JSON.stringify({ pid: process.pid, admin: gateway.admin.map(addr), proxy: gateway.proxy.map(addr), status: gateway.status.map(addr) })}\n`)
-  log.info({ proxy: gateway.proxy.map(addr), admin: gateway.admin.map(addr), ...(gateway.status.length > 0 ? { status: gateway.status.map(addr) } : {}), prefix: config.prefix, workers: config.worker_processes, version: VERSION }, 'tollgate started')
+  writeFileSync(runtimeFile(config), `${JSON.stringify({ pid: process.pid, admin: gateway.admin.map(addr), proxy: gateway.proxy.map(addr), status: gateway.status.map(addr), gui: gateway.gui.map(addr) })}\n`)
+  log.info({ proxy: gateway.proxy.map(addr), admin: gateway.admin.map(addr), ...(gateway.status.length > 0 ? { status: gateway.status.map(addr) } : {}), ...(gateway.gui.length > 0 ? { manager: gateway.gui.map(addr) } : {}), prefix: config.prefix, workers: config.worker_processes, version: VERSION }, 'tollgate started')
 
   let stopping = false
   const shutdown = (signal: string): void => {

@@ -93,7 +93,7 @@ export function loadConfig (opts: LoadOptions = {}): Config {
       if (result[key] !== '') throw new ConfigError(`'${key}' is only used with database = off (DB-less mode); set database = off or remove it`, key)
     }
   }
-  for (const key of ['admin_listen', 'status_listen'] as const) {
+  for (const key of ['admin_listen', 'status_listen', 'admin_gui_listen'] as const) {
     if (result[key].some((l) => l.http2 === true)) throw new ConfigError(`'${key}': http2 is served on proxy_listen only; remove the flag (ssl alone serves HTTP/1.1 over TLS)`, key)
   }
   return result
@@ -162,7 +162,7 @@ export function preparePrefix (prefix: string): void {
  * a set one reads as Kong's placeholder. The configuration string may hold credentials;
  * admin_token and keyauth_pepper are Tollgate's own secrets.
  */
-const SENSITIVE = ['pg_password', 'declarative_config_string', 'admin_token', 'keyauth_pepper', 'ssl_cert_key', 'admin_ssl_cert_key', 'status_ssl_cert_key'] as const
+const SENSITIVE = ['pg_password', 'declarative_config_string', 'admin_token', 'keyauth_pepper', 'ssl_cert_key', 'admin_ssl_cert_key', 'status_ssl_cert_key', 'admin_gui_ssl_cert_key'] as const
 export const SENSITIVE_PLACEHOLDER = '******'
 
 /** The configuration as `GET /` shows it: listeners rendered back to kong.conf syntax, secrets hidden. */
@@ -170,7 +170,7 @@ export function describeConfig (config: Config): Record<string, unknown> {
   const listen = (ls: Config['proxy_listen']) => ls.length === 0
     ? ['off']
     : ls.map((l) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}${l.http2 === true ? ' http2' : ''}${l.ssl === true ? ' ssl' : ''}${l.backlog !== undefined ? ` backlog=${l.backlog}` : ''}`)
-  const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen), status_listen: listen(config.status_listen) }
+  const shown: Record<string, unknown> = { ...config, proxy_listen: listen(config.proxy_listen), admin_listen: listen(config.admin_listen), status_listen: listen(config.status_listen), admin_gui_listen: listen(config.admin_gui_listen) }
   for (const key of SENSITIVE) if (config[key].length > 0) shown[key] = SENSITIVE_PLACEHOLDER
   return shown
 }

@@ -27,6 +27,12 @@ export interface Config {
   admin_listen: Listener[]
   /** Status API listeners (Kong's read-only monitoring endpoints); empty when `off`, the default. */
   status_listen: Listener[]
+  /** Tollgate Manager (the web UI) listeners; empty when `off`. */
+  admin_gui_listen: Listener[]
+  /** The Admin API's URL as browsers reach it, for the Manager; '' to use the page's host and admin_listen's port. */
+  admin_gui_api_url: string
+  /** The Manager's origin: the only one the Admin API allows for CORS; '' allows any (Kong's default). */
+  admin_gui_url: string
   /**
    * The token every Admin API request must carry (`Authorization: Bearer` or
    * `Kong-Admin-Token`); '' for none. After loading it also holds admin_token_file's content.
@@ -108,6 +114,8 @@ export interface Config {
   admin_ssl_cert_key: string[]
   status_ssl_cert: string[]
   status_ssl_cert_key: string[]
+  admin_gui_ssl_cert: string[]
+  admin_gui_ssl_cert_key: string[]
   /** Mozilla's suites as Kong names them, or `custom` for ssl_ciphers and ssl_protocols. */
   ssl_cipher_suite: 'modern' | 'intermediate' | 'old' | 'custom'
   /** OpenSSL cipher list, with ssl_cipher_suite = custom. */
@@ -184,6 +192,26 @@ function parseListen (raw: string): Listener[] {
 }
 
 /** A comma-separated list; PEM text may itself hold no commas, so the split is safe. */
+/** An http(s) URL, with no trailing slash; '' for none. */
+function parseGuiUrl (raw: string): string {
+  const v = raw.trim()
+  if (v === '') return ''
+  let url: URL
+  try { url = new URL(v) } catch { throw new BadValue(`'${v}' is not a URL`) }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadValue(`'${v}' is not an http or https URL`)
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') throw new BadValue(`'${v}' has a query, fragment or credentials`)
+  return url.href.replace(/\/+$/, '')
+}
+
+/** An origin (scheme, host, port): what a browser sends in `Origin`; '' for none. */
+function parseGuiOrigin (raw: string): string {
+  const v = parseGuiUrl(raw)
+  if (v === '') return ''
+  const url = new URL(v)
+  if (url.pathname !== '/') throw new BadValue(`'${raw.trim()}' has a path; an origin is <scheme>://<host>[:<port>]`)
+  return url.origin
+}
+
 function parseList (raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
@@ -357,6 +385,24 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: LISTEN_EXPECTS,
     parse: parseListen,
     description: "Where the Status API listens (GET /status, and prometheus's /metrics): read-only, for monitoring; e.g. 127.0.0.1:8100",
+  },
+  admin_gui_listen: {
+    default: '127.0.0.1:8002, 127.0.0.1:8445 ssl',
+    expects: LISTEN_EXPECTS,
+    parse: parseListen,
+    description: 'Where Tollgate Manager (the web UI) is served; the browser then calls the Admin API, so admin_listen must be reachable from it too',
+  },
+  admin_gui_api_url: {
+    default: '',
+    expects: 'empty, or an http(s) URL: <scheme>://<host>[:<port>][/<path>]',
+    parse: parseGuiUrl,
+    description: "The Admin API's address as the Manager's browsers reach it (behind a load balancer, say); empty: the page's own host with admin_listen's port",
+  },
+  admin_gui_url: {
+    default: '',
+    expects: 'empty, or the Manager\'s origin: <scheme>://<host>[:<port>]',
+    parse: parseGuiOrigin,
+    description: "The Manager's origin as browsers see it; when set, the Admin API allows only this origin for CORS (Kong's admin_gui_url); empty: any origin",
   },
   admin_token: {
     default: '',
@@ -622,6 +668,18 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     expects: 'a comma-separated list of private keys, in the order of status_ssl_cert',
     parse: parseList,
     description: 'Private keys for `status_ssl_cert`, in the same order',
+  },
+  admin_gui_ssl_cert: {
+    default: '',
+    expects: 'a comma-separated list of certificates: absolute paths, PEM text or base64-encoded PEM',
+    parse: parseList,
+    description: 'Certificates for `admin_gui_listen` entries with `ssl` (one per key type: RSA, ECDSA); unset: a pair generated into the prefix at first start',
+  },
+  admin_gui_ssl_cert_key: {
+    default: '',
+    expects: 'a comma-separated list of private keys, in the order of admin_gui_ssl_cert',
+    parse: parseList,
+    description: 'Private keys for `admin_gui_ssl_cert`, in the same order',
   },
   ssl_cipher_suite: {
     default: 'intermediate',

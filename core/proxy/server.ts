@@ -16,6 +16,7 @@ import { rawHead } from '../http/raw-head.js'
 import { drain } from '../listen.js'
 import { DEFAULT_LIMITS, answerParseError, refusal, refuseConnect, serverOptions, toOriginForm, type ClientLimits } from './client-limits.js'
 import { H2Request, H2Response } from './h2.js'
+import type { TrafficWindow } from './traffic.js'
 
 export interface ProxyStats {
   connectionsAccepted: number
@@ -31,6 +32,8 @@ export interface ProxyDeps {
   pipeline: Pipeline
   log: Logger
   stats?: ProxyStats
+  /** Where finished requests are counted second by second (the Manager's live view). */
+  traffic?: TrafficWindow
   limits?: ClientLimits
   /** A TLS listener: its default certificates, SNI callback and Kong's TLS settings. */
   tls?: ProxyTls
@@ -74,6 +77,7 @@ function requestId (): string {
 export function createProxyServer (deps: ProxyDeps): ProxyServer {
   const stats = deps.stats ?? newProxyStats()
   const limits = deps.limits ?? DEFAULT_LIMITS
+  const traffic = deps.traffic
   const tls = deps.tls
   const server: Server = tls === undefined
     ? createServer(serverOptions(limits))
@@ -92,6 +96,9 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
     stats.totalRequests++
     if (draining) res.shouldKeepAlive = false
     const ctx = new RequestContext(req, res, requestId(), peers.get(req.socket))
+    // 'close' comes once the response is written or the connection gone: a response never
+    // started is nginx's 499, the client closed first.
+    if (traffic !== undefined) res.once('close', () => { traffic.record(res.headersSent ? res.statusCode : 499, performance.now() - ctx.started) })
     try {
       const r = refused === 0 ? pipeline.handle(ctx) : pipeline.refuse(ctx, refused)
       if (r !== undefined) r.catch((err: unknown) => { fail(ctx, err) })

@@ -234,20 +234,21 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     const info = this.info(entity)
     const size = this.#size(opts.size)
     const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 1)[0]
+    const found = searchFilter(info, opts.search)
     const tags = opts.tags
     if (tags === undefined || tags.length === 0) {
-      return this.#page(entity, this.#ids(this.#rows, [entity], after), size)
+      return this.#page(entity, this.#ids(this.#rows, [entity], after), size, found)
     }
     if (!info.hasTags) return { data: [] }
     if (opts.tagsMode === 'or') {
       const streams = tags.map((t) => this.#ids(this.#tags, [entity, indexValue(t)], after))
-      return this.#page(entity, mergeSorted(streams), size)
+      return this.#page(entity, mergeSorted(streams), size, found)
     }
     const [first, ...rest] = tags
     const ids = this.#ids(this.#tags, [entity, indexValue(first)], after)
     return this.#page(entity, ids, size, (e) => {
       const own = e.tags as string[] | null
-      return own !== null && rest.every((t) => own.includes(t))
+      return own !== null && rest.every((t) => own.includes(t)) && (found === undefined || found(e))
     })
   }
 
@@ -295,6 +296,11 @@ export class LmdbStore implements EntityStore, ConfigReader, CounterStore {
     const size = this.#size(opts.size)
     const after = opts.offset === undefined ? undefined : decodeOffset(opts.offset, 1)[0]
     return this.#page(entity, this.#ids(this.#refs, [entity, field, parentId], after), size)
+  }
+
+  count (entity: string): number {
+    this.info(entity)
+    return this.#rows.getKeysCount({ start: [entity], end: [entity, END] })
   }
 
   /** Every live row of an entity, for building in-memory indexes (router, credentials). */
@@ -1051,3 +1057,16 @@ function * mergeSorted (streams: Iterator<string>[] | Iterable<string>[]): Gener
   }
 }
 
+/** The fields a search looks in: those that name a row, as people know it. */
+const SEARCHED = ['id', 'name', 'username', 'custom_id']
+
+/** ListOptions.search as a row filter; undefined for no search. */
+function searchFilter (info: EntityInfo, search: string | undefined): ((e: Entity) => boolean) | undefined {
+  if (search === undefined || search === '') return undefined
+  const needle = search.toLowerCase()
+  const fields = info.def.endpointKey !== undefined && !SEARCHED.includes(info.def.endpointKey) ? [...SEARCHED, info.def.endpointKey] : SEARCHED
+  return (e) => fields.some((f) => {
+    const v = e[f]
+    return typeof v === 'string' && v.toLowerCase().includes(needle)
+  })
+}

@@ -25,6 +25,11 @@ export interface ListOptions {
   /** Rows must carry every tag (`and`) or at least one (`or`). */
   tags?: string[]
   tagsMode?: 'and' | 'or'
+  /**
+   * Rows whose id, name, username, custom_id or endpoint key contains this text, ignoring
+   * case: Tollgate Manager's search box (beyond Kong, whose lists filter by tags only).
+   */
+  search?: string
 }
 
 export interface ReplaceOptions {
@@ -80,6 +85,8 @@ export interface ConfigReader {
   find(entity: string, pk: PrimaryKey): Entity | undefined
   /** Every live row of an entity, for building in-memory indexes (router, credentials). */
   each(entity: string): Iterable<Entity>
+  /** How many rows an entity has (rows past their ttl included until purged): one index scan. */
+  count(entity: string): number
   list(entity: string, opts?: ListOptions): Page
   /** Lists the rows of `entity` whose foreign `field` points at `parentId`. */
   listFor(entity: string, field: string, parentId: string, opts?: ListOptions): Page

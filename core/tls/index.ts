@@ -12,7 +12,7 @@ export { CertificateSelector } from './contexts.js'
 export { defaultCertPaths, type TlsApi } from './material.js'
 export { selfSigned } from './self-signed.js'
 
-const APIS: TlsApi[] = ['proxy', 'admin', 'status']
+const APIS: TlsApi[] = ['proxy', 'admin', 'status', 'gui']
 
 /**
  * Run once per node, before any listener (the single process, or the cluster's primary

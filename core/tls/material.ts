@@ -13,13 +13,14 @@ import { selfSigned, type PemPair } from './self-signed.js'
 export type { PemPair }
 
 /** The three listener kinds with their own certificate keys. */
-export type TlsApi = 'proxy' | 'admin' | 'status'
+export type TlsApi = 'proxy' | 'admin' | 'status' | 'gui'
 
-const KEYS: Record<TlsApi, readonly [cert: 'ssl_cert' | 'admin_ssl_cert' | 'status_ssl_cert', key: 'ssl_cert_key' | 'admin_ssl_cert_key' | 'status_ssl_cert_key']> = {
-  proxy: ['ssl_cert', 'ssl_cert_key'],
-  admin: ['admin_ssl_cert', 'admin_ssl_cert_key'],
-  status: ['status_ssl_cert', 'status_ssl_cert_key'],
-}
+const KEYS = {
+  proxy: ['ssl_cert', 'ssl_cert_key', 'proxy_listen'],
+  admin: ['admin_ssl_cert', 'admin_ssl_cert_key', 'admin_listen'],
+  status: ['status_ssl_cert', 'status_ssl_cert_key', 'status_listen'],
+  gui: ['admin_gui_ssl_cert', 'admin_gui_ssl_cert_key', 'admin_gui_listen'],
+} as const satisfies Record<TlsApi, readonly [keyof Config, keyof Config, keyof Config]>
 
 /** PEM text from one entry: PEM itself, base64 of PEM, or a file path (relative to `cwd`). */
 function pemOf (entry: string, key: string, cwd: string): string {
@@ -92,8 +93,7 @@ export function defaultPairs (prefix: string): PemPair[] {
 
 /** Whether any listener of `api` is a TLS one. */
 export function needsTls (config: Config, api: TlsApi): boolean {
-  const listeners = api === 'proxy' ? config.proxy_listen : api === 'admin' ? config.admin_listen : config.status_listen
-  return listeners.some((l) => l.ssl === true)
+  return config[KEYS[api][2]].some((l) => l.ssl === true)
 }
 
 /** The pairs `api`'s TLS listeners serve by default: the configured ones, else the generated. */

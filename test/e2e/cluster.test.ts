@@ -80,7 +80,9 @@ t.test('a change reaches every worker', async (t) => {
   t.equal((await workers(gw)).length, 2, 'two worker processes')
   // Workers accept connections themselves, so the kernel decides who gets one: bursts of
   // fresh concurrent connections reach both.
+  let sent = 0
   const burst = async (path: string): Promise<{ status: number, worker: string | undefined }[]> => {
+    sent += 20
     const agents = Array.from({ length: 20 }, () => new Agent())
     const results = await Promise.all(agents.map((a) => probe(gw, path, a)))
     await Promise.all(agents.map((a) => a.close()))
@@ -98,6 +100,13 @@ t.test('a change reaches every worker', async (t) => {
   const served = new Set<string>()
   await until(() => reached('/fresh', served), 'both workers serving the new route')
   t.same([...served].sort(), [...before].sort(), 'both workers serve the new route')
+  // Each worker sends the primary its completed seconds: the node's live view counts both.
+  let counted = 0
+  await until(async () => {
+    counted = (await admin(gw, 'GET', '/status/traffic')).data.reduce((n: number, r: { requests: number }) => n + r.requests, 0)
+    return counted === sent
+  }, "every worker's requests in /status/traffic")
+  t.equal(counted, sent, "/status/traffic counts both workers' requests")
 })
 
 t.test('a killed worker is replaced; only its in-flight requests may fail', async (t) => {

@@ -24,7 +24,7 @@ export interface TestGateway {
 
 /** The whole gateway in this process, on 127.0.0.1 ports of its choosing, with a temp prefix. */
 export async function startTestGateway (t: Test, opts: StartOptions & { config?: Partial<Record<keyof Config, string>>, log?: Logger } = {}): Promise<TestGateway> {
-  const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', ...opts.config } })
+  const config = loadConfig({ env: {}, overrides: { prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', admin_gui_listen: 'off', ...opts.config } })
   const gateway = await startGateway(config, opts.log ?? createLogger('error'), opts)
   t.teardown(() => gateway.stop())
   const admin = `http://127.0.0.1:${(gateway.admin[0] as AddressInfo).port}`

@@ -40,7 +40,7 @@ export function pgKeys (server: PgServer, database: string): Partial<Record<keyo
 /** Starts a node on `database`; stopped at test end if still running. */
 export async function startPgNode (t: Test, server: PgServer, database: string, opts: PgNodeOptions = {}): Promise<PgNode> {
   const prefix = opts.prefix ?? tempDir(t)
-  const config = loadConfig({ env: {}, overrides: { prefix, proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', ...pgKeys(server, database), ...opts.config } })
+  const config = loadConfig({ env: {}, overrides: { prefix, proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', admin_gui_listen: 'off', ...pgKeys(server, database), ...opts.config } })
   const gateway = await startGateway(config, opts.log ?? createLogger('error'), { runMigrations: opts.runMigrations })
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => (stopping ??= gateway.stop())

@@ -10,7 +10,9 @@ export const BIN = fileURLToPath(new URL('../../bin/tollgate.js', import.meta.ur
 export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TOLLGATE_')) env[k] = v
-  return { ...env, ...extra }
+  // Tollgate Manager's default ports are fixed (8002, 8445): concurrent test gateways would
+  // collide on them. The Manager's own tests ask for it on port 0.
+  return { ...env, TOLLGATE_ADMIN_GUI_LISTEN: 'off', ...extra }
 }
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }

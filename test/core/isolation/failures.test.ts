@@ -28,7 +28,7 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
   const config = loadConfig({
     env: {},
     overrides: {
-      prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0',
+      prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', admin_gui_listen: 'off',
       plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))},${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/first.js', import.meta.url))}`,
       // The timeout is what 'hang' and 'slow' wait for, and a bound on every other phase:
       // generous for a loaded machine, short enough for the two cases that wait it out.

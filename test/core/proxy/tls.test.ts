@@ -133,7 +133,7 @@ t.test('TLS settings that cannot work are refused with a message', async (t) => 
   t.same(load({ proxy_listen: '0.0.0.0:8443 http2 ssl reuseport backlog=16384' })().proxy_listen, [{ host: '0.0.0.0', port: 8443, http2: true, ssl: true, backlog: 16384 }], "kong.conf.default's value is accepted")
   const { startGateway } = await import('../../../core/gateway.js')
   const { createLogger } = await import('../../../core/log.js')
-  const start = (overrides: Record<string, string>) => startGateway(loadConfig({ env: {}, overrides: { prefix: dir, proxy_listen: '127.0.0.1:0 ssl', admin_listen: 'off', ...overrides } }), createLogger('error'))
+  const start = (overrides: Record<string, string>) => startGateway(loadConfig({ env: {}, overrides: { prefix: dir, proxy_listen: '127.0.0.1:0 ssl', admin_listen: 'off', admin_gui_listen: 'off', ...overrides } }), createLogger('error'))
   await t.rejects(start({ ssl_cert: join(dir, 'a.crt'), ssl_cert_key: join(dir, 'b.key') }), /ssl_cert_key: entry 1 does not match the certificate/)
   await t.rejects(start({ ssl_cert: join(dir, 'a.crt') }), /must list as many entries/)
   await t.rejects(start({ ssl_cert: join(dir, 'missing.crt'), ssl_cert_key: join(dir, 'b.key') }), /ssl_cert: cannot read .*missing\.crt \(ENOENT\)/)

@@ -37,7 +37,7 @@ for (const isolated of [false, true]) {
   t.test(`in one process, ${isolated ? 'isolated' : 'in-process'}: one counter`, async (t) => {
     const prefix = tempDir(t)
     const start = async () => {
-      const config = loadConfig({ env: {}, overrides: { prefix, proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', plugins: `bundled,${PLUGIN}`, isolated_plugins: isolated ? 'shm-counter' : '' } })
+      const config = loadConfig({ env: {}, overrides: { prefix, proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', admin_gui_listen: 'off', plugins: `bundled,${PLUGIN}`, isolated_plugins: isolated ? 'shm-counter' : '' } })
       return startInProcess(config, createLogger('error'))
     }
     const up = await startUpstream(t, echo)
