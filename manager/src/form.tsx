@@ -120,7 +120,7 @@ function FieldInput ({ name, path, schema, values, set, errors }: FieldProps): p
       input = (
         <select {...common} value={text} onChange={(e) => set(path, (e.currentTarget as HTMLSelectElement).value)}>
           {(schema.required !== true || schema.default === undefined) && <option value="">—</option>}
-          {(schema.one_of ?? []).map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+          {(schema.one_of ?? (schema.type === 'boolean' ? [true, false] : [])).map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
         </select>
       )
       break

@@ -40,7 +40,8 @@ const isScalar = (s: FieldSchema | undefined): boolean => s !== undefined && ['s
 /** How a field is edited: a text input, a number, a checkbox, a select, a comma list, a fieldset or JSON. */
 export function widget (s: FieldSchema): 'text' | 'number' | 'checkbox' | 'select' | 'list' | 'record' | 'json' | 'foreign' | 'textarea' {
   switch (s.type) {
-    case 'boolean': return 'checkbox'
+    // A boolean that may be null (no default): unset, true or false.
+    case 'boolean': return s.default === undefined && s.required !== true ? 'select' : 'checkbox'
     case 'integer': case 'number': return s.one_of !== undefined ? 'select' : 'number'
     case 'string': return s.one_of !== undefined ? 'select' : s.multiline === true ? 'textarea' : 'text'
     case 'array': case 'set': return isScalar(s.elements) ? 'list' : 'json'
