@@ -137,7 +137,7 @@ function FieldInput ({ name, path, schema, values, set, errors }: FieldProps): p
     <div class={`field field-${w}${err !== undefined ? ' has-error' : ''}`}>
       {w === 'checkbox'
         ? <div class="check">{input}<label for={id}>{path}</label></div>
-        : <><label for={id}>{path}{schema.required === true && schema.default === undefined && <span class="req" aria-hidden="true"> *</span>}</label>{input}</>}
+        : <><label for={id}>{path}</label>{input}</>}
       {hint !== '' && <small id={`${id}-hint`} class="hint">{hint}</small>}
       {err !== undefined && <p id={`${id}-error`} class="field-error" role="alert">{err}</p>}
     </div>
@@ -146,6 +146,7 @@ function FieldInput ({ name, path, schema, values, set, errors }: FieldProps): p
 
 function hintFor (s: FieldSchema, w: string): string {
   const parts: string[] = []
+  if (s.required === true && s.default === undefined && s.type !== 'boolean') parts.push('Required')
   if (s.description !== undefined) parts.push(s.description)
   if (w === 'list') parts.push(s.elements?.one_of !== undefined ? `Comma-separated: ${s.elements.one_of.join(', ')}` : 'Comma-separated')
   if (w === 'json') parts.push('JSON')
