@@ -35,7 +35,7 @@ t.test('the Key Authentication guide in the Manager', async (t) => {
   t.equal((await proxied(mock)).status, 200, 'proxied before any plugin')
 
   // A consumer and its key
-  await page.getByRole('link', { name: 'Consumers' }).click()
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Consumers' }).click()
   await page.getByRole('button', { name: 'New consumer' }).click()
   await label('username').fill('luka')
   await page.getByRole('button', { name: 'Save' }).click()
