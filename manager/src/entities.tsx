@@ -249,17 +249,22 @@ export function DetailPage ({ def, id }: { def: EntityDef, id: string }): preact
   )
 }
 
+const isNested = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v) && !(Object.keys(v).length === 1 && typeof (v as any).id === 'string')
+
 export function Props ({ entity }: { entity: Record<string, any> }): preact.JSX.Element {
-  const rows = Object.entries(entity).filter(([k]) => k !== 'config')
+  const rows = Object.entries(entity).filter(([, v]) => !isNested(v))
+  const nested = Object.entries(entity).filter(([, v]) => isNested(v))
   return (
     <div class="panel">
       <dl class="props">
         {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd class={k === 'id' ? 'mono' : undefined}>{k === 'created_at' || k === 'updated_at' ? fmtTime(v) : show(v)}</dd></div>)}
       </dl>
-      {entity.config !== undefined && <>
-        <h2 class="sub">config</h2>
-        <pre class="json">{JSON.stringify(entity.config, null, 2)}</pre>
-      </>}
+      {nested.map(([k, v]) => (
+        <details key={k} class="nested" open={k === 'config'}>
+          <summary>{k}</summary>
+          <pre class="json">{JSON.stringify(v, null, 2)}</pre>
+        </details>
+      ))}
     </div>
   )
 }

@@ -36,8 +36,8 @@ function Chart ({ title, opts, data }: { title: string, opts: Omit<uPlot.Options
     const el = ref.current
     if (el === null) return
     const width = (): number => Math.max(300, el.clientWidth)
-    plot.current = new uPlot({ ...opts, width: width(), height: 220 } as uPlot.Options, [[], ...opts.series.slice(1).map(() => [])] as unknown as uPlot.AlignedData, el)
-    const resize = (): void => plot.current?.setSize({ width: width(), height: 220 })
+    plot.current = new uPlot({ ...opts, width: width(), height: 140 } as uPlot.Options, [[], ...opts.series.slice(1).map(() => [])] as unknown as uPlot.AlignedData, el)
+    const resize = (): void => plot.current?.setSize({ width: width(), height: 140 })
     window.addEventListener('resize', resize)
     return () => { window.removeEventListener('resize', resize); plot.current?.destroy(); plot.current = null }
   }, [])
@@ -50,7 +50,7 @@ function Chart ({ title, opts, data }: { title: string, opts: Omit<uPlot.Options
   )
 }
 
-const axes = (unit: string): uPlot.Axis[] => [{ stroke: '#5b6270', grid: { stroke: '#eceef2' } }, { stroke: '#5b6270', grid: { stroke: '#eceef2' }, label: unit, size: 60 }]
+const axes = (unit: string): uPlot.Axis[] => [{ stroke: '#5b6270', grid: { stroke: '#eceef2' } }, { stroke: '#5b6270', grid: { stroke: '#eceef2' }, label: unit, size: 56 }]
 
 export function Live (): preact.JSX.Element {
   const [traffic, setTraffic] = useState<ReturnType<typeof fill> | undefined>(undefined)
