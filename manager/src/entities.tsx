@@ -142,21 +142,25 @@ export function ListPage ({ def }: { def: EntityDef }): preact.JSX.Element {
   // offsets[i] is the offset that opens page i (undefined for the first).
   const [offsets, setOffsets] = useState<Array<string | undefined>>([undefined])
   const pageNo = offsets.length - 1
+  // Which request an answer belongs to: until the current one's is in, the table is stale (aria-busy).
+  const current = JSON.stringify([def.key, applied, offsets])
   const list = useLoad(async () => {
     const q = new URLSearchParams({ size: String(PAGE_SIZE) })
     if (applied.search !== '') q.set('search', applied.search)
     if (applied.tags !== '') q.set('tags', applied.tags)
     const offset = offsets[pageNo]
     if (offset !== undefined) q.set('offset', offset)
-    return await api<Page>('GET', `/${def.key}?${q.toString()}`)
-  }, [def.key, applied.search, applied.tags, offsets])
+    return { key: current, page: await api<Page>('GET', `/${def.key}?${q.toString()}`) }
+  }, [current])
+  const fresh = list.data?.key === current
+  const page = list.data?.page
 
   const apply = (e: Event): void => {
     e.preventDefault()
     setApplied({ search: search.trim(), tags: tagFilter.trim() })
     setOffsets([undefined])
   }
-  const next = list.data?.next !== null && list.data?.next !== undefined ? list.data.offset : undefined
+  const next = page?.next !== null && page?.next !== undefined ? page.offset : undefined
   return (
     <section>
       <header class="page-head">
@@ -175,14 +179,14 @@ export function ListPage ({ def }: { def: EntityDef }): preact.JSX.Element {
         <button type="submit" class="btn">Filter</button>
       </form>
       {list.error !== '' && <ErrorBox>{list.error}</ErrorBox>}
-      {list.data === undefined && list.error === '' && <Loading />}
-      {list.data !== undefined && (list.data.data.length === 0
+      {page === undefined && list.error === '' && <Loading />}
+      {page !== undefined && (page.data.length === 0
         ? <p class="empty">{applied.search !== '' || applied.tags !== '' ? `No ${def.title.toLowerCase()} match.` : `No ${def.title.toLowerCase()} yet.`}</p>
-        : <EntityTable def={def} rows={list.data.data} busy={list.loading} />)}
+        : <EntityTable def={def} rows={page.data} busy={!fresh} />)}
       <nav class="pager" aria-label="Pagination">
-        <button type="button" class="btn" disabled={pageNo === 0 || list.loading} onClick={() => setOffsets((o) => o.slice(0, -1))}>Previous</button>
+        <button type="button" class="btn" disabled={pageNo === 0 || !fresh} onClick={() => setOffsets((o) => o.slice(0, -1))}>Previous</button>
         <span aria-live="polite">Page {pageNo + 1}</span>
-        <button type="button" class="btn" disabled={next === undefined || list.loading} onClick={() => setOffsets((o) => [...o, next])}>Next</button>
+        <button type="button" class="btn" disabled={next === undefined || !fresh} onClick={() => setOffsets((o) => [...o, next])}>Next</button>
       </nav>
     </section>
   )
