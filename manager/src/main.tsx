@@ -81,6 +81,17 @@ function App (): preact.JSX.Element {
     setSignIn((s) => s.needed ? s : { needed: true, message: 'Your session has ended or the token is no longer valid: sign in again.' })
   }), [])
   useEffect(() => { if (path === '/') navigate('/overview', true) }, [path])
+  // After a route change: the page's title, and focus on the main region for keyboard and
+  // screen-reader users (not on the first load).
+  const [first, setFirst] = useState(true)
+  useEffect(() => {
+    const section = NAV.find(([href]) => path === href || path.startsWith(`${href}/`))
+    document.title = `${section?.[1] ?? 'Overview'} · Tollgate Manager`
+    if (first) { setFirst(false); return }
+    const main = document.getElementById('main')
+    if (main !== null && !main.contains(document.activeElement)) main.focus({ preventScroll: true })
+    window.scrollTo(0, 0)
+  }, [path])
   if (signIn.needed) return <SignIn message={signIn.message} done={() => setSignIn({ needed: false, message: '' })} />
   const signedIn = getToken() !== null
   return (

@@ -34,7 +34,9 @@ function pluginFields (schema: EntitySchema): Field[] {
   const rest: Field[] = []
   if (!has('enabled')) rest.push(['enabled', { type: 'boolean', default: true, description: 'Whether the plugin runs' }])
   if (!has('tags')) rest.push(['tags', { type: 'set', elements: { type: 'string' }, description: 'An optional set of strings for grouping and filtering' }])
-  return [...scope, ...fields.filter(([n]) => n !== 'name'), ...rest]
+  // The plugin's own config first, then where it runs.
+  const config = fields.filter(([n]) => n === 'config')
+  return [...config, ...scope, ...fields.filter(([n]) => n !== 'name' && n !== 'config'), ...rest]
 }
 
 export function PluginForm ({ id, query }: { id?: string, query: URLSearchParams }): preact.JSX.Element {
