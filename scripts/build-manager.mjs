@@ -1,9 +1,10 @@
 // Builds Tollgate Manager (manager/) into dist/manager/: type-checks with `tsc -p manager`,
-// then bundles with esbuild (minified, ES2020) into app.js and app.css beside index.html.
+// then bundles with esbuild (minified, ES2020) into app-<hash>.js and app-<hash>.css, which
+// index.html (manager/index.html with those names filled in) loads after /kconfig.js.
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
@@ -19,9 +20,12 @@ try {
 }
 rmSync(out, { recursive: true, force: true })
 mkdirSync(out, { recursive: true })
-await build({
+const result = await build({
   entryPoints: { app: join(root, 'manager', 'src', 'main.tsx') },
   outdir: out,
+  // Content-hashed names: the gateway serves them as immutable.
+  entryNames: '[name]-[hash]',
+  metafile: true,
   bundle: true,
   minify: true,
   format: 'esm',
@@ -31,4 +35,13 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 })
-copyFileSync(join(root, 'manager', 'index.html'), join(out, 'index.html'))
+const outputs = Object.keys(result.metafile.outputs).map((f) => basename(f))
+const named = (ext) => {
+  const f = outputs.find((o) => o.startsWith('app-') && o.endsWith(ext))
+  if (f === undefined) throw new Error(`build-manager: no app${ext} in the bundle`)
+  return f
+}
+const html = readFileSync(join(root, 'manager', 'index.html'), 'utf8')
+  .replace('"/app.js"', `"/${named('.js')}"`)
+  .replace('"/app.css"', `"/${named('.css')}"`)
+writeFileSync(join(out, 'index.html'), html)

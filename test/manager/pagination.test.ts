@@ -2,13 +2,15 @@
 // search box (?search=) finds one of them.
 import t from 'tap'
 import { browserAvailable } from '../helpers/browser.js'
-import { startManager } from '../helpers/manager.js'
+import { eventually, startManager } from '../helpers/manager.js'
 
 t.test('250 consumers, page by page', async (t) => {
   if (!browserAvailable(t)) return
   const { gw, gui, page } = await startManager(t)
   const names = Array.from({ length: 250 }, (_, i) => `user-${String(i + 1).padStart(3, '0')}`)
-  for (const username of names) await gw.admin$('POST', '/consumers', { username })
+  for (const [i, username] of names.entries()) {
+    await gw.admin$('POST', '/consumers', { username, tags: i % 100 === 7 ? ['vip', 'eu'] : i % 100 === 8 ? ['vip'] : undefined })
+  }
 
   await page.goto(`${gui}/consumers`)
   const rows = page.locator('table tbody tr')
@@ -41,6 +43,21 @@ t.test('250 consumers, page by page', async (t) => {
   await page.locator('table[aria-busy="false"]').waitFor()
   t.same(await firstColumn(), ['user-123'], 'search finds one, case-insensitively')
   t.ok(await page.getByRole('button', { name: 'Next' }).isDisabled())
+
+  // Tags: comma is AND, slash OR (Kong's ?tags=).
+  await page.getByLabel('Search').fill('')
+  await page.getByLabel('Tags').fill('vip,eu')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await eventually(async () => (await firstColumn()).sort().join() === 'user-008,user-108,user-208', 'vip,eu consumers')
+  await page.getByLabel('Tags').fill('vip')
+  await page.getByLabel('Tags').press('Enter')
+  await eventually(async () => (await firstColumn()).length === 6, 'the six vip consumers')
+  t.same((await firstColumn()).sort(), ['user-008', 'user-009', 'user-108', 'user-109', 'user-208', 'user-209'])
+
+  await page.getByLabel('Tags').fill('')
+  await page.getByLabel('Search').fill('user-123')
+  await page.getByLabel('Search').press('Enter')
+  await eventually(async () => (await firstColumn()).join() === 'user-123', 'the search again')
   await page.getByRole('link', { name: 'user-123' }).click()
   await page.getByRole('heading', { name: 'Consumer user-123' }).waitFor()
 })
