@@ -253,6 +253,9 @@ export function DetailPage ({ def, id }: { def: EntityDef, id: string }): preact
   )
 }
 
+/** Foreign keys shown as links to their entity. */
+const REFS: Record<string, string> = { service: 'services', route: 'routes', consumer: 'consumers', upstream: 'upstreams', client_certificate: 'certificates' }
+
 const isNested = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v) && !(Object.keys(v).length === 1 && typeof (v as any).id === 'string')
 
 export function Props ({ entity }: { entity: Record<string, any> }): preact.JSX.Element {
@@ -261,7 +264,7 @@ export function Props ({ entity }: { entity: Record<string, any> }): preact.JSX.
   return (
     <div class="panel">
       <dl class="props">
-        {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd class={k === 'id' ? 'mono' : undefined}>{k === 'created_at' || k === 'updated_at' ? fmtTime(v) : show(v)}</dd></div>)}
+        {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd class={k === 'id' ? 'mono' : undefined}>{k === 'created_at' || k === 'updated_at' ? fmtTime(v) : REFS[k] !== undefined && v !== null && typeof v === 'object' ? ref(REFS[k] as string, v) : show(v)}</dd></div>)}
       </dl>
       {nested.map(([k, v]) => (
         <details key={k} class="nested" open={k === 'config'}>

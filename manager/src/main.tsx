@@ -72,6 +72,15 @@ function SignIn ({ message, done }: { message: string, done: () => void }): prea
   )
 }
 
+/** Links styled and announced as buttons (role="button") also answer the Space key. */
+function buttonLinkKey (e: KeyboardEvent): void {
+  const a = e.target as HTMLElement
+  if (e.key === ' ' && a.tagName === 'A' && a.getAttribute('role') === 'button') {
+    e.preventDefault()
+    a.click()
+  }
+}
+
 function App (): preact.JSX.Element {
   const { path, query } = useLocation()
   const k = kconfig()
@@ -95,7 +104,7 @@ function App (): preact.JSX.Element {
   if (signIn.needed) return <SignIn message={signIn.message} done={() => setSignIn({ needed: false, message: '' })} />
   const signedIn = getToken() !== null
   return (
-    <div class="layout" onClick={linkClick}>
+    <div class="layout" onClick={linkClick} onKeyDown={buttonLinkKey}>
       <a class="skip" href="#main">Skip to content</a>
       <aside class="sidebar">
         <div class="brand"><span class="logo" aria-hidden="true">T</span> Tollgate <span class="brand-sub">Manager</span></div>
