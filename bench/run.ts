@@ -273,7 +273,10 @@ async function startTollgate (name: string, upstreamPort: number, o: TollgateOpt
   }, {
     ...(o.tls === true ? { TOLLGATE_SSL_CERT: TLS_CERT, TOLLGATE_SSL_CERT_KEY: TLS_KEY } : {}),
     // `http2` as nginx-tls's `listen ... ssl http2` and Kong's 8443: offered by ALPN; wrk and s_time speak HTTP/1.1.
-    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}${o.tls === true ? ' ssl http2' : ''}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_ADMIN_GUI_LISTEN: 'off', TOLLGATE_LOG_LEVEL: 'error',
+    TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}${o.tls === true ? ' ssl http2' : ''}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${admin}`, TOLLGATE_LOG_LEVEL: 'error',
+    // The Manager is not measured, and its fixed ports would collide; a --baseline checkout
+    // from before it knows no such key.
+    ...(existsSync(join(o.root ?? ROOT, 'dist', 'core', 'admin', 'gui.js')) ? { TOLLGATE_ADMIN_GUI_LISTEN: 'off' } : {}),
     TOLLGATE_WORKER_PROCESSES: String(o.workers ?? 1),
     ...(o.headerPlugin === undefined ? {} : { TOLLGATE_PLUGINS: `bundled,${HEADER_PLUGIN}` }),
     ...(o.headerPlugin === 'isolated' ? { TOLLGATE_ISOLATED_PLUGINS: 'header-injector' } : {}),

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
 import { startAdmin } from '../../helpers/admin.js'
+import { h2Get } from '../../helpers/tls.js'
 import { echo, startTestGateway, startUpstream, until } from '../../helpers/gateway.js'
 
 t.test('GET /status/traffic: the proxy\'s requests per second, status classes and latency', async (t) => {
@@ -37,6 +38,25 @@ t.test('GET /status/traffic: the proxy\'s requests per second, status classes an
     t.equal(r.statusCode, 400, bad)
     t.same(await r.body.json(), { message: 'seconds: expected an integer from 1 to 300' })
   }
+})
+
+t.test('HTTP/2 requests are counted too, and a client that leaves before its answer is a 499', async (t) => {
+  const up = await startUpstream(t, (req, res) => { if (req.url === '/slow') return; echo(req, res) })
+  const g = await startTestGateway(t, { config: { proxy_listen: '127.0.0.1:0, 127.0.0.1:0 http2 ssl' } })
+  await g.admin$('POST', '/services', { name: 's', url: up.url })
+  await g.admin$('POST', '/services/s/routes', { name: 'r', paths: ['/'] })
+  const r = await h2Get((g.gateway.proxy[1] as AddressInfo).port, { path: '/ok' })
+  t.equal(r.status, 200)
+  t.equal(r.alpn, 'h2')
+  const gone = request(`${g.proxy}/slow`, { signal: AbortSignal.timeout(300) }).catch(() => 'aborted')
+  t.equal(await gone, 'aborted')
+  let rows: any[] = []
+  await until(async () => {
+    rows = (await g.admin$('GET', '/status/traffic')).data
+    return rows.reduce((n, r) => n + r.requests, 0) === 2
+  }, 'both requests counted')
+  t.equal(rows.reduce((n, r) => n + r.status['2xx'], 0), 1, 'the HTTP/2 one')
+  t.equal(rows.reduce((n, r) => n + r.status['4xx'], 0), 1, 'the abandoned one, as 499')
 })
 
 t.test('?search= finds rows by id, name, username or custom_id, page by page', async (t) => {
