@@ -120,7 +120,8 @@ export const DEFS: Record<string, EntityDef> = {
       { label: 'Created', value: (e) => fmtTime(e.created_at) },
       { label: 'Tags', value: tags },
     ],
-    formFields: multiline(['cert', 'key', 'cert_alt', 'key_alt']),
+    // Kong's `snis` shorthand: the certificate's SNI entities, made or replaced with it.
+    formFields: (fields) => [...multiline(['cert', 'key', 'cert_alt', 'key_alt'])(fields), ['snis', { type: 'array', elements: { type: 'string' }, description: 'Host names this certificate is served for (SNIs)' }]],
   },
 }
 
@@ -256,7 +257,7 @@ export function DetailPage ({ def, id }: { def: EntityDef, id: string }): preact
 /** Foreign keys shown as links to their entity. */
 const REFS: Record<string, string> = { service: 'services', route: 'routes', consumer: 'consumers', upstream: 'upstreams', client_certificate: 'certificates' }
 
-const isNested = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v) && !(Object.keys(v).length === 1 && typeof (v as any).id === 'string')
+const isNested = (v: unknown): boolean => (typeof v === 'string' && v.includes('\n')) || v !== null && typeof v === 'object' && !Array.isArray(v) && !(Object.keys(v).length === 1 && typeof (v as any).id === 'string')
 
 export function Props ({ entity }: { entity: Record<string, any> }): preact.JSX.Element {
   const rows = Object.entries(entity).filter(([, v]) => !isNested(v))
@@ -269,7 +270,7 @@ export function Props ({ entity }: { entity: Record<string, any> }): preact.JSX.
       {nested.map(([k, v]) => (
         <details key={k} class="nested" open={k === 'config'}>
           <summary>{k}</summary>
-          <pre class="json">{JSON.stringify(v, null, 2)}</pre>
+          <pre class="json">{typeof v === 'string' ? v : JSON.stringify(v, null, 2)}</pre>
         </details>
       ))}
     </div>
