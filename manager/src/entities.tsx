@@ -1,7 +1,7 @@
 // The entity pages: a list (search, tags filter, pages of 20), a detail page, and a create or
 // edit form generated from GET /schemas/{entity}.
 import type { ComponentChildren } from 'preact'
-import { useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import { api, type Page } from './api.js'
 import { SchemaForm } from './form.js'
 import { navigate } from './router.js'
@@ -28,8 +28,28 @@ export const nameOf = (e: Record<string, any>): string => String(e.name ?? e.use
 const tags = (e: Record<string, any>): string => show(e.tags)
 const link = (def: string, e: Record<string, any>, text?: string): ComponentChildren => <a href={`/${def}/${encodeURIComponent(String(e.id))}`}>{text ?? nameOf(e)}</a>
 const ref = (kind: string, v: unknown): ComponentChildren => v !== null && typeof v === 'object' && typeof (v as any).id === 'string'
-  ? <a href={`/${kind}/${String((v as any).id)}`} class="mono">{String((v as any).id).slice(0, 8)}</a>
+  ? <a href={`/${kind}/${String((v as any).id)}`}><RefName kind={kind} id={String((v as any).id)} /></a>
   : '—'
+
+const names = new Map<string, Promise<string>>()
+
+/** A referenced entity's name (or username), looked up once per page load; its id's start until then. */
+function RefName ({ kind, id }: { kind: string, id: string }): preact.JSX.Element {
+  const key = `${kind}/${id}`
+  const [name, setName] = useState<string | undefined>(undefined)
+  useEffect(() => {
+    let p = names.get(key)
+    if (p === undefined) {
+      p = api<Record<string, any>>('GET', `/${kind}/${encodeURIComponent(id)}`).then((e) => String(e.name ?? e.username ?? e.custom_id ?? id.slice(0, 8)), () => id.slice(0, 8))
+      names.set(key, p)
+      setTimeout(() => names.delete(key), 10_000)
+    }
+    let live = true
+    void p.then((n) => { if (live) setName(n) })
+    return () => { live = false }
+  }, [key])
+  return name === undefined ? <span class="mono">{id.slice(0, 8)}</span> : <>{name}</>
+}
 
 const multiline = (names: string[]) => (fields: Field[]): Field[] => fields.map(([n, s]): Field => [n, names.includes(n) ? { ...s, multiline: true } : s])
 

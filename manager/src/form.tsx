@@ -106,6 +106,7 @@ function FieldInput ({ name, path, schema, values, set, errors }: FieldProps): p
   }
   const id = idFor(path)
   const err = errors.fields[path]
+  if (w === 'checks') return <Checks path={path} id={id} schema={schema} value={typeof values[path] === 'string' ? values[path] as string : ''} set={set} err={err} />
   const hint = hintFor(schema, w)
   const described = [hint !== '' ? `${id}-hint` : '', err !== undefined ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined
   const common = { id, name: path, 'aria-describedby': described, 'aria-invalid': err !== undefined ? 'true' as const : undefined }
@@ -141,6 +142,33 @@ function FieldInput ({ name, path, schema, values, set, errors }: FieldProps): p
       {hint !== '' && <small id={`${id}-hint`} class="hint">{hint}</small>}
       {err !== undefined && <p id={`${id}-error`} class="field-error" role="alert">{err}</p>}
     </div>
+  )
+}
+
+/** A set of known values: a fieldset named by the field, one checkbox per value. */
+function Checks ({ path, id, schema, value, set, err }: { path: string, id: string, schema: FieldSchema, value: string, set: (path: string, v: string) => void, err: string | undefined }): preact.JSX.Element {
+  const chosen = value.split(',').map((x) => x.trim()).filter((x) => x !== '')
+  const all = (schema.elements?.one_of ?? []).map(String)
+  const toggle = (v: string, on: boolean): void => {
+    const next = on ? [...chosen, v] : chosen.filter((x) => x !== v)
+    set(path, all.filter((x) => next.includes(x)).join(', '))
+  }
+  const hint = schema.description ?? ''
+  const described = [hint !== '' ? `${id}-hint` : '', err !== undefined ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined
+  return (
+    <fieldset class={`field field-checks${err !== undefined ? ' has-error' : ''}`} id={id} aria-describedby={described} aria-invalid={err !== undefined ? 'true' : undefined}>
+      <legend>{path}</legend>
+      <div class="checks">
+        {all.map((v) => (
+          <label key={v} class="check">
+            <input type="checkbox" name={path} value={v} checked={chosen.includes(v)} onChange={(e) => toggle(v, (e.currentTarget as HTMLInputElement).checked)} />
+            {v}
+          </label>
+        ))}
+      </div>
+      {hint !== '' && <small id={`${id}-hint`} class="hint">{hint}</small>}
+      {err !== undefined && <p id={`${id}-error`} class="field-error" role="alert">{err}</p>}
+    </fieldset>
   )
 }
 

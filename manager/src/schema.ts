@@ -38,13 +38,14 @@ export function fieldList (fields: Array<Record<string, FieldSchema>> | undefine
 const isScalar = (s: FieldSchema | undefined): boolean => s !== undefined && ['string', 'integer', 'number', 'boolean'].includes(s.type)
 
 /** How a field is edited: a text input, a number, a checkbox, a select, a comma list, a fieldset or JSON. */
-export function widget (s: FieldSchema): 'text' | 'number' | 'checkbox' | 'select' | 'list' | 'record' | 'json' | 'foreign' | 'textarea' {
+export function widget (s: FieldSchema): 'text' | 'number' | 'checkbox' | 'select' | 'list' | 'checks' | 'record' | 'json' | 'foreign' | 'textarea' {
   switch (s.type) {
     // A boolean that may be null (no default): unset, true or false.
     case 'boolean': return s.default === undefined && s.required !== true ? 'select' : 'checkbox'
     case 'integer': case 'number': return s.one_of !== undefined ? 'select' : 'number'
     case 'string': return s.one_of !== undefined ? 'select' : s.multiline === true ? 'textarea' : 'text'
-    case 'array': case 'set': return isScalar(s.elements) ? 'list' : 'json'
+    // A set of known values (protocols): one checkbox each; other arrays of scalars: a comma list.
+    case 'array': case 'set': return !isScalar(s.elements) ? 'json' : s.type === 'set' && s.elements?.one_of !== undefined ? 'checks' : 'list'
     case 'record': return 'record'
     case 'foreign': return 'foreign'
     default: return 'json'
@@ -62,7 +63,7 @@ export function initialValues (fields: Field[], entity: Record<string, any> | un
         initialValues(fieldList(s.fields), (v ?? undefined) as Record<string, any> | undefined ?? {}, `${path}.`, out)
         break
       case 'checkbox': out[path] = v === true; break
-      case 'list': out[path] = Array.isArray(v) ? v.join(', ') : ''; break
+      case 'list': case 'checks': out[path] = Array.isArray(v) ? v.join(', ') : ''; break
       case 'foreign': out[path] = v !== null && typeof v === 'object' ? String(v.id ?? v.name ?? '') : ''; break
       case 'json': out[path] = v === undefined || v === null ? '' : JSON.stringify(v, null, 2); break
       default: out[path] = v === undefined || v === null ? '' : String(v)
@@ -109,7 +110,7 @@ export function toPayload (fields: Field[], values: Values, initial: Values | un
       continue
     }
     switch (w) {
-      case 'list':
+      case 'list': case 'checks':
         out[name] = raw.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '').map((x) => scalar(s.elements, x))
         break
       case 'foreign':
