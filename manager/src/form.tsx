@@ -2,7 +2,7 @@
 // of scalars comma-separated inputs, booleans checkboxes, one_of selects, foreign keys an id
 // or name input. Every input is labelled by its field's dotted path (`config.minute`), and
 // the server's error for a field shows after it (role="alert", linked by aria-describedby).
-import { useEffect, useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { ComponentChildren } from 'preact'
 import { api, ApiError, errorMessage } from './api.js'
 import { fieldList, flatErrors, initialValues, toPayload, widget, AUTO_FIELDS, type Field, type FieldSchema, type Values } from './schema.js'
@@ -35,6 +35,7 @@ export function SchemaForm (props: SchemaFormProps): preact.JSX.Element {
   const [values, setValues] = useState<Values>(initial)
   const [errors, setErrors] = useState<Errors>(NONE)
   const [busy, setBusy] = useState(false)
+  const formRef = useRef<HTMLFormElement>(null)
   useEffect(() => { setValues(initial); setErrors(NONE) }, [initial])
 
   const set = (path: string, v: string | boolean): void => setValues((old) => ({ ...old, [path]: v }))
@@ -55,11 +56,13 @@ export function SchemaForm (props: SchemaFormProps): preact.JSX.Element {
       } else {
         setErrors({ ...NONE, message: errorMessage(err) })
       }
-      // Focus the first field in error, or the form's message.
-      queueMicrotask(() => {
-        const first = document.querySelector<HTMLElement>('form [aria-invalid="true"], form .form-errors')
-        first?.focus()
-      })
+      // Once shown: focus the first field in error, or else the form's message.
+      setTimeout(() => {
+        const form = formRef.current
+        if (form === null) return
+        const target = form.querySelector<HTMLElement>('[aria-invalid="true"]') ?? form.querySelector<HTMLElement>('.form-errors')
+        target?.focus()
+      }, 0)
     } finally {
       setBusy(false)
     }
@@ -69,7 +72,7 @@ export function SchemaForm (props: SchemaFormProps): preact.JSX.Element {
   // Entity checks inside records whose fieldset is not shown land at the top too.
   const hasMessage = errors.message !== '' || top.length > 0
   return (
-    <form class="schema-form" onSubmit={onSubmit} noValidate aria-label={props.title}>
+    <form ref={formRef} class="schema-form" onSubmit={onSubmit} noValidate aria-label={props.title}>
       <div class="form-errors" role="alert" tabIndex={-1} aria-live="assertive">
         {hasMessage && (
           <div class="alert alert-error">

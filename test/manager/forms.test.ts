@@ -2,7 +2,7 @@
 // delete asks first in a dialog that Escape cancels.
 import t from 'tap'
 import { browserAvailable } from '../helpers/browser.js'
-import { startManager } from '../helpers/manager.js'
+import { eventually, startManager } from '../helpers/manager.js'
 
 t.test('field errors, entity errors and the delete dialog', async (t) => {
   if (!browserAvailable(t)) return
@@ -25,6 +25,7 @@ t.test('field errors, entity errors and the delete dialog', async (t) => {
     t.equal(await error.innerText(), 'invalid value: not a host!!', "Kong's message for the field")
     // The error follows its input inside the field's block.
     t.ok(await page.locator('.field', { has: host }).locator('[role="alert"]').isVisible())
+    await eventually(async () => await page.evaluate('document.activeElement?.id') === 'f-host', 'focus on the field in error')
     t.same((await gw.admin$('GET', '/services')).data, [], 'nothing saved')
   })
 
