@@ -95,5 +95,18 @@ t.test('field errors, entity errors and the delete dialog', async (t) => {
     const targets = await gw.admin$('GET', `/upstreams/${up.id as string}/targets`)
     t.same(targets.data.map((x: any) => [x.target, x.weight]).sort(), [['127.0.0.1:8080', 100], ['127.0.0.1:8081', 5]])
   })
+
+  await t.test('keyboard: the skip link, then the navigation', async (t) => {
+    await page.goto(`${gui}/overview`)
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    await page.keyboard.press('Tab')
+    t.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content')
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    t.equal(await page.evaluate('document.activeElement?.textContent'), 'Services', 'second nav link')
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Services' }).waitFor()
+    t.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Services' }).getAttribute('aria-current'), 'page')
+  })
   t.same(browser.offHost, [])
 })
