@@ -96,6 +96,20 @@ t.test('field errors, entity errors and the delete dialog', async (t) => {
     t.same(targets.data.map((x: any) => [x.target, x.weight]).sort(), [['127.0.0.1:8080', 100], ['127.0.0.1:8081', 5]])
   })
 
+  await t.test('an edit sends what changed (PATCH), a cleared input as null', async (t) => {
+    const svc = await gw.admin$('POST', '/services', { name: 'editable', url: 'http://127.0.0.1:9/base', tags: ['a', 'b'], retries: 4 })
+    await page.goto(`${gui}/services/${svc.id as string}/edit`)
+    t.equal(await label('retries').inputValue(), '4', 'the current values')
+    t.equal(await label('tags').inputValue(), 'a, b')
+    await label('retries').fill('2')
+    await label('path').fill('')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByRole('heading', { name: 'Service editable' }).waitFor()
+    const after = await gw.admin$('GET', '/services/editable')
+    t.same([after.retries, after.path, after.tags, after.host], [2, null, ['a', 'b'], '127.0.0.1'])
+    await gw.admin$('DELETE', '/services/editable')
+  })
+
   await t.test('keyboard: the skip link, then the navigation', async (t) => {
     await page.goto(`${gui}/overview`)
     await page.getByRole('heading', { name: 'Overview' }).waitFor()
