@@ -4,11 +4,19 @@
 // recorded in `offHost`, so a test can assert that the app reached nothing beyond the machine.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import type { Test } from 'tap'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
-export const CHROMIUM = process.env.TOLLGATE_CHROMIUM ?? '/usr/bin/chromium'
+/** TOLLGATE_CHROMIUM, else `chromium` found on PATH, else Debian's place for it. */
+export const CHROMIUM = process.env.TOLLGATE_CHROMIUM ?? onPath('chromium') ?? '/usr/bin/chromium'
+
+function onPath (name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && existsSync(join(dir, name))) return join(dir, name)
+  }
+  return undefined
+}
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
