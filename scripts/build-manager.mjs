@@ -45,3 +45,9 @@ const html = readFileSync(join(root, 'manager', 'index.html'), 'utf8')
   .replace('"/app.js"', `"/${named('.js')}"`)
   .replace('"/app.css"', `"/${named('.css')}"`)
 writeFileSync(join(out, 'index.html'), html)
+// The bundle carries Preact's and uPlot's code: their MIT notices ship beside it.
+const notices = ['preact', 'uplot'].map((pkg) => {
+  const text = readFileSync(join(root, 'node_modules', pkg, 'LICENSE'), 'utf8')
+  return `${pkg}\n${'-'.repeat(pkg.length)}\n${text.trim()}\n`
+})
+writeFileSync(join(out, 'THIRD-PARTY-LICENSES.txt'), `Tollgate Manager bundles the following packages.\n\n${notices.join('\n')}`)
