@@ -20,13 +20,3 @@ export async function startManager (t: Test, config: Record<string, string> = {}
   const page = await browser.newPage()
   return { gw, gui, browser, page }
 }
-
-/** Polls `cond` until it holds (no fixed sleeps); fails with `what` after `ms`. */
-export async function eventually (cond: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  for (;;) {
-    if (await cond()) return
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}

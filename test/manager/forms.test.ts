@@ -2,7 +2,8 @@
 // delete asks first in a dialog that Escape cancels.
 import t from 'tap'
 import { browserAvailable } from '../helpers/browser.js'
-import { eventually, startManager } from '../helpers/manager.js'
+import { startManager } from '../helpers/manager.js'
+import { until } from '../helpers/gateway.js'
 
 t.test('field errors, entity errors and the delete dialog', async (t) => {
   if (!browserAvailable(t)) return
@@ -25,7 +26,7 @@ t.test('field errors, entity errors and the delete dialog', async (t) => {
     t.equal(await error.innerText(), 'invalid value: not a host!!', "Kong's message for the field")
     // The error follows its input inside the field's block.
     t.ok(await page.locator('.field', { has: host }).locator('[role="alert"]').isVisible())
-    await eventually(async () => await page.evaluate('document.activeElement?.id') === 'f-host', 'focus on the field in error')
+    await until(async () => await page.evaluate('document.activeElement?.id') === 'f-host', 'focus on the field in error', 15_000)
     t.same((await gw.admin$('GET', '/services')).data, [], 'nothing saved')
   })
 

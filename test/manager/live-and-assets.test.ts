@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { request } from 'undici'
-import { echo, startUpstream } from '../helpers/gateway.js'
+import { echo, startUpstream, until } from '../helpers/gateway.js'
 import { browserAvailable } from '../helpers/browser.js'
-import { eventually, startManager } from '../helpers/manager.js'
+import { startManager } from '../helpers/manager.js'
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist', 'manager')
 
@@ -34,7 +34,7 @@ t.test('live traffic', async (t) => {
   t.equal(await page.locator('.chart canvas').count(), 3, 'three uPlot charts')
   const rps = page.getByTestId('rps')
   const total = page.getByTestId('total')
-  await eventually(async () => (await total.innerText()) === '0', 'the empty window')
+  await until(async () => (await total.innerText()) === '0', 'the empty window', 15_000)
 
   // Proxy requests in a bounded loop until the page shows them.
   let stop = false
@@ -49,8 +49,8 @@ t.test('live traffic', async (t) => {
     }
   })()
   try {
-    await eventually(async () => Number(await rps.innerText()) > 0, 'requests/s above 0', 20_000)
-    await eventually(async () => Number(await total.innerText()) > 0, 'a total above 0', 20_000)
+    await until(async () => Number(await rps.innerText()) > 0, 'requests/s above 0', 20_000)
+    await until(async () => Number(await total.innerText()) > 0, 'a total above 0', 20_000)
   } finally {
     stop = true
     await traffic

@@ -2,7 +2,8 @@
 // search box (?search=) finds one of them.
 import t from 'tap'
 import { browserAvailable } from '../helpers/browser.js'
-import { eventually, startManager } from '../helpers/manager.js'
+import { startManager } from '../helpers/manager.js'
+import { until } from '../helpers/gateway.js'
 
 t.test('250 consumers, page by page', async (t) => {
   if (!browserAvailable(t)) return
@@ -48,16 +49,16 @@ t.test('250 consumers, page by page', async (t) => {
   await page.getByLabel('Search').fill('')
   await page.getByLabel('Tags').fill('vip,eu')
   await page.getByRole('button', { name: 'Filter' }).click()
-  await eventually(async () => (await firstColumn()).sort().join() === 'user-008,user-108,user-208', 'vip,eu consumers')
+  await until(async () => (await firstColumn()).sort().join() === 'user-008,user-108,user-208', 'vip,eu consumers', 15_000)
   await page.getByLabel('Tags').fill('vip')
   await page.getByLabel('Tags').press('Enter')
-  await eventually(async () => (await firstColumn()).length === 6, 'the six vip consumers')
+  await until(async () => (await firstColumn()).length === 6, 'the six vip consumers', 15_000)
   t.same((await firstColumn()).sort(), ['user-008', 'user-009', 'user-108', 'user-109', 'user-208', 'user-209'])
 
   await page.getByLabel('Tags').fill('')
   await page.getByLabel('Search').fill('user-123')
   await page.getByLabel('Search').press('Enter')
-  await eventually(async () => (await firstColumn()).join() === 'user-123', 'the search again')
+  await until(async () => (await firstColumn()).join() === 'user-123', 'the search again', 15_000)
   await page.getByRole('link', { name: 'user-123' }).click()
   await page.getByRole('heading', { name: 'Consumer user-123' }).waitFor()
 })
