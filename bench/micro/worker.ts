@@ -1,5 +1,5 @@
 // The cost of isolation: one phase of a header-setting plugin run in-process vs through the
-// piscina pool (snapshot in, mutations out), one at a time and 50 in flight.
+// isolation pool (snapshot in, mutations out), one at a time and 50 in flight.
 // Run: npm run bench:micro -- worker   (uses the compiled build: npm run build first)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

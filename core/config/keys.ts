@@ -462,7 +462,7 @@ export const KEYS: { [K in keyof Config]: KeyDef<Config[K]> } = {
     default: '',
     expects: 'a comma-separated list of loaded plugin names',
     parse: parseNames,
-    description: 'Plugins run isolated in a worker-thread pool (piscina): a crash, a hang or a memory blow-up fails only the request',
+    description: 'Plugins run isolated in worker threads: a crash, a hang or a memory blow-up fails only the request',
   },
   isolation_pool_size: {
     default: '2',

@@ -1,24 +1,31 @@
-// Host side of worker isolation: a piscina pool per gateway process. Each phase of an
-// isolated plugin is a task (snapshot in, mutations out); the tasks reached in one
-// event-loop turn travel to a worker together as one piscina task, because a piscina round
-// trip costs ~25 us whatever it carries and a busy gateway reaches many phases per turn.
+// Host side of worker isolation: a fixed set of worker threads per gateway process. Each
+// phase of an isolated plugin is a task (snapshot in, mutations out); the tasks reached in
+// one event-loop turn travel to a thread together as one message, because a round trip
+// costs a thread wake-up on each side whatever it carries and a busy gateway reaches many
+// phases per turn.
+//
+// The threads are ours, not a piscina pool's: a batch is one postMessage each way on the
+// worker's own port. piscina's task machinery measured 52 us a round trip against 33 us
+// for the bare messages (one in flight, this machine), more than the whole budget for an
+// isolated phase; what it gave beyond that (replacing a dead thread, terminating a stuck
+// one, heap limits) is a few dozen lines here.
 //
 // Failures stay with their request: a thrown error fails its own phase; a timeout fails
 // its own phase (and, if the thread is stuck in synchronous code, the batch it is stuck
-// in: piscina then terminates and replaces the thread); a worker that exits or outgrows
-// its memory limit fails the phases it was running. Each gets Kong's 500 and a log line
+// in: the thread is then terminated and replaced); a thread that exits or outgrows its
+// memory limit fails the phases it was running. Each gets Kong's 500 and a log line
 // naming the plugin; other requests go on.
 
 import type { PgSettings } from '../store/pg/settings.js'
 import { availableParallelism } from 'node:os'
-import { Piscina } from 'piscina'
+import { Worker } from 'node:worker_threads'
 import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import type { PluginRunner, RunInstance } from '../runtime/plugin-runner.js'
 import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
 import { keyHashingPepper } from '../../plugins/key-auth/hashing.js'
-import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog } from './worker.js'
+import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog, WorkerState } from './worker.js'
 
 export interface IsolationOptions {
   /** Module names or paths of the isolated plugins, as in the plugins setting. */
@@ -52,8 +59,8 @@ export class IsolatedPluginError extends Error {
 // Workers always run the compiled worker: node 20 does not apply tsx's loader hooks inside
 // worker threads, so under tsx (tests) this file points at its build in dist/.
 const WORKER = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/core/isolation/worker.js', import.meta.url).href
-  : new URL('./worker.js', import.meta.url).href
+  ? new URL('../../dist/core/isolation/worker.js', import.meta.url)
+  : new URL('./worker.js', import.meta.url)
 
 /**
  * The process's node options for the worker threads, less tsx's loader: what they run is
@@ -81,7 +88,7 @@ export function workerExecArgv (): string[] {
   return out
 }
 
-/** How long a replacement worker may take to load before its queue counts against timeouts. */
+/** How long a thread may take to load its plugins before it is given up and replaced. */
 const COLD_START_MS = 10_000
 
 /** Phases per batch: enough to amortise a round trip, few enough to spread over threads. */
@@ -104,11 +111,25 @@ interface InFlight {
   items: Pending[]
   left: number
   submitted: number
-  /** The worker returned from the batch; what is left is waiting on I/O there. */
+  thread: Thread
+  /** The thread returned from the batch; what is left is waiting on I/O there. */
   returned: boolean
-  threadId: number
-  abort: AbortController
+  /** Its deadline passed while the thread was still inside it: the thread is being terminated. */
+  expired: boolean
   timer: NodeJS.Timeout | undefined
+}
+
+/** One worker thread and what it holds. */
+interface Thread {
+  worker: Worker
+  /** Plugins loaded: it may take batches. */
+  ready: boolean
+  /** A batch's synchronous pass is out on it. */
+  busy: boolean
+  /** Terminated or exited: it takes nothing more. */
+  gone: boolean
+  batches: Set<number>
+  loading: NodeJS.Timeout | undefined
 }
 
 /** A batch's phases on the wire. */
@@ -120,75 +141,116 @@ function write (items: Pending[]): Wire {
 
 /** The runner of isolated plugins: each phase runs in a worker thread (see above). */
 export class IsolationPool implements PluginRunner {
-  readonly #pool: Piscina
   readonly #opts: IsolationOptions
+  readonly #workerData: WorkerData
+  readonly #threads: Thread[] = []
+  readonly #size: number
+  #closing = false
   #started = false
-  #coldUntil = 0
+  /** The first load: resolves once every thread has loaded, rejects on a plugin failing to. */
+  #warm: { resolve: () => void, reject: (err: Error) => void, left: number } | undefined
   #queue: Pending[] = []
   #scheduled = false
-  /** Batches sent whose synchronous pass has not come back: at most one per thread. */
-  #busy = 0
   #lastSent = 0
   #waiting: NodeJS.Timeout | undefined
-  readonly #threads: number
   #nextId = 0
   readonly #inFlight = new Map<number, InFlight>()
 
   constructor (opts: IsolationOptions) {
     this.#opts = opts
-    const workerData: WorkerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, pg: opts.pg, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId, keyauthPepper: keyHashingPepper() }
-    const threads = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
-    this.#threads = threads
-    this.#pool = new Piscina({
-      filename: WORKER,
-      workerData,
-      execArgv: workerExecArgv(),
-      // A fixed set of threads, all loaded at start: the timeout measures plugin code,
-      // not a thread being created and loading modules.
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // piscina's default ('sync') parks an idle worker in Atomics.wait, which would
-      // freeze handlers still awaiting I/O after their batch returned. Without atomics a
-      // batch wakes its worker by message alone ('async' adds a second wake-up path and
-      // measured no faster).
-      atomics: 'disabled',
-      // Run and wait-time histograms for every task: nothing here reads them.
-      recordTiming: false,
-      resourceLimits: { maxOldGenerationSizeMb: opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(opts.maxMemoryMb / 8)) },
-    })
-    // A worker that dies (process.exit, memory limit) is replaced by piscina; say so.
-    this.#pool.on('error', (err: Error) => opts.log.error({ err }, 'isolated plugin worker failed'))
-    this.#pool.on('message', (m: LateOutcome | WorkerLog) => {
-      if ('tollgateLog' in m) {
-        const { level, plugin, message, stack } = m.tollgateLog
-        opts.log[level]({ err: { message, stack }, plugin, phase: 'configure' }, `plugin ${plugin} failed in configure (isolated)`)
-        return
-      }
-      this.#late(m)
-    })
-    this.#pool.on('workerDestroy', (worker: { id: number }) => {
-      // While a replacement loads, batches queued behind it get extra time: the timeout
-      // is meant for plugin code, not for a thread starting up. piscina replaces a thread
-      // as soon as one is destroyed (and says 'workerCreate' only once the new one is ready).
-      if (this.#started) this.#coldUntil = Date.now() + COLD_START_MS
-      // Phases that were waiting on I/O in the dead thread will never answer.
-      for (const [id, batch] of this.#inFlight) {
-        if (batch.returned && batch.threadId === worker.id) this.#fail(id, batch, 'its worker thread ended')
-      }
-    })
+    this.#workerData = { plugins: opts.plugins, isolated: opts.isolated ?? [], cwd: opts.cwd, storePath: opts.storePath, pg: opts.pg, shmPath: opts.shmPath, shmSizes: opts.shmSizes ?? {}, nodeId: opts.nodeId, keyauthPepper: keyHashingPepper() }
+    this.#size = Math.max(1, Math.min(opts.size, availableParallelism() * 4))
   }
 
-  /** Resolves once the threads have loaded the plugins; rejects if a plugin fails to load. */
+  /** Starts the threads; resolves once they have loaded the plugins, rejects if a plugin fails to load. */
   async warm (): Promise<void> {
-    const size = this.#pool.options.maxThreads
-    await Promise.all(Array.from({ length: size * 2 }, () => this.#pool.run({ warmup: true, id: -1, version: 0, tasks: { json: '[[],[]]', bins: [] } } satisfies Batch)))
+    if (this.#started) return
+    await new Promise<void>((resolve, reject) => {
+      this.#warm = { resolve, reject, left: this.#size }
+      for (let i = 0; i < this.#size; i++) this.#spawn()
+    })
     this.#started = true
+  }
+
+  #spawn (): void {
+    const worker = new Worker(WORKER, {
+      workerData: this.#workerData,
+      execArgv: workerExecArgv(),
+      resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(this.#opts.maxMemoryMb / 8)) },
+    })
+    const thread: Thread = { worker, ready: false, busy: false, gone: false, batches: new Set(), loading: undefined }
+    this.#threads.push(thread)
+    // A replacement that never finishes loading would hold its share of the traffic forever.
+    if (this.#started) thread.loading = setTimeout(() => this.#end(thread, 'it did not load within 10 s'), COLD_START_MS)
+    worker.on('message', (m: BatchResult | LateOutcome | WorkerLog | WorkerState) => this.#message(thread, m))
+    // An uncaught error or the heap limit: the thread exits next ('exit' below).
+    worker.on('error', (err: Error) => this.#opts.log.error({ err }, 'isolated plugin worker failed'))
+    worker.on('exit', (code) => this.#exited(thread, code))
+  }
+
+  #message (thread: Thread, m: BatchResult | LateOutcome | WorkerLog | WorkerState): void {
+    if ('outcomes' in m) return this.#returned(thread, m)
+    if ('tollgateBatch' in m) return this.#late(m)
+    if ('tollgateLog' in m) {
+      const { level, plugin, message, stack } = m.tollgateLog
+      this.#opts.log[level]({ err: { message, stack }, plugin, phase: 'configure' }, `plugin ${plugin} failed in configure (isolated)`)
+      return
+    }
+    clearTimeout(thread.loading)
+    if (m.state === 'failed') {
+      if (this.#warm !== undefined) {
+        const warm = this.#warm
+        this.#warm = undefined
+        void this.close().finally(() => warm.reject(new Error(m.error)))
+        return
+      }
+      this.#opts.log.error({ err: { message: m.error } }, 'isolated plugin worker failed to load')
+      this.#end(thread, m.error)
+      return
+    }
+    thread.ready = true
+    if (this.#warm !== undefined && --this.#warm.left === 0) {
+      this.#warm.resolve()
+      this.#warm = undefined
+    }
+    if (this.#queue.length > 0) this.#schedule()
+  }
+
+  /** Terminates a thread (stuck, or failing to load); 'exit' then fails what it held and replaces it. */
+  #end (thread: Thread, why: string): void {
+    if (thread.gone) return
+    thread.gone = true
+    thread.ready = false
+    void thread.worker.terminate().catch((err: unknown) => this.#opts.log.error({ err }, `isolated plugin worker did not stop (${why})`))
+  }
+
+  #exited (thread: Thread, code: number): void {
+    thread.gone = true
+    thread.ready = false
+    clearTimeout(thread.loading)
+    this.#threads.splice(this.#threads.indexOf(thread), 1)
+    if (this.#warm !== undefined) {
+      const warm = this.#warm
+      this.#warm = undefined
+      void this.close().finally(() => warm.reject(new Error(`an isolation worker exited with code ${code} while loading plugins`)))
+      return
+    }
+    // Phases it was running, or that were waiting on I/O in it, will never answer.
+    for (const id of thread.batches) {
+      const batch = this.#inFlight.get(id)
+      if (batch !== undefined) this.#fail(id, batch, batch.expired ? `timed out after ${Date.now() - batch.submitted} ms` : `its worker thread ended (exit code ${code})`)
+    }
+    if (this.#closing) return
+    this.#spawn()
   }
 
   /** Runs one phase of an isolated plugin; settles once its mutations are applied to ctx. */
   run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.#closing) {
+        reject(new IsolatedPluginError(plugin.name, 'the isolation pool is closed'))
+        return
+      }
       this.#queue.push({ ctx, plugin, handler, instance, resolve, reject, done: false })
       this.#schedule()
     })
@@ -208,23 +270,26 @@ export class IsolationPool implements PluginRunner {
   // handler: then the next goes to another thread, so one bad request does not hold the rest.
   #flush (): void {
     this.#scheduled = false
-    while (this.#queue.length > 0 && this.#mayLeave()) this.#send(this.#queue.splice(0, MAX_BATCH))
-    if (this.#queue.length > 0 && this.#busy < this.#threads && this.#waiting === undefined) {
+    let thread: Thread | undefined
+    while (this.#queue.length > 0 && (thread = this.#free()) !== undefined) this.#send(thread, this.#queue.splice(0, MAX_BATCH))
+    if (this.#queue.length > 0 && this.#waiting === undefined && this.#threads.some((t) => t.ready && !t.busy)) {
       this.#waiting = setTimeout(() => { this.#waiting = undefined; this.#flush() }, Math.max(0, this.#lastSent + SLOW_MS - performance.now()))
     }
   }
 
-  #mayLeave (): boolean {
-    return this.#busy === 0 || (this.#busy < this.#threads && performance.now() - this.#lastSent >= SLOW_MS)
+  /** The thread the next batch may go to, if one may leave now. The first free one: its caches are warm. */
+  #free (): Thread | undefined {
+    let free: Thread | undefined
+    let busy = false
+    for (const t of this.#threads) {
+      if (t.busy) busy = true
+      else if (t.ready && free === undefined) free = t
+    }
+    if (free === undefined) return undefined
+    return !busy || performance.now() - this.#lastSent >= SLOW_MS ? free : undefined
   }
 
-  /** A batch's synchronous pass ended: what waits can leave. */
-  #back (): void {
-    this.#busy--
-    if (this.#queue.length > 0) this.#schedule()
-  }
-
-  #send (all: Pending[]): void {
+  #send (thread: Thread, all: Pending[]): void {
     let items = all
     let tasks: Wire
     try {
@@ -245,54 +310,47 @@ export class IsolationPool implements PluginRunner {
       tasks = write(items)
     }
     const id = this.#nextId++
-    const batch: InFlight = { items, left: items.length, submitted: Date.now(), returned: false, threadId: -1, abort: new AbortController(), timer: undefined }
+    const batch: InFlight = { items, left: items.length, submitted: Date.now(), thread, returned: false, expired: false, timer: undefined }
     this.#inFlight.set(id, batch)
-    this.#busy++
+    thread.batches.add(id)
+    thread.busy = true
     this.#lastSent = performance.now()
-    this.#arm(id, batch)
-    this.#pool.run({ id, version: this.#opts.version(), tasks } satisfies Batch, { signal: batch.abort.signal }).then(
-      (result: BatchResult) => {
-        this.#back()
-        batch.returned = true
-        batch.threadId = result.threadId
-        const outcomes = readOutcomes(result.outcomes)
-        for (let i = 0; i < outcomes.length; i++) {
-          const outcome = outcomes[i]
-          if (outcome != null) this.#settle(id, batch, i, outcome)
-        }
-      },
-      (err: Error) => {
-        this.#back()
-        const reason = batch.abort.signal.aborted ? `timed out after ${Date.now() - batch.submitted} ms` : err.message
-        this.#fail(id, batch, reason)
-      },
-    )
+    batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)
+    thread.worker.postMessage({ id, version: this.#opts.version(), tasks } satisfies Batch)
   }
 
-  /** The batch's deadline. A replacement thread starting up while it waits extends it. */
-  #arm (id: number, batch: InFlight): void {
-    const cold = Math.max(0, this.#coldUntil - batch.submitted)
-    const end = batch.submitted + this.#opts.timeoutMs + cold
-    batch.timer = setTimeout(() => {
-      if (this.#coldUntil > batch.submitted && Date.now() < this.#coldUntil + this.#opts.timeoutMs) {
-        batch.timer = setTimeout(() => this.#expire(id, batch), this.#coldUntil + this.#opts.timeoutMs - Date.now())
-        return
-      }
-      this.#expire(id, batch)
-    }, Math.max(0, end - Date.now()))
+  /** A batch's synchronous pass ended: its answers, and what waits can leave. */
+  #returned (thread: Thread, result: BatchResult): void {
+    thread.busy = false
+    if (this.#queue.length > 0) this.#schedule()
+    const batch = this.#inFlight.get(result.id)
+    if (batch === undefined) return
+    batch.returned = true
+    if ('error' in result) {
+      this.#fail(result.id, batch, result.error)
+      return
+    }
+    const outcomes = readOutcomes(result.outcomes)
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]
+      if (outcome != null) this.#settle(result.id, batch, i, outcome)
+    }
   }
 
   #expire (id: number, batch: InFlight): void {
     if (!this.#inFlight.has(id)) return
     // Still inside the batch means stuck in synchronous code: only terminating the thread
-    // frees it (piscina does, and rejects the task: #send fails what is left). Otherwise
-    // the late ones are awaiting I/O; they fail, and the thread goes on serving.
-    if (!batch.returned) batch.abort.abort()
-    else this.#fail(id, batch, `timed out after ${Date.now() - batch.submitted} ms`)
+    // frees it (its exit fails what is left). Otherwise the late ones are awaiting I/O;
+    // they fail, and the thread goes on serving.
+    if (!batch.returned) {
+      batch.expired = true
+      this.#end(batch.thread, 'a batch timed out')
+    } else {
+      this.#fail(id, batch, `timed out after ${Date.now() - batch.submitted} ms`)
+    }
   }
 
   #late (m: LateOutcome): void {
-    if (typeof m?.tollgateBatch !== 'number') return
     const batch = this.#inFlight.get(m.tollgateBatch)
     if (batch !== undefined) this.#settle(m.tollgateBatch, batch, m.index, readOutcomes(m.outcome)[0] as Outcome)
   }
@@ -324,15 +382,18 @@ export class IsolationPool implements PluginRunner {
   #forget (id: number, batch: InFlight): void {
     clearTimeout(batch.timer)
     this.#inFlight.delete(id)
+    batch.thread.batches.delete(id)
   }
 
   async close (): Promise<void> {
+    if (this.#closing) return
+    this.#closing = true
     clearTimeout(this.#waiting)
-    // Nothing may be left waiting on a pool that is gone (nor a timer holding the process).
+    // Nothing may be left waiting on threads that are gone (nor a timer holding the process).
     const queued = this.#queue
     this.#queue = []
     for (const p of queued) p.reject(new IsolatedPluginError(p.plugin.name, 'the isolation pool is closed'))
-    await this.#pool.destroy()
+    await Promise.all(this.#threads.map(async (t) => { clearTimeout(t.loading); await t.worker.terminate() }))
     for (const [id, batch] of this.#inFlight) this.#fail(id, batch, 'the isolation pool is closed')
   }
 }

@@ -312,7 +312,9 @@ function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   ctx.credential = s.credential
   ctx.upstream = up === undefined ? undefined : { ...up, headers: copyHeaders(up.headers), body: up.body === undefined ? undefined : Buffer.from(up.body) }
   ctx.body = s.body === undefined ? undefined : Buffer.from(s.body)
-  ctx.exit = s.exit === undefined ? undefined : structuredClone(s.exit)
+  // Copied by hand: structuredClone turns a Buffer body into a plain Uint8Array, which
+  // then differs from the baseline and came back as a spurious exit.
+  ctx.exit = s.exit === undefined ? undefined : { status: s.exit.status, headers: copyHeaders(s.exit.headers), body: s.exit.body === undefined || typeof s.exit.body === 'string' ? s.exit.body : Buffer.from(s.exit.body) }
   ctx.source = s.source
   ctx.status = s.status
   ctx.responseHeaders = copyHeaders(s.responseHeaders)
@@ -405,7 +407,7 @@ export type Outcome = { mutations: Mutation[] } | { error: string }
 export function writeOutcomes (outcomes: Array<Outcome | null>): Wire {
   const bins: Uint8Array[] = []
   const bin = (b: Uint8Array): number => bins.push(b) - 1
-  const withBody = (m: Mutation): boolean => (m.op === 'upstream' && m.value.body !== undefined) || (m.op === 'exit' && Buffer.isBuffer(m.value.body)) || m.op === 'responseBody'
+  const withBody = (m: Mutation): boolean => (m.op === 'upstream' && m.value.body !== undefined) || (m.op === 'exit' && m.value.body instanceof Uint8Array) || m.op === 'responseBody'
   // Most phases change no body: their outcomes go as they are.
   if (!outcomes.some((o) => o !== null && 'mutations' in o && o.mutations.some(withBody))) return { json: JSON.stringify(outcomes), bins }
   const json = JSON.stringify(outcomes.map((o) => {
@@ -413,7 +415,7 @@ export function writeOutcomes (outcomes: Array<Outcome | null>): Wire {
     return { mutations: o.mutations.map((m) => {
       switch (m.op) {
         case 'upstream': return m.value.body === undefined ? m : { op: m.op, value: { ...m.value, body: bin(m.value.body) } }
-        case 'exit': return Buffer.isBuffer(m.value.body) ? { op: m.op, value: { ...m.value, body: bin(m.value.body) } } : m
+        case 'exit': return m.value.body instanceof Uint8Array ? { op: m.op, value: { ...m.value, body: bin(m.value.body) } } : m
         case 'responseBody': return { op: m.op, value: bin(m.value) }
         default: return m
       }

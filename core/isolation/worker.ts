@@ -1,16 +1,16 @@
-// Runs inside a piscina worker thread. One piscina task is a batch: the phases of isolated
-// plugins that the host reached in one event-loop turn, each with its own request snapshot.
+// Runs inside an isolation worker thread (pool.ts). One message is a batch: the phases of
+// isolated plugins that the host reached in one event-loop turn, each with its own snapshot.
 // Each phase is rebuilt into a RequestContext, run with the same PDK as in-process, and
 // answered with what it changed as an ordered list of mutations.
 //
 // Handlers that finish within the batch's turn (synchronous ones, and async ones that only
 // await promises already settled) answer in the task's result: one message back for the
-// whole batch. A handler still waiting on I/O answers later on its own, through piscina's
-// worker-to-host message channel, so a slow request never holds up its batch-mates.
+// whole batch. A handler still waiting on I/O answers later in a message of its own, so a
+// slow request never holds up its batch-mates.
 
 import type { PgSettings } from '../store/pg/settings.js'
 import { SharedMemory } from '../shm/index.js'
-import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { EntityCache } from '../runtime/entity-cache.js'
 import { Kong } from '../pdk/index.js'
 import { loadPlugins } from '../runtime/loader.js'
@@ -42,8 +42,6 @@ export interface WorkerData {
 }
 
 export interface Batch {
-  /** Only start the worker up (load plugins, open the store). */
-  warmup?: true
   id: number
   /** The host's config version; a newer one drops cached entities. */
   version: number
@@ -51,18 +49,20 @@ export interface Batch {
   tasks: Wire
 }
 
-export interface BatchResult {
-  threadId: number
-  /** Outcomes by task index; null where the handler is still running and will answer by message. */
-  outcomes: Wire
-}
+/** A batch's synchronous pass, answered; `error` when the batch as a whole could not run. */
+export type BatchResult =
+  | { id: number, /** Outcomes by task index; null where the handler is still running and will answer by message. */ outcomes: Wire }
+  | { id: number, outcomes: null, error: string }
+
+/** Posted once the plugins are loaded (or failed to load); the host sends batches only after. */
+export type WorkerState = { state: 'ready' } | { state: 'failed', error: string }
 
 /** A log line from outside any request (a configure hook failing), posted on parentPort. */
 export interface WorkerLog {
   tollgateLog: { level: 'error', plugin: string, message: string, stack: string | undefined }
 }
 
-/** A late answer, posted on the worker's parentPort (piscina relays it as a 'message'). */
+/** A late answer, posted on the worker's parentPort. */
 export interface LateOutcome {
   tollgateBatch: number
   index: number
@@ -95,7 +95,10 @@ async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader,
 
 // Started as the thread starts, so a plugin's first phase does not pay for loading.
 const ready = init()
-ready.catch(() => {}) // reported by the first task
+ready.then(
+  () => parentPort?.postMessage({ state: 'ready' } satisfies WorkerState),
+  (err: unknown) => parentPort?.postMessage({ state: 'failed', error: message(err) } satisfies WorkerState),
+)
 
 const message = (err: unknown): string => err instanceof Error ? err.message : String(err)
 
@@ -117,9 +120,15 @@ function encode (outcomes: Array<Outcome | null>): Wire {
   }
 }
 
-export default async function run (batch: Batch): Promise<BatchResult> {
+parentPort?.on('message', (batch: Batch) => {
+  run(batch).then(
+    (result) => parentPort?.postMessage(result),
+    (err: unknown) => parentPort?.postMessage({ id: batch.id, outcomes: null, error: message(err) } satisfies BatchResult),
+  )
+})
+
+async function run (batch: Batch): Promise<BatchResult> {
   const { registry, store, counters, cache, configurer } = await ready
-  if (batch.warmup === true) return { threadId, outcomes: writeOutcomes([]) }
   if (batch.version !== seenVersion) {
     store.refresh()
     cache.clear()
@@ -169,5 +178,5 @@ export default async function run (batch: Batch): Promise<BatchResult> {
   // back with the batch rather than each in a message of its own.
   if (waiting > 0) await new Promise((resolve) => setImmediate(resolve))
   returned = true
-  return { threadId, outcomes: encode(outcomes) }
+  return { id: batch.id, outcomes: encode(outcomes) }
 }
