@@ -23,7 +23,7 @@ import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import type { PluginRunner, RunInstance } from '../runtime/plugin-runner.js'
-import { applyMutations, BatchWriter, readOutcomes, type Outcome, type Wire } from './snapshot.js'
+import { applyMutations, BatchWriter, readOutcomes, Resident, type Outcome, type Wire } from './snapshot.js'
 import { keyHashingPepper } from '../../plugins/key-auth/hashing.js'
 import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog, WorkerState } from './worker.js'
 
@@ -81,7 +81,7 @@ export function workerExecArgv (): string[] {
       if (!isTsx(spec)) out.push(a, spec)
     } else if (a.startsWith('--import=') || a.startsWith('--require=')) {
       if (!isTsx(a.slice(a.indexOf('=') + 1))) out.push(a)
-    } else if (a === '--enable-source-maps' || a.startsWith('--conditions=')) {
+    } else if (a === '--enable-source-maps' || a.startsWith('--conditions=') || a === '--cpu-prof' || a.startsWith('--cpu-prof-')) {
       out.push(a)
     }
   }
@@ -130,11 +130,14 @@ interface Thread {
   gone: boolean
   batches: Set<number>
   loading: NodeJS.Timeout | undefined
+  /** The entities and configs it holds from earlier batches, and the config version they are from. */
+  resident: Resident
+  version: number
 }
 
-/** A batch's phases on the wire. */
-function write (items: Pending[]): Wire {
-  const writer = new BatchWriter()
+/** A batch's phases on the wire; with `resident`, objects the thread holds go as slots. */
+function write (items: Pending[], resident?: Resident): Wire {
+  const writer = new BatchWriter(resident)
   for (const p of items) writer.add(p.ctx, p.plugin.name, p.handler, p.instance, readsBody(p.plugin, p.instance.config, p.ctx))
   return writer.finish()
 }
@@ -178,7 +181,7 @@ export class IsolationPool implements PluginRunner {
       execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(this.#opts.maxMemoryMb / 8)) },
     })
-    const thread: Thread = { worker, ready: false, busy: false, gone: false, batches: new Set(), loading: undefined }
+    const thread: Thread = { worker, ready: false, busy: false, gone: false, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
     this.#threads.push(thread)
     // A replacement that never finishes loading would hold its share of the traffic forever.
     if (this.#started) thread.loading = setTimeout(() => this.#end(thread, 'it did not load within 10 s'), COLD_START_MS)
@@ -290,10 +293,17 @@ export class IsolationPool implements PluginRunner {
   }
 
   #send (thread: Thread, all: Pending[]): void {
+    // A new config version, or a full table: the thread starts its table over.
+    const version = this.#opts.version()
+    const reset = thread.version !== version || thread.resident.slots.size >= thread.resident.max
+    if (reset) {
+      thread.resident.clear()
+      thread.version = version
+    }
     let items = all
     let tasks: Wire
     try {
-      tasks = write(items)
+      tasks = write(items, thread.resident)
     } catch {
       // A request whose state JSON cannot carry (ctx.shared with a cycle or a BigInt, set
       // by an in-process plugin) fails alone; the rest of its batch goes.
@@ -307,7 +317,7 @@ export class IsolationPool implements PluginRunner {
         }
       })
       if (items.length === 0) return
-      tasks = write(items)
+      tasks = write(items, thread.resident)
     }
     const id = this.#nextId++
     const batch: InFlight = { items, left: items.length, submitted: Date.now(), thread, returned: false, expired: false, timer: undefined }
@@ -316,7 +326,7 @@ export class IsolationPool implements PluginRunner {
     thread.busy = true
     this.#lastSent = performance.now()
     batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)
-    thread.worker.postMessage({ id, version: this.#opts.version(), tasks } satisfies Batch)
+    thread.worker.postMessage({ id, version, reset, tasks } satisfies Batch)
   }
 
   /** A batch's synchronous pass ended: its answers, and what waits can leave. */

@@ -104,12 +104,39 @@ const orNull = (o: object | undefined): object | null => {
   return null
 }
 
+/**
+ * The entities and configs a worker thread holds from earlier batches, by slot, as the host
+ * tracks them: a batch sends an object once per thread, then only its slot. Routes,
+ * services, consumers and plugin configs repeat from batch to batch, and were half of
+ * every batch's JSON to write on the main thread and to parse in the worker. Keyed by
+ * identity: a config change builds new objects (and the pool starts over on a new config
+ * version, or past `max` objects, so the worker's table stays bounded).
+ */
+export class Resident {
+  readonly slots = new Map<object, number>()
+  next = 0
+  constructor (readonly max = 4096) {}
+
+  clear (): void {
+    this.slots.clear()
+    this.next = 0
+  }
+}
+
 /** Builds one batch's wire form; entities and configs shared by its tasks are sent once. */
 export class BatchWriter {
   readonly #refs = new Map<object, number>()
   readonly #objects: unknown[] = []
+  readonly #resident: Resident | undefined
+  /** Objects this batch gave slots to, taken back if it cannot be written. */
+  readonly #added: object[] = []
   readonly #bins: Uint8Array[] = []
   readonly #tasks: WireTask[] = []
+
+  /** With `resident`, objects the thread holds go as slots, and new ones as [slot, object] pairs. */
+  constructor (resident?: Resident) {
+    this.#resident = resident
+  }
 
   add (ctx: RequestContext, plugin: string, handler: string, instance: { id: string, config: Record<string, unknown> }, withBody: boolean): void {
     const conf = instance.config
@@ -176,11 +203,28 @@ export class BatchWriter {
 
   /** The batch on the wire; `objects` is the shared table of entities and configs. */
   finish (): Wire {
-    return { json: JSON.stringify([this.#objects, this.#tasks]), bins: this.#bins }
+    try {
+      return { json: JSON.stringify([this.#objects, this.#tasks]), bins: this.#bins }
+    } catch (err) {
+      // Never sent: the thread will not hold them.
+      for (const o of this.#added) this.#resident?.slots.delete(o)
+      throw err
+    }
   }
 
   #ref (o: object | null | undefined): number {
     if (o === undefined || o === null) return -1
+    const resident = this.#resident
+    if (resident !== undefined) {
+      let slot = resident.slots.get(o)
+      if (slot === undefined) {
+        slot = resident.next++
+        resident.slots.set(o, slot)
+        this.#added.push(o)
+        this.#objects.push(slot, o)
+      }
+      return slot
+    }
     let i = this.#refs.get(o)
     if (i === undefined) {
       i = this.#objects.push(o) - 1
@@ -202,10 +246,16 @@ function headerString (v: number | string | string[] | undefined): string | unde
 
 export interface ReadTask { plugin: string, handler: string, conf: Record<string, unknown>, instance: string, snapshot: Snapshot }
 
-/** Decodes a batch into snapshots; tasks of one batch share its entity and config objects. */
-export function readBatch (wire: Wire): ReadTask[] {
-  const [objects, tasks] = JSON.parse(wire.json) as [unknown[], WireTask[]]
-  const obj = <T>(i: unknown): T | undefined => ((i as number) < 0 ? undefined : objects[i as number] as T)
+/**
+ * Decodes a batch into snapshots; tasks of one batch share its entity and config objects.
+ * `resident` is the thread's table of objects from earlier batches (see Resident).
+ */
+export function readBatch (wire: Wire, resident?: Map<number, unknown>): ReadTask[] {
+  const [sent, tasks] = JSON.parse(wire.json) as [unknown[], WireTask[]]
+  if (resident !== undefined) for (let i = 0; i < sent.length; i += 2) resident.set(sent[i] as number, sent[i + 1])
+  const obj = resident === undefined
+    ? <T>(i: unknown): T | undefined => ((i as number) < 0 ? undefined : sent[i as number] as T)
+    : <T>(i: unknown): T | undefined => ((i as number) < 0 ? undefined : resident.get(i as number) as T)
   const bin = (i: unknown): Uint8Array | undefined => ((i as number) < 0 ? undefined : wire.bins[i as number])
   const opt = <T>(v: unknown): T | undefined => (v === null ? undefined : v as T)
   return tasks.map((t) => {

@@ -1,5 +1,6 @@
 // Worker isolation contains a plugin's failures: the request gets Kong's 500, a log line
 // names the plugin, the pool replaces the worker, and other requests keep being served.
+import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import { BroadcastChannel } from 'node:worker_threads'
@@ -53,6 +54,15 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
 
   let r = await call('nothing')
   t.equal(r.status, 200, 'an isolated plugin that behaves lets requests through')
+  if (process.platform === 'linux') {
+    // The isolation threads run below the event loop's priority (worker.ts): nice +10.
+    const nice = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    })
+    t.equal(nice.filter((n) => n === 10).length, 2, 'both isolation threads run at nice 10')
+    t.ok(nice.includes(0), 'the event loop at 0')
+  }
   t.equal(JSON.parse(r.body).headers['x-misbehave'], 'fine', 'its change reached the upstream')
   // A handler awaiting I/O answers on its own, after its batch: batch-mates do not wait.
   // The waiting one is held until the other has its answer (and says it is waiting).

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { SharedMemory } from '../../../core/shm/index.js'
 import { request } from 'undici'
 import { Kong, serialize } from '../../../core/pdk/index.js'
-import { applyMutations, BatchWriter, contextFromSnapshot, mutationsOf, readBatch, rebuild, readOutcomes, writeOutcomes } from '../../../core/isolation/snapshot.js'
+import { applyMutations, BatchWriter, contextFromSnapshot, mutationsOf, readBatch, rebuild, readOutcomes, Resident, writeOutcomes } from '../../../core/isolation/snapshot.js'
 import { RequestContext } from '../../../core/runtime/context.js'
 import { Phase } from '../../../core/runtime/phases.js'
 import type { Route, Service } from '../../../core/store/index.js'
@@ -50,6 +50,44 @@ function hostContext (req: IncomingMessage, res: ServerResponse): RequestContext
   ctx.pluginCtx.set('p', { mine: true })
   return ctx
 }
+
+t.test('a thread keeps the entities and configs it was sent: later batches send slots', async (t) => {
+  await withRequest((req, res) => {
+    const resident = new Resident()
+    const held = new Map<number, unknown>()
+    const conf = { a: 1 }
+    const batch = (ctx: RequestContext): ReturnType<BatchWriter['finish']> => {
+      const w = new BatchWriter(resident)
+      w.add(ctx, 'p', 'access', { id: 'i', config: conf }, false)
+      return w.finish()
+    }
+    const first = batch(hostContext(req, res))
+    t.equal(JSON.parse(first.json)[0].length, 10, 'the first batch sends route, service, consumer, credential and config with their slots')
+    readBatch(first, held)
+    const second = batch(hostContext(req, res))
+    t.same(JSON.parse(second.json)[0], [], 'the next one sends none of them again')
+    t.notOk(second.json.includes('up.test'), 'nor any of their fields')
+    const [task] = readBatch(second, held)
+    t.same(task?.snapshot.match?.route, route, 'the worker finds them by slot')
+    t.same(task?.snapshot.consumer, consumer)
+    t.same(task?.conf, conf)
+
+    // A batch that cannot be written is never sent: its new objects must go again next time.
+    const fresh = { id: 'c2', username: 'new' } as never
+    const bad = hostContext(req, res)
+    bad.consumer = fresh
+    bad.shared.big = 1n
+    t.throws(() => batch(bad))
+    const good = hostContext(req, res)
+    good.consumer = fresh
+    const third = batch(good)
+    t.ok(third.json.includes('"c2"'), 'the consumer of the failed batch is sent with the next')
+    t.same(readBatch(third, held)[0]?.snapshot.consumer, fresh)
+
+    resident.clear()
+    t.equal(JSON.parse(batch(hostContext(req, res)).json)[0].length, 10, 'after a reset everything goes again')
+  })
+})
 
 t.test('access: what the worker changes, the host gets, in the same shape', async (t) => {
   await withRequest((req, res) => {
