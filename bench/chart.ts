@@ -83,7 +83,7 @@ export function describe (run: BenchRun): string {
   if (m.cpus !== undefined) parts.push(`${m.cpus} CPUs`)
   if (m.node !== undefined) parts.push(`node ${m.node}`)
   const s = run.settings ?? {}
-  if (s.duration !== undefined && s.rounds !== undefined) parts.push(`${s.duration} s x ${s.rounds} rounds`)
+  if (s.duration !== undefined && s.rounds !== undefined) parts.push(`${s.duration} s x ${s.rounds} round${s.rounds === 1 ? '' : 's'}`)
   if (s.connections !== undefined) parts.push(`${s.connections} connections`)
   if (s.upstream !== undefined) parts.push(`upstream ${s.upstream}`)
   if (s.pinned !== undefined) parts.push(s.pinned ? 'pinned' : 'not pinned')
