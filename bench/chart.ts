@@ -90,6 +90,16 @@ export function describe (run: BenchRun): string {
   return parts.join(', ')
 }
 
+/**
+ * A name for a column that holds about `chars` characters at `size` px: longer names get a
+ * smaller font rather than a cut, since the plugin contestants differ only at the end
+ * (tollgate-plugin-response-transformer, ...-json). Past twice the room they are cut too.
+ */
+function fit (name: string, size: number, chars: number): { shown: string, size: number } {
+  const shown = name.length > chars * 2 ? `${name.slice(0, chars * 2 - 1)}…` : name
+  return { shown, size: shown.length <= chars ? size : Math.round((size * chars / shown.length) * 10) / 10 }
+}
+
 function text (x: number, y: number, body: string, attrs = ''): string {
   return `<text x="${c(x)}" y="${c(y)}" ${FONT} ${attrs}>${esc(body)}</text>`
 }
@@ -156,9 +166,8 @@ export function runChart (run: BenchRun): string {
   rows.forEach((r, i) => {
     const mid = top + i * ROW + ROW / 2
     const kind = kindOf(r.name)
-    // Names longer than the label column are cut, with the whole name in a tooltip.
-    const shown = r.name.length > 34 ? `${r.name.slice(0, 33)}…` : r.name
-    labels.push(`<text x="${c(LABEL_X)}" y="${c(mid + 4)}" ${FONT} font-size="12" fill="${INK}"${kind === 'floor' ? ' font-weight="bold"' : ''}>${esc(shown)}${shown === r.name ? '' : `<title>${esc(r.name)}</title>`}</text>`)
+    const { shown, size } = fit(r.name, 12, 32)
+    labels.push(`<text x="${c(LABEL_X)}" y="${c(mid + 4)}" ${FONT} font-size="${size}" fill="${INK}"${kind === 'floor' ? ' font-weight="bold"' : ''}>${esc(shown)}${shown === r.name ? '' : `<title>${esc(r.name)}</title>`}</text>`)
     panels.forEach((p, k) => {
       const v = p.value(r)
       const max = scale[k] as number
@@ -277,8 +286,8 @@ export function historyChart (input: BenchRun[]): string {
     const latest = [...s.points].reverse().find((p) => p !== undefined)
     out.push(`<line x1="${LEG_X}" y1="${ly}" x2="${LEG_X + 18}" y2="${ly}" stroke="${colour}" stroke-width="3"${dash}/>`)
     // The latest ratio sits in a right-aligned column so long names cannot push it off the edge.
-    const shown = s.name.length > 32 ? `${s.name.slice(0, 31)}…` : s.name
-    out.push(`<text x="${LEG_X + 24}" y="${ly + 4}" ${FONT} font-size="11" fill="${INK}">${esc(shown)}${shown === s.name ? '' : `<title>${esc(s.name)}</title>`}</text>`)
+    const { shown, size } = fit(s.name, 11, 30)
+    out.push(`<text x="${LEG_X + 24}" y="${ly + 4}" ${FONT} font-size="${size}" fill="${INK}">${esc(shown)}${shown === s.name ? '' : `<title>${esc(s.name)}</title>`}</text>`)
     if (latest !== undefined) out.push(text(WIDTH - 10, ly + 4, `${latest.toFixed(2)}x`, `font-size="11" font-weight="bold" fill="${MUTED}" text-anchor="end"`))
   })
   out.push(text(LEG_X, top - 14, 'contestant, latest ratio', `font-size="12" font-weight="bold" fill="${INK}"`))
