@@ -20,7 +20,7 @@ import { LmdbStore } from '../core/store/index.js'
 import { bundledPlugins } from '../plugins/index.js'
 import { PLUGIN_BENCHES, PLUGINS_MEASURED_ELSEWHERE, benchName, missing, type PluginBench } from './plugins.js'
 import { TLS_CERT, TLS_KEY, handshakePath, handshakes, resumes, tlsStatus, writeNginxTlsConfig, type HandshakeRun } from './tls.js'
-import { runChart } from './chart.js'
+import { runChart, type BenchRun } from './chart.js'
 import { beside, readRun, writeHistory, writeSvg } from './chart-files.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -680,7 +680,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   writeFileSync(file, JSON.stringify(record, null, 2))
   process.stderr.write(`results written to ${file}\n`)
   // The chart is drawn from the JSON as written (NaN as null), as --chart-from would draw it.
-  const chart = runChart(JSON.parse(JSON.stringify(record)) as typeof record & { date: string })
+  const chart = runChart(JSON.parse(JSON.stringify(record)) as BenchRun)
   writeFileSync(beside(file, 'md'), markdown)
   writeSvg(beside(file, 'svg'), chart)
   process.stderr.write(`table and chart written to ${beside(file, 'md')}, ${beside(file, 'svg')}\n`)
