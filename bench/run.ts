@@ -20,6 +20,8 @@ import { LmdbStore } from '../core/store/index.js'
 import { bundledPlugins } from '../plugins/index.js'
 import { PLUGIN_BENCHES, PLUGINS_MEASURED_ELSEWHERE, benchName, missing, type PluginBench } from './plugins.js'
 import { TLS_CERT, TLS_KEY, handshakePath, handshakes, resumes, tlsStatus, writeNginxTlsConfig, type HandshakeRun } from './tls.js'
+import { runChart, type BenchRun } from './chart.js'
+import { beside, readRun, writeHistory, writeSvg } from './chart-files.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TSX = ['--import', 'tsx']
@@ -33,7 +35,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     credentials: { type: 'string', default: '1000000' },
     routes: { type: 'string', default: '10000' },
-    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+    out: { type: 'string' },
     pin: { type: 'boolean', default: true },
     soak: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -42,8 +44,33 @@ const { values: opts } = parseArgs({
     baseline: { type: 'string' },
     'tls-clients': { type: 'string', default: '8' },
     'tls-duration': { type: 'string' },
+    chart: { type: 'string' },
+    'chart-from': { type: 'string' },
+    history: { type: 'boolean', default: false },
   },
 })
+const RESULTS = join(ROOT, 'bench', 'results')
+const OUT = opts.out ?? RESULTS
+/** The committed charts README.md shows (docs/bench/). */
+const LATEST_SVG = join(ROOT, 'docs', 'bench', 'latest.svg')
+const HISTORY_SVG = join(ROOT, 'docs', 'bench', 'history.svg')
+// Charts from results already on disk: no load, nothing started.
+if (opts.history) {
+  const { code, message } = writeHistory(opts.out === undefined ? [RESULTS] : [RESULTS, opts.out], opts.chart ?? HISTORY_SVG)
+  ;(code === 0 ? process.stdout : process.stderr).write(message)
+  process.exit(code)
+}
+if (opts['chart-from'] !== undefined) {
+  const to = opts.chart ?? LATEST_SVG
+  try {
+    writeSvg(to, runChart(readRun(opts['chart-from'])))
+  } catch (err) {
+    process.stderr.write(`--chart-from: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  process.stdout.write(`chart of ${opts['chart-from']} written to ${to}\n`)
+  process.exit(0)
+}
 const DURATION = Number(opts.duration)
 const ROUNDS = Number(opts.rounds)
 const WARMUP = Number(opts.warmup)
@@ -385,7 +412,7 @@ async function main (): Promise<void> {
   // database = postgres against lmdb (bench/postgres.ts): its own PostgreSQL and gateways,
   // pinned by itself as this harness pins; started before this process pins itself.
   const postgres = (): void => {
-    const args = ['--rounds', String(ROUNDS), '--duration', String(DURATION), '--warmup', String(WARMUP), '--connections', String(CONNECTIONS), '--loader', String(opts.loader), '--out', String(opts.out)]
+    const args = ['--rounds', String(ROUNDS), '--duration', String(DURATION), '--warmup', String(WARMUP), '--connections', String(CONNECTIONS), '--loader', String(opts.loader), '--out', OUT]
     if (!PIN) args.push('--no-pin')
     const r = spawnSync(process.execPath, [...TSX, join(ROOT, 'bench', 'postgres.ts'), ...args], { stdio: 'inherit', cwd: ROOT })
     if (r.status !== 0) process.stderr.write(`postgres bench ${r.status === 2 ? 'skipped' : 'failed'} (exit ${String(r.status)})\n`)
@@ -636,19 +663,31 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     lines.push(`- plugins within 3%: ${costs.filter((t) => t.met === true).length} of ${costs.length}${costs.some((t) => t.met === false) ? ` (missed: ${costs.filter((t) => t.met === false).map((t) => t.name.replace('tollgate-plugin-', '')).join(', ')})` : ''}`)
   }
   const tlsSummary = tlsReport(contestants, byName, lines)
-  process.stdout.write(`${lines.join('\n')}\n`)
+  const markdown = `${lines.join('\n')}\n`
+  process.stdout.write(markdown)
 
-  mkdirSync(opts.out as string, { recursive: true })
-  const file = join(opts.out as string, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, JSON.stringify({
-    date: new Date().toISOString(),
+  mkdirSync(OUT, { recursive: true })
+  const now = new Date()
+  const file = join(OUT, `${now.toISOString().replace(/[:.]/g, '-')}.json`)
+  const record = {
+    date: now.toISOString(),
     machine: { cpus: CPUS, node: process.version },
     settings: { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, upstream: upstreamKind, pinned: PIN, tlsClients: TLS_CLIENTS, tlsDuration: TLS_DURATION },
     results: summary,
     pluginTargets,
     tls: tlsSummary,
-  }, null, 2))
+  }
+  writeFileSync(file, JSON.stringify(record, null, 2))
   process.stderr.write(`results written to ${file}\n`)
+  // The chart is drawn from the JSON as written (NaN as null), as --chart-from would draw it.
+  const chart = runChart(JSON.parse(JSON.stringify(record)) as BenchRun)
+  writeFileSync(beside(file, 'md'), markdown)
+  writeSvg(beside(file, 'svg'), chart)
+  process.stderr.write(`table and chart written to ${beside(file, 'md')}, ${beside(file, 'svg')}\n`)
+  // Only a run of the whole default set replaces the chart README.md shows: a subset
+  // (--only) would pass for the full picture.
+  const charts = [...(only === undefined ? [LATEST_SVG] : []), ...(opts.chart === undefined ? [] : [opts.chart])]
+  for (const to of charts) { writeSvg(to, chart); process.stderr.write(`chart written to ${to}\n`) }
   if (opts.profile !== undefined) await stopForProfiles(contestants)
   if (only === undefined) {
     // Unpinned like the --only run: this process's children would inherit its CPU.

@@ -39,6 +39,10 @@ t.test('npm run bench, in miniature', async (t) => {
   const files = readdirSync(out).filter((f) => f.endsWith('.json'))
   t.equal(files.length, 1)
   const json = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8')) as { results: { name: string, errors: number, rps: number }[], tls?: { contestants: { name: string, newPerSecond: number, resumedPerSecond: number, resumedShare: number, resumedByNode: boolean }[] } }
+  // Beside the JSON: the table as printed, and the run's chart (bench/chart.ts), a bar per contestant.
+  const stamp = join(out, (files[0] as string).replace(/\.json$/, ''))
+  t.equal(readFileSync(`${stamp}.md`, 'utf8'), stdout, '<stamp>.md is the markdown printed')
+  t.equal(readFileSync(`${stamp}.svg`, 'utf8').match(/data-metric="rps"/g)?.length, json.results.length, '<stamp>.svg has a bar per contestant')
   // tollgate-hash-2: a service balanced over an upstream, its targets on loopback addresses besides 127.0.0.1.
   // The plugin contestants started only if their ready checks passed: http-log's collector
   // got an entry, the stack refused a missing key (401) and an outsider (403), sent CORS
