@@ -97,6 +97,19 @@ const MAX_BATCH = 64
 /** How long a batch may be out before the next one goes to another thread regardless. */
 const SLOW_MS = 10
 
+/**
+ * Pacing under load. When the threads can run on other CPUs than the main thread, a batch
+ * comes back sooner and batches shrink, and each costs a wake-up on both sides across CPUs:
+ * 20-30 us on a VM. So once batches carry PACE_FROM phases or more (a loaded gateway;
+ * one request at a time never waits), the next leaves no sooner than PACE_MS after the
+ * last, unless a quarter of MAX_BATCH is waiting. Isolated / in-process header plugin, 50
+ * connections, nothing pinned: 0.81x -> 0.90x-0.93x. On a single CPU the threads (at a
+ * lower priority) only run when the event loop yields, which batches as well; pacing there
+ * only delayed (0.87x -> 0.81x), so it is off.
+ */
+const PACE_MS = 0.5
+const PACE_FROM = 4
+
 interface Pending {
   ctx: RequestContext
   plugin: AnyPlugin
@@ -148,6 +161,8 @@ export class IsolationPool implements PluginRunner {
   readonly #workerData: WorkerData
   readonly #threads: Thread[] = []
   readonly #size: number
+  /** More than one CPU to run on: pace batches (see PACE_MS). */
+  readonly #pace = availableParallelism() > 1
   #closing = false
   #started = false
   /** The first load: resolves once every thread has loaded, rejects on a plugin failing to. */
@@ -155,6 +170,7 @@ export class IsolationPool implements PluginRunner {
   #queue: Pending[] = []
   #scheduled = false
   #lastSent = 0
+  #lastSize = 0
   #waiting: NodeJS.Timeout | undefined
   #nextId = 0
   readonly #inFlight = new Map<number, InFlight>()
@@ -273,6 +289,12 @@ export class IsolationPool implements PluginRunner {
   // handler: then the next goes to another thread, so one bad request does not hold the rest.
   #flush (): void {
     this.#scheduled = false
+    // Under load, with CPUs to spread over: a batch leaves PACE_MS after the one before, so
+    // more phases share each cross-CPU wake-up (see PACE_MS).
+    if (this.#pace && this.#lastSize >= PACE_FROM && this.#queue.length < MAX_BATCH / 4 && performance.now() - this.#lastSent < PACE_MS) {
+      this.#waiting ??= setTimeout(() => { this.#waiting = undefined; this.#flush() }, this.#lastSent + PACE_MS - performance.now())
+      return
+    }
     let thread: Thread | undefined
     while (this.#queue.length > 0 && (thread = this.#free()) !== undefined) this.#send(thread, this.#queue.splice(0, MAX_BATCH))
     if (this.#queue.length > 0 && this.#waiting === undefined && this.#threads.some((t) => t.ready && !t.busy)) {
@@ -325,6 +347,7 @@ export class IsolationPool implements PluginRunner {
     thread.batches.add(id)
     thread.busy = true
     this.#lastSent = performance.now()
+    this.#lastSize = items.length
     batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)
     thread.worker.postMessage({ id, version, reset, tasks } satisfies Batch)
   }
