@@ -614,6 +614,13 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     const paired = rounds < 2 ? '' : ` (round by round: ${median(Array.from({ length: rounds }, (_, i) => (x.runs[i] as Run).rps / (y.runs[i] as Run).rps)).toFixed(2)}x)`
     return `${(x.rps / y.rps).toFixed(2)}x${paired}${perCpu}`
   }
+  const p99Delta = (a: string, b: string): string => {
+    const x = byName.get(a)
+    const y = byName.get(b)
+    if (x === undefined || y === undefined) return 'n/a'
+    const d = x.p99 - y.p99
+    return `${d >= 0 ? '+' : ''}${d.toFixed(2)} ms`
+  }
   if (opts.baseline !== undefined) lines.push('', `- tollgate-key-auth / baseline-key-auth (${opts.baseline}): ${ratio('tollgate-key-auth', 'baseline-key-auth')}`)
   lines.push('', `- tollgate-key-auth / bare: ${ratio('tollgate-key-auth', 'bare')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-key-auth / fastify-http-proxy: ${ratio('tollgate-key-auth', 'fastify-http-proxy')} (target >= 1.2x)`,
@@ -625,7 +632,7 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
     `- tollgate-hash-1000 / tollgate-hash-2 (consistent-hashing): ${ratio('tollgate-hash-1000', 'tollgate-hash-2')} (target >= 0.95x)`,
     `- tollgate-many-routes (${opts.routes}) / tollgate-10-routes: ${ratio('tollgate-many-routes', 'tollgate-10-routes')} (target >= 0.9x)`,
     `- tollgate-many-keys (${opts.credentials}) / tollgate-key-auth (10 keys): ${ratio('tollgate-many-keys', 'tollgate-key-auth')} (target >= 0.95x)`,
-    `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.7x: isolation costs at most 30%)`,
+    `- tollgate-header-isolated / tollgate-header-plugin: ${ratio('tollgate-header-isolated', 'tollgate-header-plugin')}, p99 ${p99Delta('tollgate-header-isolated', 'tollgate-header-plugin')} (target >= 0.9x, p99 within +1 ms)`,
     `- tollgate-2-workers / tollgate-1-worker: ${ratio('tollgate-2-workers', 'tollgate-1-worker')} (target >= 1.4x${PIN ? '; not comparable with pinning on: the load generator and upstream are held to CPU 1 while the workers float. Measure scaling with --no-pin' : ''})`)
   // The plugin bundle's targets (issue #20), for the plugin contestants in this run.
   const pluginTargets: { name: string, against: string, target: PluginBench['target'], ratio?: number, paired?: number, perCpu?: number, met?: boolean }[] = []
