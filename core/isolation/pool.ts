@@ -91,6 +91,9 @@ export function workerExecArgv (): string[] {
 /** How long a thread may take to load its plugins before it is given up and replaced. */
 const COLD_START_MS = 10_000
 
+/** The wait before replacing a thread that died before it had loaded. */
+const RESPAWN_MS = 1000
+
 /** Phases per batch: enough to amortise a round trip, few enough to spread over threads. */
 const MAX_BATCH = 64
 
@@ -111,6 +114,8 @@ const PACE_MS = 0.5
 const PACE_FROM = 4
 
 interface Pending {
+  /** performance.now() when it was queued. */
+  queued: number
   ctx: RequestContext
   plugin: AnyPlugin
   handler: HandlerName
@@ -137,6 +142,8 @@ interface Thread {
   worker: Worker
   /** Plugins loaded: it may take batches. */
   ready: boolean
+  /** It was ready once: a thread that dies before that is not replaced at once. */
+  served: boolean
   /** A batch's synchronous pass is out on it. */
   busy: boolean
   /** Terminated or exited: it takes nothing more. */
@@ -172,6 +179,7 @@ export class IsolationPool implements PluginRunner {
   #lastSent = 0
   #lastSize = 0
   #waiting: NodeJS.Timeout | undefined
+  #starve: NodeJS.Timeout | undefined
   #nextId = 0
   readonly #inFlight = new Map<number, InFlight>()
 
@@ -197,7 +205,7 @@ export class IsolationPool implements PluginRunner {
       execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(this.#opts.maxMemoryMb / 8)) },
     })
-    const thread: Thread = { worker, ready: false, busy: false, gone: false, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
+    const thread: Thread = { worker, ready: false, served: false, busy: false, gone: false, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
     this.#threads.push(thread)
     // A replacement that never finishes loading would hold its share of the traffic forever.
     if (this.#started) thread.loading = setTimeout(() => this.#end(thread, 'it did not load within 10 s'), COLD_START_MS)
@@ -228,6 +236,7 @@ export class IsolationPool implements PluginRunner {
       return
     }
     thread.ready = true
+    thread.served = true
     if (this.#warm !== undefined && --this.#warm.left === 0) {
       this.#warm.resolve()
       this.#warm = undefined
@@ -260,7 +269,10 @@ export class IsolationPool implements PluginRunner {
       if (batch !== undefined) this.#fail(id, batch, batch.expired ? `timed out after ${Date.now() - batch.submitted} ms` : `its worker thread ended (exit code ${code})`)
     }
     if (this.#closing) return
-    this.#spawn()
+    // A thread that could not even load would fail the same way again at once: wait a
+    // little, rather than spin and flood the log.
+    if (thread.served) this.#spawn()
+    else setTimeout(() => { if (!this.#closing) this.#spawn() }, RESPAWN_MS).unref()
   }
 
   /** Runs one phase of an isolated plugin; settles once its mutations are applied to ctx. */
@@ -270,7 +282,7 @@ export class IsolationPool implements PluginRunner {
         reject(new IsolatedPluginError(plugin.name, 'the isolation pool is closed'))
         return
       }
-      this.#queue.push({ ctx, plugin, handler, instance, resolve, reject, done: false })
+      this.#queue.push({ queued: performance.now(), ctx, plugin, handler, instance, resolve, reject, done: false })
       this.#schedule()
     })
   }
@@ -297,9 +309,29 @@ export class IsolationPool implements PluginRunner {
     }
     let thread: Thread | undefined
     while (this.#queue.length > 0 && (thread = this.#free()) !== undefined) this.#send(thread, this.#queue.splice(0, MAX_BATCH))
+    if (this.#queue.length > 0 && !this.#threads.some((t) => t.ready)) this.#starving()
     if (this.#queue.length > 0 && this.#waiting === undefined && this.#threads.some((t) => t.ready && !t.busy)) {
       this.#waiting = setTimeout(() => { this.#waiting = undefined; this.#flush() }, Math.max(0, this.#lastSent + SLOW_MS - performance.now()))
     }
+  }
+
+  /**
+   * No thread is ready (all of them replaced and loading): what waits gets a replacement's
+   * start-up time plus the timeout, then fails, as a batch sent to a thread would.
+   */
+  #starving (): void {
+    if (this.#starve !== undefined) return
+    const limit = COLD_START_MS + this.#opts.timeoutMs
+    this.#starve = setTimeout(() => {
+      this.#starve = undefined
+      const now = performance.now()
+      this.#queue = this.#queue.filter((p) => {
+        if (now - p.queued < limit) return true
+        p.reject(new IsolatedPluginError(p.plugin.name, `no isolation thread could take it within ${limit} ms (in ${p.handler})`))
+        return false
+      })
+      this.#flush()
+    }, limit)
   }
 
   /** The thread the next batch may go to, if one may leave now. The first free one: its caches are warm. */
@@ -422,6 +454,7 @@ export class IsolationPool implements PluginRunner {
     if (this.#closing) return
     this.#closing = true
     clearTimeout(this.#waiting)
+    clearTimeout(this.#starve)
     // Nothing may be left waiting on threads that are gone (nor a timer holding the process).
     const queued = this.#queue
     this.#queue = []

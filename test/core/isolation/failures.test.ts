@@ -108,3 +108,15 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
     t.equal((await call('nothing')).status, 200, `${what}: and so is the next one`)
   }
 })
+
+t.test('a plugin that cannot load in an isolation thread stops the start with its error', async (t) => {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      prefix: tempDir(t), proxy_listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0', admin_gui_listen: 'off',
+      plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/worker-fails.js', import.meta.url))}`,
+      isolated_plugins: 'worker-fails', isolation_pool_size: '2',
+    },
+  })
+  await t.rejects(startGateway(config, createLogger('emerg')), /worker-fails cannot load in a worker thread/)
+})
