@@ -23,8 +23,8 @@ function isRun (x: unknown): x is BenchRun {
 }
 
 /**
- * Every run JSON in `dirs` (a directory given twice is read once), in file name order
- * (the names are ISO stamps), with the files that do not parse and why, and how many
+ * Every run JSON in `dirs` (a run in two of them, by its file name, is read once), in file
+ * name order (the names are ISO stamps), with the files that do not parse and why, and how many
  * parsed but are not runs (bench/postgres.ts's, one per full run: not worth a line each).
  */
 export function readRuns (dirs: string[]): { runs: BenchRun[], skipped: string[], others: number } {
@@ -36,8 +36,8 @@ export function readRuns (dirs: string[]): { runs: BenchRun[], skipped: string[]
     if (!existsSync(dir)) continue
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
       const file = resolve(dir, f)
-      if (seen.has(file)) continue
-      seen.add(file)
+      if (seen.has(f)) continue
+      seen.add(f)
       let json: unknown
       try {
         json = JSON.parse(readFileSync(file, 'utf8'))
@@ -53,13 +53,18 @@ export function readRuns (dirs: string[]): { runs: BenchRun[], skipped: string[]
 }
 
 /**
- * `npm run bench -- --history`: the history chart of the runs in `dirs`, written to `out`.
- * Returns what to print and the exit code: 1 when no run has a floor and a Tollgate ratio.
+ * `npm run bench -- --history`: the history chart of the runs in `dirs`, written to `out`:
+ * the pinned runs, or with `pinned` false the unpinned ones (their ratios differ too much
+ * to share a line). Returns what to print and the exit code: 1 when no run has a floor and
+ * a Tollgate ratio.
  */
-export function writeHistory (dirs: string[], out: string): { code: number, message: string } {
-  const { runs, skipped, others } = readRuns(dirs)
+export function writeHistory (dirs: string[], out: string, pinned = true): { code: number, message: string } {
+  const read = readRuns(dirs)
+  const { skipped } = read
+  const runs = read.runs.filter((r) => (r.settings?.pinned ?? true) === pinned)
+  const others = read.others + read.runs.length - runs.length
   const { runs: usable, series } = historySeries(runs)
-  const notes = `${skipped.map((s) => `skipped ${s}\n`).join('')}${others > 0 ? `${others} other JSON file(s) (not npm run bench runs) passed over\n` : ''}`
+  const notes = `${skipped.map((s) => `skipped ${s}\n`).join('')}${others > 0 ? `${others} other JSON file(s) (not npm run bench runs, or runs ${pinned ? 'without' : 'with'} pinning) passed over\n` : ''}`
   if (usable.length === 0) {
     return { code: 1, message: `${notes}no usable runs in ${dirs.join(', ')}: ${runs.length} run file(s) read, none with a bare contestant and a Tollgate contestant's ratio to it (run npm run bench with bare among the contestants)\n` }
   }

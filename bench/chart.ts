@@ -150,7 +150,11 @@ export function runChart (run: BenchRun): string {
     text(LABEL_X, 48, describe(run), `font-size="12" fill="${MUTED}"`),
     text(LABEL_X, 66, floorRps === undefined ? 'No bare proxy in this run: no floor, no ratios.' : 'Ratio: requests/s over the bare proxy\'s (the floor, red dashed line). Compare within one run only.', `font-size="12" fill="${MUTED}"`),
   ]
-  const scale = panels.map((p) => Math.max(0, ...rows.map((r) => p.value(r) ?? 0)))
+  // The upstream answering directly is the ceiling, not a contestant: at 4x the floor it
+  // squeezed every proxy's bar into a quarter of the panel. Its bar is cut at the panel's
+  // end instead (marked), and the scale is the contestants'.
+  const scaled = rows.some((r) => r.name !== 'upstream') ? rows.filter((r) => r.name !== 'upstream') : rows
+  const scale = panels.map((p) => Math.max(0, ...scaled.map((r) => p.value(r) ?? 0)))
   // Drawn in layers: row stripes, axes and floor lines, bars, then the text on top of all.
   rows.forEach((_r, i) => { if (i % 2 === 1) out.push(`<rect x="0" y="${c(top + i * ROW)}" width="${WIDTH}" height="${ROW}" fill="#f9fafb"/>`) })
   panels.forEach((p, k) => {
@@ -171,8 +175,10 @@ export function runChart (run: BenchRun): string {
     panels.forEach((p, k) => {
       const v = p.value(r)
       const max = scale[k] as number
-      const w = v === undefined || max === 0 ? 0 : (v / max) * p.barMax
+      const cut = v !== undefined && max > 0 && v > max
+      const w = v === undefined || max === 0 ? 0 : (Math.min(v, max) / max) * p.barMax
       out.push(`<rect data-contestant="${esc(r.name)}" data-metric="${p.metric}" data-value="${v === undefined ? '' : String(v)}" x="${c(p.x)}" y="${c(mid - BAR / 2)}" width="${c(w)}" height="${BAR}" fill="${COLOURS[kind]}"/>`)
+      if (cut) out.push(`<path data-cut="${p.metric}" d="M${c(p.x + w - 10)} ${c(mid + BAR / 2 + 1)} l4 ${-(BAR + 2)} M${c(p.x + w - 5)} ${c(mid + BAR / 2 + 1)} l4 ${-(BAR + 2)}" stroke="#ffffff" stroke-width="2"/>`)
       // A white halo keeps a value legible where the floor line crosses it.
       const ratio = p.metric === 'rps' ? num(r.ratio) : undefined
       labels.push(`<text x="${c(p.x + w + 6)}" y="${c(mid + 4)}" ${FONT} font-size="12" fill="${v === undefined ? MUTED : INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">${esc(v === undefined ? 'n/a' : p.label(r, v))}${ratio === undefined ? '' : `<tspan dx="8" font-weight="bold" fill="${MUTED}">${esc(`${ratio.toFixed(2)}x`)}</tspan>`}</text>`)

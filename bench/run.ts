@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
@@ -54,9 +54,12 @@ const OUT = opts.out ?? RESULTS
 /** The committed charts README.md shows (docs/bench/). */
 const LATEST_SVG = join(ROOT, 'docs', 'bench', 'latest.svg')
 const HISTORY_SVG = join(ROOT, 'docs', 'bench', 'history.svg')
+/** Full runs (no --only) keep their JSON here too, committed: the history a fresh clone draws. */
+const HISTORY = join(ROOT, 'bench', 'history')
 // Charts from results already on disk: no load, nothing started.
 if (opts.history) {
-  const { code, message } = writeHistory(opts.out === undefined ? [RESULTS] : [RESULTS, opts.out], opts.chart ?? HISTORY_SVG)
+  const pinned = opts.pin && !opts['no-pin']
+  const { code, message } = writeHistory([HISTORY, RESULTS, ...(opts.out === undefined ? [] : [opts.out])], opts.chart ?? (pinned ? HISTORY_SVG : join(ROOT, 'docs', 'bench', 'history-no-pin.svg')), pinned)
   ;(code === 0 ? process.stdout : process.stderr).write(message)
   process.exit(code)
 }
@@ -693,7 +696,11 @@ http { access_log off; server { ${Array.from({ length: TARGET_ADDRESSES }, (_, i
   process.stderr.write(`table and chart written to ${beside(file, 'md')}, ${beside(file, 'svg')}\n`)
   // Only a run of the whole default set replaces the chart README.md shows: a subset
   // (--only) would pass for the full picture.
-  const charts = [...(only === undefined ? [LATEST_SVG] : []), ...(opts.chart === undefined ? [] : [opts.chart])]
+  if (only === undefined) {
+    mkdirSync(HISTORY, { recursive: true })
+    writeFileSync(join(HISTORY, basename(file)), JSON.stringify(record, null, 2))
+  }
+  const charts = [...(only === undefined ? [PIN ? LATEST_SVG : join(ROOT, 'docs', 'bench', 'latest-no-pin.svg')] : []), ...(opts.chart === undefined ? [] : [opts.chart])]
   for (const to of charts) { writeSvg(to, chart); process.stderr.write(`chart written to ${to}\n`) }
   if (opts.profile !== undefined) await stopForProfiles(contestants)
   if (only === undefined) {

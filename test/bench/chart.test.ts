@@ -99,6 +99,16 @@ const RUN: BenchRun = {
   ],
 }
 
+t.test('runChart: the upstream answering directly is cut at the panel\'s end, not the scale', async (t) => {
+  const els = all(parseXml(runChart({ ...RUN, results: [{ name: 'upstream', rps: 65000, ratio: 4 }, ...RUN.results] })))
+  const rps = els.filter((e) => e.name === 'rect' && e.attrs['data-metric'] === 'rps')
+  const width = (name: string): number => Number(rps.find((b) => b.attrs['data-contestant'] === name)?.attrs.width)
+  t.equal(width('upstream'), width('bare'), 'as wide as the widest contestant\'s bar')
+  t.ok(width('tollgate') / width('bare') > 0.9, 'the contestants keep the panel to themselves')
+  t.equal(els.filter((e) => e.attrs['data-cut'] === 'rps').length, 1, 'its bar is marked as cut')
+  t.equal(els.find((e) => e.attrs['data-contestant'] === 'upstream' && e.attrs['data-metric'] === 'rps')?.attrs['data-value'], '65000', 'its value stays on the bar')
+})
+
 t.test('runChart: one bar per contestant and metric, to scale, the floor marked, text escaped', async (t) => {
   const svg = runChart(RUN)
   const root = parseXml(svg)
@@ -212,9 +222,18 @@ t.test('readRuns and writeHistory read a directory of run files', async (t) => {
   const out = join(other, 'charts', 'history.svg')
   const ok = writeHistory([dir, other], out)
   t.equal(ok.code, 0)
-  t.match(ok.message, /1 other JSON file\(s\) \(not npm run bench runs\) passed over\n.*over 2 run\(s\).*written to .*history\.svg/s)
+  t.match(ok.message, /1 other JSON file\(s\) \(not npm run bench runs, or runs without pinning\) passed over\n.*over 2 run\(s\).*written to .*history\.svg/s)
   const written = all(parseXml(readFileSync(out, 'utf8')))
   t.equal(written.filter((e) => e.name === 'path').length, 2)
+
+  // A full run keeps its JSON in bench/history/ as well as bench/results/: read once.
+  write(other, '2026-12-01T10-00-00-000Z.json', run('2026-12-01T10:00:00.000Z', [['tollgate', 0.93], ['tollgate-key-auth', 0.9]]))
+  t.equal(readRuns([dir, other]).runs.length, 4, 'a run in two directories, by its file name, is read once')
+  // Unpinned runs draw their own history: pinning moves every ratio.
+  write(other, '2026-12-05T10-00-00-000Z.json', { ...run('2026-12-05T10:00:00.000Z', [['tollgate', 0.8]]), settings: { pinned: false } })
+  t.match(writeHistory([dir, other], out).message, /over 2 run\(s\)/, 'the pinned history leaves the unpinned run out')
+  const unpinned = writeHistory([dir, other], join(other, 'charts', 'history-no-pin.svg'), false)
+  t.match(unpinned.message, /over 1 run\(s\)/, 'and the unpinned history has it alone')
 
   const empty = tempDir(t, 'tollgate-charts-empty-')
   write(empty, 'x.json', run('2026-12-03T10:00:00.000Z', [['tollgate', 0.9]], false))
