@@ -173,7 +173,7 @@ export class IsolationPool implements PluginRunner {
   #closing = false
   #started = false
   /** The first load: resolves once every thread has loaded, rejects on a plugin failing to. */
-  #warm: { resolve: () => void, reject: (err: Error) => void, left: number } | undefined
+  #warm: { resolve: () => void, reject: (err: Error) => void, left: number, lost: number } | undefined
   #queue: Pending[] = []
   #scheduled = false
   #lastSent = 0
@@ -193,7 +193,7 @@ export class IsolationPool implements PluginRunner {
   async warm (): Promise<void> {
     if (this.#started) return
     await new Promise<void>((resolve, reject) => {
-      this.#warm = { resolve, reject, left: this.#size }
+      this.#warm = { resolve, reject, left: this.#size, lost: 0 }
       for (let i = 0; i < this.#size; i++) this.#spawn()
     })
     this.#started = true
@@ -258,6 +258,14 @@ export class IsolationPool implements PluginRunner {
     clearTimeout(thread.loading)
     this.#threads.splice(this.#threads.indexOf(thread), 1)
     if (this.#warm !== undefined) {
+      // A thread lost while loading (out of its heap on a crowded machine, say) is replaced,
+      // as piscina did; only a plugin that fails to load ('failed' above) or repeated
+      // losses stop the start.
+      if (this.#warm.lost++ < 3 && !this.#closing) {
+        this.#opts.log.error(`an isolation worker exited with code ${code} while loading plugins; starting another`)
+        this.#spawn()
+        return
+      }
       const warm = this.#warm
       this.#warm = undefined
       void this.close().finally(() => warm.reject(new Error(`an isolation worker exited with code ${code} while loading plugins`)))

@@ -75,6 +75,7 @@ export interface LateOutcome {
 }
 
 const data = workerData as WorkerData
+useKeyHashing(data.keyauthPepper)
 // The threads run below the event loop's priority (nice +10, Linux): woken by a batch,
 // a thread at the same priority preempted the main thread mid-turn, and on a busy CPU
 // those switches, not the plugin, were most of isolation's cost (isolated / in-process
