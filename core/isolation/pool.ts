@@ -148,6 +148,8 @@ interface Thread {
   busy: boolean
   /** Terminated or exited: it takes nothing more. */
   gone: boolean
+  /** What it died of, when it said ('error'): the start's failure names it. */
+  error: string | undefined
   batches: Set<number>
   loading: NodeJS.Timeout | undefined
   /** The entities and configs it holds from earlier batches, and the config version they are from. */
@@ -205,13 +207,16 @@ export class IsolationPool implements PluginRunner {
       execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(this.#opts.maxMemoryMb / 8)) },
     })
-    const thread: Thread = { worker, ready: false, served: false, busy: false, gone: false, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
+    const thread: Thread = { worker, ready: false, served: false, busy: false, gone: false, error: undefined, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
     this.#threads.push(thread)
     // A replacement that never finishes loading would hold its share of the traffic forever.
     if (this.#started) thread.loading = setTimeout(() => this.#end(thread, 'it did not load within 10 s'), COLD_START_MS)
     worker.on('message', (m: BatchResult | LateOutcome | WorkerLog | WorkerState) => this.#message(thread, m))
     // An uncaught error or the heap limit: the thread exits next ('exit' below).
-    worker.on('error', (err: Error) => this.#opts.log.error({ err }, 'isolated plugin worker failed'))
+    worker.on('error', (err: Error) => {
+      thread.error = err.message
+      this.#opts.log.error({ err }, 'isolated plugin worker failed')
+    })
     worker.on('exit', (code) => this.#exited(thread, code))
   }
 
@@ -262,13 +267,13 @@ export class IsolationPool implements PluginRunner {
       // as piscina did; only a plugin that fails to load ('failed' above) or repeated
       // losses stop the start.
       if (this.#warm.lost++ < 3 && !this.#closing) {
-        this.#opts.log.error(`an isolation worker exited with code ${code} while loading plugins; starting another`)
+        this.#opts.log.error(`an isolation worker exited with code ${code} while loading plugins${thread.error === undefined ? '' : ` (${thread.error})`}; starting another`)
         this.#spawn()
         return
       }
       const warm = this.#warm
       this.#warm = undefined
-      void this.close().finally(() => warm.reject(new Error(`an isolation worker exited with code ${code} while loading plugins`)))
+      void this.close().finally(() => warm.reject(new Error(`an isolation worker exited with code ${code} while loading plugins${thread.error === undefined ? '' : `: ${thread.error}`}`)))
       return
     }
     // Phases it was running, or that were waiting on I/O in it, will never answer.

@@ -33,7 +33,7 @@ t.test('timeouts, throws, exits and memory blow-ups fail only their request', as
       plugins: `bundled,${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/misbehave.js', import.meta.url))},${fileURLToPath(new URL('../../../dist/test/fixtures/plugins/isolated/first.js', import.meta.url))}`,
       // The timeout is what 'hang' and 'slow' wait for, and a bound on every other phase:
       // generous for a loaded machine, short enough for the two cases that wait it out.
-      isolated_plugins: 'misbehave', isolation_timeout: '5000', isolation_max_memory: '128', isolation_pool_size: '2',
+      isolated_plugins: 'misbehave', isolation_timeout: '5000', isolation_max_memory: '64', isolation_pool_size: '2',
     },
   })
   const gw = await startGateway(config, createLogger('error', sink), { plugins: [spy] })
