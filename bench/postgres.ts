@@ -25,11 +25,11 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
 import pg from 'pg'
 import { Client } from 'undici'
 import { launchPostgres, pgBinDir, type PgProcess } from '../test/helpers/pg-server.js'
 import { parseWrk, type LoadResult } from './wrk.js'
+import { autocannon } from './peers.js'
 import { cpuSeconds, descendants } from './proc.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -212,7 +212,7 @@ async function load (gw: Gateway, seconds: number): Promise<Run> {
     })
     r = parseWrk(out)
   } else {
-    const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
+    const result = await (await autocannon())({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
     r = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, total: result.requests.total }
   }
   const cpu1 = cpuSeconds(gw.child.pid)

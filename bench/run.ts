@@ -12,8 +12,8 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
 import { parseWrk, type LoadResult } from './wrk.js'
+import { autocannon, ensurePeers } from './peers.js'
 import { cpuSeconds, descendants } from './proc.js'
 import { loadPlugins } from '../core/runtime/loader.js'
 import { LmdbStore } from '../core/store/index.js'
@@ -103,6 +103,8 @@ if (opts.baseline !== undefined && !existsSync(join(opts.baseline, 'dist', 'core
 }
 /** wrk when it is on PATH (it costs the shared CPU less than autocannon), else autocannon. */
 const LOADER: 'wrk' | 'autocannon' = opts.loader === 'autocannon' ? 'autocannon' : opts.loader === 'wrk' || which('wrk') ? 'wrk' : 'autocannon'
+// The peer gateways and autocannon come from bench/package.json, installed on the first run.
+ensurePeers()
 
 function freePort (): Promise<number> {
   return new Promise((resolve) => {
@@ -367,7 +369,7 @@ async function load (c: Contestant, seconds: number): Promise<Contestant['runs']
 
 
 async function cannon (c: Contestant, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
+  const result = await (await autocannon())({ url: c.url, headers: c.headers, connections: CONNECTIONS, duration: seconds, pipelining: 1 })
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
