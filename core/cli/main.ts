@@ -22,8 +22,10 @@ Commands:
   reload    Replace the running gateway's worker processes one by one
   stop      Stop the running gateway gracefully
   health    Say whether the gateway is running (exit 0) or not (exit 1)
-  plugin init NAME [--dir DIR]
-            Scaffold a plugin folder (descriptor, passing test, build script)
+  plugin init NAME [--dir DIR] [--sdk PATH]
+            Scaffold a plugin folder (descriptor, passing test, build script) that
+            depends on @tollgate/sdk's published version, or with --sdk on a local
+            SDK (its folder, or a tarball from npm pack)
   config init|parse|db_import|db_export|diff|sync [FILE]
             Declarative configuration files (kong.yml); see tollgate config --help
   migrations bootstrap|up|status|reset
@@ -212,15 +214,17 @@ export async function main (argv: string[]): Promise<void> {
       }
       case 'plugin': {
         const [sub, name, ...more] = rest
-        if (sub !== 'init' || name === undefined || name.startsWith('-')) throw new UsageError('usage: tollgate plugin init NAME [--dir DIR]')
+        if (sub !== 'init' || name === undefined || name.startsWith('-')) throw new UsageError('usage: tollgate plugin init NAME [--dir DIR] [--sdk PATH]')
         let dir = process.cwd()
+        let sdk: string | undefined
         try {
-          const { values } = parseArgs({ args: more, options: { dir: { type: 'string' } }, strict: true, allowPositionals: false })
+          const { values } = parseArgs({ args: more, options: { dir: { type: 'string' }, sdk: { type: 'string' } }, strict: true, allowPositionals: false })
           dir = values.dir ?? dir
+          sdk = values.sdk
         } catch (err) {
           throw new UsageError((err as Error).message)
         }
-        const files = scaffoldPlugin(name, dir)
+        const files = scaffoldPlugin(name, dir, sdk)
         process.stdout.write(`created:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: cd into it, npm install, npm test\n`)
         return
       }

@@ -3,17 +3,26 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../errors.js'
 import { SDK_VERSION } from '../meta.js'
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
 
-export function scaffoldPlugin (name: string, dir: string): string[] {
+/**
+ * `sdk`: where the project gets @tollgate/sdk. Unset, the published version range this
+ * gateway's SDK satisfies; a path (the SDK's folder in a checkout, or a tarball from
+ * `npm pack`) for working against an unpublished SDK.
+ */
+export function scaffoldPlugin (name: string, dir: string, sdk?: string): string[] {
   if (!NAME_RE.test(name)) throw new ConfigError(`plugin name '${name}' must be lower-case letters, digits, '-' or '_'`)
   const target = resolve(dir, name)
   if (existsSync(target)) throw new ConfigError(`${target} already exists; choose another name or --dir`)
-  const sdk = fileURLToPath(new URL('../../../sdk', import.meta.url))
+  let sdkDependency = `^${SDK_VERSION}`
+  if (sdk !== undefined) {
+    const path = resolve(sdk)
+    if (!existsSync(path)) throw new ConfigError(`--sdk ${sdk}: no such file or directory (give the SDK's folder or a tarball made by npm pack)`)
+    sdkDependency = `file:${path}`
+  }
   mkdirSync(target, { recursive: true })
   const files: Record<string, string> = {
     'package.json': `${JSON.stringify({
@@ -22,7 +31,7 @@ export function scaffoldPlugin (name: string, dir: string): string[] {
       type: 'module',
       main: 'dist/index.js',
       scripts: { test: 'node --import tsx --test index.test.ts', build: 'tsc' },
-      dependencies: { '@tollgate/sdk': `file:${sdk}` },
+      dependencies: { '@tollgate/sdk': sdkDependency },
       devDependencies: { tsx: '^4', typescript: '^5', '@types/node': '^20' },
     }, null, 2)}\n`,
     'tsconfig.json': `${JSON.stringify({

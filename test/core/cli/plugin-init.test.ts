@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { SDK_VERSION } from '../../../core/meta.js'
 import { runCli } from '../../helpers/process.js'
 import { tempDir } from '../../helpers/store.js'
 
@@ -13,7 +14,7 @@ t.test('tollgate plugin init scaffolds a plugin whose test passes', async (t) =>
   const root = join(dir, 'greeter')
   t.match(r.stdout, /created:/)
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
-  t.match(pkg.dependencies['@tollgate/sdk'], /^file:/)
+  t.equal(pkg.dependencies['@tollgate/sdk'], `^${SDK_VERSION}`, 'a version range of the published SDK')
   // What `npm install` would link, without the registry: the SDK from this checkout.
   const repo = fileURLToPath(new URL('../../../', import.meta.url))
   mkdirSync(join(root, 'node_modules', '@tollgate'), { recursive: true })
@@ -28,4 +29,21 @@ t.test('tollgate plugin init scaffolds a plugin whose test passes', async (t) =>
   const bad = await runCli(['plugin', 'init', 'Bad Name', '--dir', dir])
   t.equal(bad.code, 1)
   t.match(bad.stderr, /must be lower-case/)
+})
+
+t.test('--sdk points the project at a local SDK: a folder or a packed tarball', async (t) => {
+  const dir = tempDir(t)
+  const repo = fileURLToPath(new URL('../../../', import.meta.url))
+  const r = await runCli(['plugin', 'init', 'local', '--dir', dir, '--sdk', join(repo, 'sdk')])
+  t.equal(r.code, 0, r.stderr)
+  const pkg = JSON.parse(readFileSync(join(dir, 'local', 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+  t.equal(pkg.dependencies['@tollgate/sdk'], `file:${join(repo, 'sdk')}`)
+
+  const missing = await runCli(['plugin', 'init', 'other', '--dir', dir, '--sdk', join(dir, 'tollgate-sdk-9.9.9.tgz')])
+  t.equal(missing.code, 1)
+  t.match(missing.stderr, /--sdk .*tollgate-sdk-9\.9\.9\.tgz: no such file or directory/)
+  t.notOk(existsSync(join(dir, 'other')), 'and nothing is written')
+  const usage = await runCli(['plugin', 'init', 'other', '--dir', dir, '--sdk'])
+  t.not(usage.code, 0)
+  t.match(usage.stderr, /argument missing|usage/i)
 })

@@ -1,1 +1,0 @@
-export * from '../dist/sdk/src/index.js'
