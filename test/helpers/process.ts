@@ -40,12 +40,16 @@ export interface Running {
   exited: Promise<Exit>
 }
 
-/** Starts `tollgate start` and resolves once it logged its bound addresses. Killed at test end. */
-export function startGateway (t: Test, args: string[], env: Record<string, string> = {}): Promise<Running> {
+/**
+ * Starts `tollgate start` and resolves once it logged its bound addresses. Killed at test end.
+ * `bin`: another install's bin/tollgate.js (the packed gateway's), run from `cwd`.
+ */
+export function startGateway (t: Test, args: string[], env: Record<string, string> = {}, opts: { bin?: string, cwd?: string } = {}): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'start', ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? BIN, 'start', ...args], {
       env: childEnv({ TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_LOG_LEVEL: 'info', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: opts.cwd,
     })
     let stdout = ''
     let stderr = ''

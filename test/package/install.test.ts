@@ -1,0 +1,146 @@
+// What a user gets from the packed packages, on a machine with nothing else on it: the
+// gateway's tarball installed with --omit=dev (the install the Dockerfile's runtime stage and
+// the systemd guide make), Kong's Key Authentication guide against it, then a plugin project
+// scaffolded by that install, depending on the packed SDK, tested, built, and loaded isolated
+// into the gateway. And the production install from a checkout: `npm ci --omit=dev`.
+//
+// Packing uses --ignore-scripts: `npm test` built dist/ just before (pretest), and a rebuild
+// here would rewrite dist/ under the test files running beside this one.
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { form, startGateway, type Exit } from '../helpers/process.js'
+import { startMockUpstream } from '../helpers/mock-upstream.js'
+import { tempDir } from '../helpers/store.js'
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url))
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version
+
+/** Runs a command to completion (bounded at 5 minutes: an npm install from the cache takes seconds). */
+function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const clean: NodeJS.ProcessEnv = {}
+    // The test runner's own settings (tap's, tsx's loader in NODE_OPTIONS, npm's of `npm test`)
+    // must not reach a separate install.
+    for (const [k, v] of Object.entries(process.env)) if (!/^(TAP|TOLLGATE_|NODE_OPTIONS|npm_)/i.test(k)) clean[k] = v
+    const child = spawn(cmd, args, { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')} did not finish: ${stdout}${stderr}`)) }, 300_000)
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
+  })
+}
+const npm = (args: string[], cwd: string): Promise<Exit> => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], cwd)
+
+interface Packed { filename: string, files: Array<{ path: string }> }
+async function pack (t: Test, dir: string, workspace?: string): Promise<Packed> {
+  const r = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, ...(workspace === undefined ? [] : ['--workspace', workspace])], REPO)
+  t.equal(r.code, 0, `npm pack: ${r.stderr}`)
+  return (JSON.parse(r.stdout) as Packed[])[0] as Packed
+}
+
+async function proxied (url: string, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
+  const res = await request(url, { headers })
+  const text = await res.body.text()
+  return { status: res.statusCode, body: JSON.parse(text) }
+}
+
+t.test('the packed gateway and SDK, installed with --omit=dev into empty directories', async (t) => {
+  const dir = tempDir(t, 'tollgate-pack-')
+
+  const gw = await pack(t, dir)
+  const gwFiles = gw.files.map((f) => f.path)
+  for (const f of ['bin/tollgate.js', 'dist/core/cli/main.js', 'dist/core/isolation/worker.js', 'dist/plugins/key-auth/index.js', 'dist/manager/index.html', 'README.md', 'LICENSE', 'package.json']) {
+    t.ok(gwFiles.includes(f), `the gateway's tarball carries ${f}`)
+  }
+  t.same(gwFiles.filter((f) => /^(test|bench|examples|core|plugins|sdk|manager|scripts)\/|^dist\/(test|bench|examples)\/|\.map$|\.d\.ts$/.test(f)), [], 'and no sources, tests, benchmarks, maps or declarations')
+  const sdk = await pack(t, dir, 'sdk')
+  t.same(sdk.files.map((f) => f.path).filter((f) => !f.startsWith('types/')).sort(), ['LICENSE', 'README.md', 'dist/index.js', 'package.json'], 'the SDK: its bundle, declarations, README and license')
+  t.ok(sdk.files.some((f) => f.path === 'types/sdk/src/index.d.ts'), 'with the declarations its exports name')
+
+  // The gateway, as a dependency of an empty project (what `npm install -g` does, under a prefix of the test's).
+  const app = join(dir, 'app')
+  mkdirSync(app)
+  writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n')
+  let r = await npm(['install', '--omit=dev', join(dir, gw.filename)], app)
+  t.equal(r.code, 0, `npm install --omit=dev tollgate: ${r.stderr}`)
+  const modules = readdirSync(join(app, 'node_modules'))
+  t.notOk(modules.includes('typescript') || modules.includes('tap') || modules.includes('esbuild'), 'no development packages')
+  t.notOk(existsSync(join(app, 'node_modules', '@tollgate', 'sdk')), 'the gateway does not need the SDK package: its plugins run against its own copy')
+  const bin = join(app, 'node_modules', '.bin', 'tollgate')
+  r = await run(bin, ['version'], app)
+  t.same([r.code, r.stdout.trim()], [0, VERSION], 'tollgate version')
+
+  // Kong's Key Authentication guide, in short, against the installed gateway.
+  const up = await startMockUpstream(t)
+  const prefix = join(dir, 'prefix')
+  let gateway = await startGateway(t, ['--prefix', prefix], {}, { bin: join(app, 'node_modules', 'tollgate', 'bin', 'tollgate.js'), cwd: app })
+  let A = gateway.admin
+  t.equal((await form(`${A}/services`, 'POST', { name: 'example_service', url: up.url })).status, 201)
+  t.equal((await form(`${A}/services/example_service/routes`, 'POST', { name: 'example_route', 'paths[]': '/mock' })).status, 201)
+  t.equal((await form(`${A}/plugins/`, 'POST', { name: 'key-auth', 'config.key_names': 'apikey' })).status, 201)
+  t.equal((await form(`${A}/consumers/`, 'POST', { username: 'luka' })).status, 201)
+  t.equal((await form(`${A}/consumers/luka/key-auth`, 'POST', { key: 'top-secret-key' })).status, 201)
+  let p = await proxied(`${gateway.proxy}/mock/request`)
+  t.same([p.status, p.body.message], [401, 'No API key found in request'], 'no key: 401')
+  p = await proxied(`${gateway.proxy}/mock/request`, { apikey: 'bad-key' })
+  t.same([p.status, p.body.message], [401, 'Invalid authentication credentials'], 'a wrong key: 401')
+  p = await proxied(`${gateway.proxy}/mock/request`, { apikey: 'top-secret-key' })
+  t.same([p.status, p.body.headers['x-consumer-username']], [200, 'luka'], 'the key: proxied as luka')
+  r = await run(bin, ['health', '--prefix', prefix], app)
+  t.equal(r.code, 0, `tollgate health: ${r.stdout}${r.stderr}`)
+
+  // A plugin project from the installed gateway's scaffold, on the packed SDK.
+  r = await run(bin, ['plugin', 'init', 'hello', '--dir', dir, '--sdk', join(dir, sdk.filename)], app)
+  t.equal(r.code, 0, r.stderr)
+  const project = join(dir, 'hello')
+  r = await npm(['install'], project)
+  t.equal(r.code, 0, `npm install in the plugin project: ${r.stderr}`)
+  r = await run('npm', ['test'], project)
+  t.equal(r.code, 0, `the scaffold's test passes on the packed SDK: ${r.stdout}${r.stderr}`)
+  t.match(r.stdout, /# pass 1/)
+  r = await run('npm', ['run', 'build'], project)
+  t.equal(r.code, 0, `npm run build: ${r.stdout}${r.stderr}`)
+
+  // SIGTERM stops the gateway gracefully; the next start keeps what was stored and runs the plugin isolated.
+  gateway.child.kill('SIGTERM')
+  t.equal((await gateway.exited).code, 0, 'SIGTERM: a clean exit')
+  gateway = await startGateway(t, ['--prefix', prefix], {
+    TOLLGATE_PLUGINS: `bundled, ${join(project, 'dist', 'index.js')}`,
+    TOLLGATE_ISOLATED_PLUGINS: 'hello',
+  }, { bin: join(app, 'node_modules', 'tollgate', 'bin', 'tollgate.js'), cwd: app })
+  A = gateway.admin
+  t.equal((await form(`${A}/routes/example_route/plugins`, 'POST', { name: 'hello', 'config.value': 'from-a-worker' })).status, 201)
+  p = await proxied(`${gateway.proxy}/mock/request`, { apikey: 'top-secret-key' })
+  t.equal(p.status, 200, 'the stored key still works')
+  t.equal(p.body.headers['x-hello'], 'from-a-worker', 'the packed plugin ran (isolated) and set its header upstream')
+  gateway.child.kill('SIGTERM')
+  t.equal((await gateway.exited).code, 0)
+})
+
+t.test('npm ci --omit=dev in a checkout: keeps the build made before, or says what to do', async (t) => {
+  const dir = tempDir(t, 'tollgate-prod-')
+  for (const f of ['package.json', 'package-lock.json', 'bin', 'scripts', 'dist/core', 'dist/plugins', 'dist/sdk', 'dist/manager', 'sdk/package.json']) {
+    cpSync(join(REPO, f), join(dir, f), { recursive: true })
+  }
+  let r = await npm(['ci', '--omit=dev'], dir)
+  t.equal(r.code, 0, `npm ci --omit=dev: ${r.stderr}`)
+  t.match(r.stderr, /TypeScript is not installed \(a production install\): using the build already in dist\//)
+  t.notOk(existsSync(join(dir, 'node_modules', 'typescript')), 'no TypeScript: the build was not redone')
+  r = await run(process.execPath, [join(dir, 'bin', 'tollgate.js'), 'version'], dir)
+  t.same([r.code, r.stdout.trim()], [0, VERSION])
+
+  renameSync(join(dir, 'dist'), join(dir, 'dist.moved'))
+  r = await run('npm', ['run', 'build'], dir)
+  t.equal(r.code, 1, 'no TypeScript and no dist/: the build fails')
+  t.match(r.stderr, /cannot build: TypeScript is not installed .*and dist\/ holds no build/)
+  t.match(r.stderr, /npm ci && npm run build/, 'and says what to run')
+  r = await run(process.execPath, [join(dir, 'bin', 'tollgate.js'), 'start'], dir)
+  t.equal(r.code, 1)
+  t.match(r.stderr, /tollgate is not built/, 'the CLI says it is not built, rather than crashing')
+})
