@@ -36,6 +36,8 @@ function rewrite (dir) {
   }
 }
 rewrite(join(dist, 'plugins'))
+// --link-only (the quick build): the bundled plugins' imports, not the SDK package.
+if (process.argv.includes('--link-only')) process.exit(0)
 
 rmSync(join(sdk, 'dist'), { recursive: true, force: true })
 await build({

@@ -1,7 +1,7 @@
 // `tollgate plugin init NAME [--dir DIR]`: a plugin folder with a descriptor, a test that
 // passes, and the scripts to test and build it.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { SDK_VERSION } from '../meta.js'
@@ -21,6 +21,8 @@ export function scaffoldPlugin (name: string, dir: string, sdk?: string): string
   if (sdk !== undefined) {
     const path = resolve(sdk)
     if (!existsSync(path)) throw new ConfigError(`--sdk ${sdk}: no such file or directory (give the SDK's folder or a tarball made by npm pack)`)
+    // A checkout's sdk/ holds the package only once `npm run build` made it (npm install's quick build does not).
+    if (statSync(path).isDirectory() && !existsSync(join(path, 'dist', 'index.js'))) throw new ConfigError(`--sdk ${sdk}: the SDK package is not built there; run \`npm run build\` in that checkout first`)
     sdkDependency = `file:${path}`
   }
   mkdirSync(target, { recursive: true })

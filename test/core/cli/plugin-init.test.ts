@@ -43,6 +43,12 @@ t.test('--sdk points the project at a local SDK: a folder or a packed tarball', 
   t.equal(missing.code, 1)
   t.match(missing.stderr, /--sdk .*tollgate-sdk-9\.9\.9\.tgz: no such file or directory/)
   t.notOk(existsSync(join(dir, 'other')), 'and nothing is written')
+  // A checkout's sdk/ before `npm run build` made the package in it.
+  const unbuilt = join(dir, 'unbuilt-sdk')
+  mkdirSync(unbuilt)
+  const early = await runCli(['plugin', 'init', 'other', '--dir', dir, '--sdk', unbuilt])
+  t.equal(early.code, 1)
+  t.match(early.stderr, /the SDK package is not built there; run `npm run build`/)
   const usage = await runCli(['plugin', 'init', 'other', '--dir', dir, '--sdk'])
   t.not(usage.code, 0)
   t.match(usage.stderr, /argument missing|usage/i)
