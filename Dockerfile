@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # Tollgate's container image, in two stages:
-#   build    the dev dependencies, the compiled dist/ (tsc, Manager, SDK), and `npm pack`;
-#   runtime  Node 20 slim with the packed gateway installed --omit=dev: what test/package/
-#            install.test.ts installs into an empty directory and runs Kong's Key
-#            Authentication guide against.
+#   build    the dev dependencies, the compiled dist/ (tsc, Manager, SDK), and the tarball
+#            with its dependencies locked (scripts/pack.mjs);
+#   runtime  Node 20 slim with that tarball extracted and `npm ci --omit=dev` in it: the
+#            steps test/package/install.test.ts takes in an empty directory before running
+#            Kong's Key Authentication guide against the result.
 # docker build -t tollgate .
 # docker run -d --name tollgate -p 8000:8000 -p 8443:8443 -p 127.0.0.1:8001:8001 \
 #   -e TOLLGATE_ADMIN_LISTEN=0.0.0.0:8001 -v tollgate-data:/var/lib/tollgate tollgate
@@ -16,17 +17,22 @@ COPY sdk/package.json sdk/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build \
- && mkdir /pack \
- && npm pack --ignore-scripts --pack-destination /pack \
- && npm pack --ignore-scripts --pack-destination /pack --workspace sdk
+ && node scripts/pack.mjs --no-build --destination /pack
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     TOLLGATE_PREFIX=/var/lib/tollgate
 COPY --from=build /pack/tollgate-*.tgz /tmp/
-RUN npm install --global --omit=dev --no-audit --no-fund /tmp/tollgate-*.tgz \
+# The tarball's npm-shrinkwrap.json is package-lock.json's production part: `npm ci` in the
+# extracted package installs exactly the versions the tests ran (`npm install -g` of a local
+# tarball would resolve them afresh).
+RUN mkdir -p /opt/tollgate \
+ && tar -xzf /tmp/tollgate-*.tgz -C /opt/tollgate --strip-components=1 \
  && rm /tmp/tollgate-*.tgz \
+ && cd /opt/tollgate \
+ && npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
+ && ln -s /opt/tollgate/bin/tollgate.js /usr/local/bin/tollgate \
  && mkdir -p /var/lib/tollgate \
  && chown node:node /var/lib/tollgate
 # The node image's unprivileged user (uid 1000); the default ports need no privileges.

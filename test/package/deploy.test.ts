@@ -51,7 +51,8 @@ t.test('the Dockerfile: lints clean, two stages, a non-root runtime on Node 20 s
   const runtime = ins.filter((i) => i.stage === 1)
   const buildName = /\bAS\s+(\S+)/i.exec(froms[0]?.args ?? '')?.[1]
   t.ok(runtime.some((i) => i.op === 'COPY' && i.args.startsWith(`--from=${buildName ?? '?'} `)), 'the runtime takes the packed tarball from the build stage')
-  t.ok(runtime.some((i) => i.op === 'RUN' && /npm install --global --omit=dev .*tollgate-\*\.tgz/.test(i.args)), 'and installs it with --omit=dev, as install.test.ts does')
+  t.ok(runtime.some((i) => i.op === 'RUN' && /tar -xzf \/tmp\/tollgate-\*\.tgz .*npm ci --omit=dev/.test(i.args)), 'and installs it with npm ci --omit=dev against its shrinkwrap, as install.test.ts does')
+  t.ok(ins.some((i) => i.stage === 0 && i.op === 'RUN' && /scripts\/pack\.mjs/.test(i.args)), 'packed by scripts/pack.mjs, which locks the dependencies')
   t.ok(ins.some((i) => i.stage === 0 && i.op === 'RUN' && /npm ci\b/.test(i.args)), 'the build stage installs from the lockfile')
   const user = runtime.filter((i) => i.op === 'USER').at(-1)?.args
   t.ok(user !== undefined && !/^(root|0)(:|$)/.test(user), `runs as a non-root user (${user ?? 'none'})`)

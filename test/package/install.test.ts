@@ -1,11 +1,13 @@
-// What a user gets from the packed packages, on a machine with nothing else on it: the
-// gateway's tarball installed with --omit=dev (the install the Dockerfile's runtime stage and
-// the systemd guide make), Kong's Key Authentication guide against it, then a plugin project
-// scaffolded by that install, depending on the packed SDK, tested, built, and loaded isolated
-// into the gateway. And the production install from a checkout: `npm ci --omit=dev`.
+// What a user gets from the packed packages, on a machine with nothing else on it:
+// - the gateway's tarball (scripts/pack.mjs, its dependencies locked by npm-shrinkwrap.json)
+//   extracted and installed with `npm ci --omit=dev`, the Dockerfile's runtime steps; Kong's
+//   Key Authentication guide against it; then a plugin project scaffolded by that install,
+//   depending on the packed SDK, tested, built, and loaded isolated into the gateway;
+// - the same tarball as an npm user installs it: `npm install --omit=dev ./tollgate-x.tgz`;
+// - the production install from a checkout: `npm ci --omit=dev`.
 //
-// Packing uses --ignore-scripts: `npm test` built dist/ just before (pretest), and a rebuild
-// here would rewrite dist/ under the test files running beside this one.
+// Packing skips the build (--no-build, --ignore-scripts): `npm test` built dist/ just before
+// (pretest), and a rebuild here would rewrite dist/ under the test files running beside this one.
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -39,9 +41,22 @@ const npm = (args: string[], cwd: string): Promise<Exit> => run('npm', [...args,
 
 interface Packed { filename: string, files: Array<{ path: string }> }
 async function pack (t: Test, dir: string, workspace?: string): Promise<Packed> {
-  const r = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, ...(workspace === undefined ? [] : ['--workspace', workspace])], REPO)
-  t.equal(r.code, 0, `npm pack: ${r.stderr}`)
+  const r = workspace === undefined
+    ? await run(process.execPath, [join(REPO, 'scripts', 'pack.mjs'), '--no-build', '--json', '--destination', dir], REPO)
+    : await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, '--workspace', workspace], REPO)
+  t.equal(r.code, 0, `pack: ${r.stderr}`)
   return (JSON.parse(r.stdout) as Packed[])[0] as Packed
+}
+
+/** The version of each package the lockfile puts at the top of node_modules. */
+function lockedVersions (lockfile: string): Map<string, string> {
+  const lock = JSON.parse(readFileSync(lockfile, 'utf8')) as { packages: Record<string, { version?: string }> }
+  const out = new Map<string, string>()
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(path)
+    if (m !== null && entry.version !== undefined) out.set(m[1] as string, entry.version)
+  }
+  return out
 }
 
 async function proxied (url: string, headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
@@ -55,7 +70,7 @@ t.test('the packed gateway and SDK, installed with --omit=dev into empty directo
 
   const gw = await pack(t, dir)
   const gwFiles = gw.files.map((f) => f.path)
-  for (const f of ['bin/tollgate.js', 'dist/core/cli/main.js', 'dist/core/isolation/worker.js', 'dist/plugins/key-auth/index.js', 'dist/manager/index.html', 'README.md', 'LICENSE', 'package.json']) {
+  for (const f of ['bin/tollgate.js', 'dist/core/cli/main.js', 'dist/core/isolation/worker.js', 'dist/plugins/key-auth/index.js', 'dist/manager/index.html', 'README.md', 'LICENSE', 'package.json', 'npm-shrinkwrap.json']) {
     t.ok(gwFiles.includes(f), `the gateway's tarball carries ${f}`)
   }
   t.same(gwFiles.filter((f) => /^(test|bench|examples|core|plugins|sdk|manager|scripts)\/|^dist\/(test|bench|examples)\/|\.map$|\.d\.ts$/.test(f)), [], 'and no sources, tests, benchmarks, maps or declarations')
@@ -63,23 +78,32 @@ t.test('the packed gateway and SDK, installed with --omit=dev into empty directo
   t.same(sdk.files.map((f) => f.path).filter((f) => !f.startsWith('types/')).sort(), ['LICENSE', 'README.md', 'dist/index.js', 'package.json'], 'the SDK: its bundle, declarations, README and license')
   t.ok(sdk.files.some((f) => f.path === 'types/sdk/src/index.d.ts'), 'with the declarations its exports name')
 
-  // The gateway, as a dependency of an empty project (what `npm install -g` does, under a prefix of the test's).
-  const app = join(dir, 'app')
+  // The Dockerfile's runtime steps: extract, then npm ci --omit=dev against the shrinkwrap.
+  const app = join(dir, 'opt-tollgate')
   mkdirSync(app)
-  writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n')
-  let r = await npm(['install', '--omit=dev', join(dir, gw.filename)], app)
-  t.equal(r.code, 0, `npm install --omit=dev tollgate: ${r.stderr}`)
+  let r = await run('tar', ['-xzf', join(dir, gw.filename), '-C', app, '--strip-components=1'], dir)
+  t.equal(r.code, 0, r.stderr)
+  const published = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as Record<string, unknown>
+  t.same(['scripts', 'devDependencies', 'workspaces'].filter((k) => k in published), [], 'its package.json has no development fields')
+  r = await npm(['ci', '--omit=dev'], app)
+  t.equal(r.code, 0, `npm ci --omit=dev in the extracted tarball: ${r.stderr}`)
   const modules = readdirSync(join(app, 'node_modules'))
   t.notOk(modules.includes('typescript') || modules.includes('tap') || modules.includes('esbuild'), 'no development packages')
   t.notOk(existsSync(join(app, 'node_modules', '@tollgate', 'sdk')), 'the gateway does not need the SDK package: its plugins run against its own copy')
-  const bin = join(app, 'node_modules', '.bin', 'tollgate')
-  r = await run(bin, ['version'], app)
+  const locked = lockedVersions(join(REPO, 'package-lock.json'))
+  const drift = Object.keys(published.dependencies as Record<string, string>).concat(['find-my-way', 'light-my-request', 'pino-std-serializers'])
+    .filter((name) => existsSync(join(app, 'node_modules', name)))
+    .map((name) => [name, (JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version, locked.get(name)])
+    .filter(([, have, want]) => have !== want)
+  t.same(drift, [], "the versions are package-lock.json's, not the newest in range")
+  const bin = join(app, 'bin', 'tollgate.js')
+  r = await run(process.execPath, [bin, 'version'], app)
   t.same([r.code, r.stdout.trim()], [0, VERSION], 'tollgate version')
 
   // Kong's Key Authentication guide, in short, against the installed gateway.
   const up = await startMockUpstream(t)
   const prefix = join(dir, 'prefix')
-  let gateway = await startGateway(t, ['--prefix', prefix], {}, { bin: join(app, 'node_modules', 'tollgate', 'bin', 'tollgate.js'), cwd: app })
+  let gateway = await startGateway(t, ['--prefix', prefix], {}, { bin, cwd: app })
   let A = gateway.admin
   t.equal((await form(`${A}/services`, 'POST', { name: 'example_service', url: up.url })).status, 201)
   t.equal((await form(`${A}/services/example_service/routes`, 'POST', { name: 'example_route', 'paths[]': '/mock' })).status, 201)
@@ -92,11 +116,11 @@ t.test('the packed gateway and SDK, installed with --omit=dev into empty directo
   t.same([p.status, p.body.message], [401, 'Invalid authentication credentials'], 'a wrong key: 401')
   p = await proxied(`${gateway.proxy}/mock/request`, { apikey: 'top-secret-key' })
   t.same([p.status, p.body.headers['x-consumer-username']], [200, 'luka'], 'the key: proxied as luka')
-  r = await run(bin, ['health', '--prefix', prefix], app)
+  r = await run(process.execPath, [bin, 'health', '--prefix', prefix], app)
   t.equal(r.code, 0, `tollgate health: ${r.stdout}${r.stderr}`)
 
   // A plugin project from the installed gateway's scaffold, on the packed SDK.
-  r = await run(bin, ['plugin', 'init', 'hello', '--dir', dir, '--sdk', join(dir, sdk.filename)], app)
+  r = await run(process.execPath, [bin, 'plugin', 'init', 'hello', '--dir', dir, '--sdk', join(dir, sdk.filename)], app)
   t.equal(r.code, 0, r.stderr)
   const project = join(dir, 'hello')
   r = await npm(['install'], project)
@@ -113,7 +137,7 @@ t.test('the packed gateway and SDK, installed with --omit=dev into empty directo
   gateway = await startGateway(t, ['--prefix', prefix], {
     TOLLGATE_PLUGINS: `bundled, ${join(project, 'dist', 'index.js')}`,
     TOLLGATE_ISOLATED_PLUGINS: 'hello',
-  }, { bin: join(app, 'node_modules', 'tollgate', 'bin', 'tollgate.js'), cwd: app })
+  }, { bin, cwd: app })
   A = gateway.admin
   t.equal((await form(`${A}/routes/example_route/plugins`, 'POST', { name: 'hello', 'config.value': 'from-a-worker' })).status, 201)
   p = await proxied(`${gateway.proxy}/mock/request`, { apikey: 'top-secret-key' })
@@ -121,6 +145,15 @@ t.test('the packed gateway and SDK, installed with --omit=dev into empty directo
   t.equal(p.body.headers['x-hello'], 'from-a-worker', 'the packed plugin ran (isolated) and set its header upstream')
   gateway.child.kill('SIGTERM')
   t.equal((await gateway.exited).code, 0)
+
+  // As an npm user installs a local tarball: into a project, resolved afresh within the ranges.
+  const project2 = join(dir, 'user-project')
+  mkdirSync(project2)
+  writeFileSync(join(project2, 'package.json'), '{ "name": "user-project", "private": true }\n')
+  r = await npm(['install', '--omit=dev', join(dir, gw.filename)], project2)
+  t.equal(r.code, 0, `npm install --omit=dev ./${gw.filename}: ${r.stderr}`)
+  r = await run(join(project2, 'node_modules', '.bin', 'tollgate'), ['version'], project2)
+  t.same([r.code, r.stdout.trim()], [0, VERSION], 'its bin runs')
 })
 
 t.test('npm ci --omit=dev in a checkout: keeps the build made before, or says what to do', async (t) => {
