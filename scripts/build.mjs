@@ -14,7 +14,7 @@
 // A production install (`npm ci --omit=dev`) has neither TypeScript nor esbuild: there it
 // keeps the dist/ built before, and says so; with no dist/ either, it stops with what to run.
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +41,10 @@ try {
 const run = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' })
 
 if (quick) {
+  // tsc -b skips files whose sources it compiled before, and cannot see that this build
+  // rewrote their output: after a change, a quick build and the change undone, dist/ would
+  // keep the change. Without its build info, the next full build emits everything again.
+  rmSync(join(root, 'dist', '.tsbuildinfo'), { force: true })
   const { build } = await import('esbuild')
   const files = []
   const walk = (dir) => {
