@@ -17,7 +17,7 @@
 //
 //   node scripts/pack.mjs [--destination DIR] [--no-build] [--json]
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -49,13 +49,18 @@ for (const [path, entry] of Object.entries(lock.packages)) {
 }
 const shrinkwrap = { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages }
 
+const destination = resolve(opts.destination)
+mkdirSync(destination, { recursive: true })
 const stage = mkdtempSync(join(tmpdir(), 'tollgate-pack-'))
 try {
   for (const f of ['bin', 'dist', 'README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f), { recursive: true })
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(published, null, 2)}\n`)
   writeFileSync(join(stage, 'npm-shrinkwrap.json'), `${JSON.stringify(shrinkwrap, null, 2)}\n`)
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', resolve(opts.destination), ...(opts.json ? ['--json'] : [])], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', destination, ...(opts.json ? ['--json'] : [])], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
   process.stdout.write(out)
+} catch (err) {
+  console.error(`pack: ${err.message.split('\n')[0]}`)
+  process.exitCode = 1
 } finally {
   rmSync(stage, { recursive: true, force: true })
 }
