@@ -1,4 +1,4 @@
-// `tollgate plugin init NAME [--dir DIR]`: a plugin folder with a descriptor, a test that
+// `tollgate plugin init NAME [--dir DIR] [--sdk PATH]`: a plugin folder with a descriptor, a test that
 // passes, and the scripts to test and build it.
 
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
