@@ -1,13 +1,12 @@
 // `tollgate config ...` as users run it: real processes over a real store under a prefix.
 
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { LmdbStore, STORE_FILE } from '../../core/store/index.js'
 import { configCommand } from '../../core/cli/config.js'
-import { BIN, childEnv, startGateway, type Exit } from '../helpers/process.js'
+import { BIN, childEnv, runCommand, startGateway, type Exit } from '../helpers/process.js'
 import { tempDir } from '../helpers/store.js'
 import { until } from '../helpers/gateway.js'
 import { KONG_YML, bundled } from './fixtures.js'
@@ -17,15 +16,7 @@ import { KONG_YML, bundled } from './fixtures.js'
  * command (init, parse, db_import, db_export, diff, sync) and each exit code (0, 1, 2).
  */
 function configProcess (args: string[], opts: { cwd?: string, env?: Record<string, string> } = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'config', ...args], { cwd: opts.cwd, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate config ${args.join(' ')} did not exit`)) }, 60_000)
-    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
-  })
+  return runCommand(process.execPath, [BIN, 'config', ...args], { cwd: opts.cwd, env: childEnv(opts.env) })
 }
 
 /**

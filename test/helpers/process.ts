@@ -17,17 +17,22 @@ export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
-/** Runs `tollgate ...args` to completion (bounded by `timeoutMs`). */
-export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Exit> {
+/** Runs `cmd args` to completion, killed (and rejected) after `timeoutMs`. `env` is the whole environment. */
+export function runCommand (cmd: string, args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tollgate ${args.join(' ')} did not exit: ${stdout}${stderr}`)) }, timeoutMs)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')} did not exit: ${stdout}${stderr}`)) }, opts.timeoutMs ?? 60_000)
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
   })
+}
+
+/** Runs `tollgate ...args` to completion (bounded by `timeoutMs`). */
+export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Exit> {
+  return runCommand(process.execPath, [BIN, ...args], { env: childEnv(env), timeoutMs })
 }
 
 export interface Running {

@@ -8,34 +8,27 @@
 //
 // Packing skips the build (--no-build, --ignore-scripts): `npm test` built dist/ just before
 // (pretest), and a rebuild here would rewrite dist/ under the test files running beside this one.
-import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { form, startGateway, type Exit } from '../helpers/process.js'
+import { form, runCommand, startGateway, type Exit } from '../helpers/process.js'
 import { startMockUpstream } from '../helpers/mock-upstream.js'
 import { tempDir } from '../helpers/store.js'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version
 
-/** Runs a command to completion (bounded at 5 minutes: an npm install from the cache takes seconds). */
-function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const clean: NodeJS.ProcessEnv = {}
-    // The test runner's own settings (tap's, tsx's loader in NODE_OPTIONS, npm's of `npm test`)
-    // must not reach a separate install.
-    for (const [k, v] of Object.entries(process.env)) if (!/^(TAP|TOLLGATE_|NODE_OPTIONS|npm_)/i.test(k)) clean[k] = v
-    const child = spawn(cmd, args, { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')} did not finish: ${stdout}${stderr}`)) }, 300_000)
-    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
-  })
+/**
+ * Runs a command to completion (bounded at 5 minutes: an npm install from the cache takes
+ * seconds), without the test runner's own settings (tap's, tsx's loader in NODE_OPTIONS,
+ * npm's of `npm test`): they must not reach a separate install.
+ */
+function run (cmd: string, args: string[], cwd: string): Promise<Exit> {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!/^(TAP|TOLLGATE_|NODE_OPTIONS|npm_)/i.test(k)) env[k] = v
+  return runCommand(cmd, args, { cwd, env, timeoutMs: 300_000 })
 }
 const npm = (args: string[], cwd: string): Promise<Exit> => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], cwd)
 
