@@ -34,7 +34,7 @@ try {
   }
   console.error(`tollgate: cannot build: TypeScript is not installed (a production install), and dist/ holds no build.
   Build first where the dev dependencies are (npm ci && npm run build), then copy dist/ along,
-  or install the packed tarball (npm pack; npm install -g ./tollgate-<version>.tgz), which carries dist/.`)
+  or install the packed tarball (npm run pack; npm install -g ./tollgate-<version>.tgz), which carries dist/.`)
   process.exit(1)
 }
 
