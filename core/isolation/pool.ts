@@ -23,6 +23,7 @@ import type { Logger } from '../log.js'
 import type { RequestContext } from '../runtime/context.js'
 import { readsBody, type AnyPlugin, type HandlerName } from '../runtime/plugin.js'
 import type { PluginRunner, RunInstance } from '../runtime/plugin-runner.js'
+import { Channel } from './channel.js'
 import { applyMutations, BatchWriter, readOutcomes, Resident, type Outcome, type Wire } from './snapshot.js'
 import { keyHashingPepper } from '../../plugins/key-auth/hashing.js'
 import type { Batch, BatchResult, LateOutcome, WorkerData, WorkerLog, WorkerState } from './worker.js'
@@ -155,6 +156,8 @@ interface Thread {
   /** The entities and configs it holds from earlier batches, and the config version they are from. */
   resident: Resident
   version: number
+  /** Its shared-memory mailbox: batches and answers that fit go there (channel.ts). */
+  channel: Channel
 }
 
 /** A batch's phases on the wire; with `resident`, objects the thread holds go as slots. */
@@ -167,7 +170,7 @@ function write (items: Pending[], resident?: Resident): Wire {
 /** The runner of isolated plugins: each phase runs in a worker thread (see above). */
 export class IsolationPool implements PluginRunner {
   readonly #opts: IsolationOptions
-  readonly #workerData: WorkerData
+  readonly #workerData: Omit<WorkerData, 'channel'>
   readonly #threads: Thread[] = []
   readonly #size: number
   /** More than one CPU to run on: pace batches (see PACE_MS). */
@@ -183,6 +186,8 @@ export class IsolationPool implements PluginRunner {
   #waiting: NodeJS.Timeout | undefined
   #starve: NodeJS.Timeout | undefined
   #nextId = 0
+  /** Threads whose mailbox has a batch out that the next loop turn looks for the answer to. */
+  #looking: Thread[] = []
   readonly #inFlight = new Map<number, InFlight>()
 
   constructor (opts: IsolationOptions) {
@@ -202,12 +207,13 @@ export class IsolationPool implements PluginRunner {
   }
 
   #spawn (): void {
+    const channel = new Channel()
     const worker = new Worker(WORKER, {
-      workerData: this.#workerData,
+      workerData: { ...this.#workerData, channel: channel.buffer } satisfies WorkerData,
       execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: this.#opts.maxMemoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.floor(this.#opts.maxMemoryMb / 8)) },
     })
-    const thread: Thread = { worker, ready: false, served: false, busy: false, gone: false, error: undefined, batches: new Set(), loading: undefined, resident: new Resident(), version: -1 }
+    const thread: Thread = { worker, ready: false, served: false, busy: false, gone: false, error: undefined, batches: new Set(), loading: undefined, resident: new Resident(), version: -1, channel }
     this.#threads.push(thread)
     // A replacement that never finishes loading would hold its share of the traffic forever.
     if (this.#started) thread.loading = setTimeout(() => this.#end(thread, 'it did not load within 10 s'), COLD_START_MS)
@@ -260,6 +266,8 @@ export class IsolationPool implements PluginRunner {
   #exited (thread: Thread, code: number): void {
     thread.gone = true
     thread.ready = false
+    // A wait on its mailbox would hold the shared buffer for ever.
+    thread.channel.abandon()
     clearTimeout(thread.loading)
     this.#threads.splice(this.#threads.indexOf(thread), 1)
     if (this.#warm !== undefined) {
@@ -394,7 +402,34 @@ export class IsolationPool implements PluginRunner {
     this.#lastSent = performance.now()
     this.#lastSize = items.length
     batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)
-    thread.worker.postMessage({ id, version, reset, tasks } satisfies Batch)
+    // Bodies travel as binaries, which only a message carries.
+    if (tasks.bins.length > 0 || !thread.channel.send({ id, version, reset, json: tasks.json })) {
+      thread.worker.postMessage({ id, version, reset, tasks } satisfies Batch)
+      return
+    }
+    this.#looking.push(thread)
+    if (this.#looking.length === 1) setImmediate(this.#look)
+  }
+
+  /**
+   * A loop turn after a batch went into a thread's mailbox, look whether it is answered:
+   * under load the turn between takes long enough, and an answer found so costs neither
+   * side a wake-up. Otherwise wait to be woken.
+   */
+  readonly #look = (): void => {
+    const threads = this.#looking
+    this.#looking = []
+    for (const thread of threads) {
+      if (thread.channel.ready) this.#answered(thread)
+      else thread.channel.wait(() => this.#answered(thread))
+    }
+  }
+
+  /** The thread wrote to its mailbox: an answer, or word that it comes by message. */
+  #answered (thread: Thread): void {
+    if (thread.gone) return
+    const answer = thread.channel.answer()
+    if (answer !== undefined) this.#returned(thread, { id: answer.id, outcomes: { json: answer.json, bins: [] } })
   }
 
   /** A batch's synchronous pass ended: its answers, and what waits can leave. */

@@ -22,6 +22,7 @@ import type { PluginRegistry } from '../runtime/registry.js'
 import { LmdbStore, type ConfigReader, type CounterStore } from '../store/index.js'
 import { Configurer, configsFromEntities } from '../runtime/configure.js'
 import { captureLogger } from './capture-log.js'
+import { Channel } from './channel.js'
 import { mutationsOf, rebuild, readBatch, writeOutcomes, type Mutation, type Outcome, type Wire } from './snapshot.js'
 
 export interface WorkerData {
@@ -41,6 +42,8 @@ export interface WorkerData {
   isolated: string[]
   /** key-auth's pepper when keyauth_hash_keys is on: kong.db lookups of keys hash them. */
   keyauthPepper?: string
+  /** The thread's shared-memory mailbox (channel.ts). */
+  channel: SharedArrayBuffer
 }
 
 export interface Batch {
@@ -143,6 +146,23 @@ parentPort?.on('message', (batch: Batch) => {
   run(batch).then(
     (result) => parentPort?.postMessage(result),
     (err: unknown) => parentPort?.postMessage({ id: batch.id, outcomes: null, error: message(err) } satisfies BatchResult),
+  )
+})
+
+// Batches that came through the mailbox are answered there, unless the answer carries
+// bodies, does not fit, or is the batch's failure: then the mailbox says so, and the
+// answer goes as a message.
+const channel = new Channel(data.channel)
+channel.listen((b) => {
+  run({ id: b.id, version: b.version, reset: b.reset, tasks: { json: b.json, bins: [] } }).then(
+    (result) => {
+      const { json, bins } = result.outcomes as Wire
+      if (!channel.reply(result.id, bins.length > 0 ? undefined : json)) parentPort?.postMessage(result)
+    },
+    (err: unknown) => {
+      channel.reply(b.id, undefined)
+      parentPort?.postMessage({ id: b.id, outcomes: null, error: message(err) } satisfies BatchResult)
+    },
   )
 })
 
