@@ -1,14 +1,15 @@
 // Host side of worker isolation: a fixed set of worker threads per gateway process. Each
 // phase of an isolated plugin is a task (snapshot in, mutations out); the tasks reached in
-// one event-loop turn travel to a thread together as one message, because a round trip
+// one event-loop turn travel to a thread together as one batch, because a round trip
 // costs a thread wake-up on each side whatever it carries and a busy gateway reaches many
 // phases per turn.
 //
-// The threads are ours, not a piscina pool's: a batch is one postMessage each way on the
-// worker's own port. piscina's task machinery measured 52 us a round trip against 33 us
-// for the bare messages (one in flight, this machine), more than the whole budget for an
-// isolated phase; what it gave beyond that (replacing a dead thread, terminating a stuck
-// one, heap limits) is a few dozen lines here.
+// The threads are ours, not a piscina pool's, and a batch goes through the thread's
+// shared-memory mailbox (channel.ts), not a message: piscina's task machinery measured
+// 52 us a round trip against 33 us for bare messages (one in flight, this machine), more
+// than the whole budget for an isolated phase, and under load the messages' own
+// machinery was most of what isolation cost. What piscina gave beyond that (replacing a
+// dead thread, terminating a stuck one, heap limits) is a few dozen lines here.
 //
 // Failures stay with their request: a thrown error fails its own phase; a timeout fails
 // its own phase (and, if the thread is stuck in synchronous code, the batch it is stuck

@@ -345,10 +345,19 @@ class RecordingContext extends RequestContext {
   }
 }
 
+/** JSON for a snapshot's table; '{}' for an empty one, without writing it. */
+const tableJson = (o: Record<string, unknown> | undefined): string => {
+  if (o === undefined) return '{}'
+  for (const _ in o) return JSON.stringify(o)
+  return '{}'
+}
+
 function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
-  const shared = JSON.stringify(s.shared)
-  const pluginCtx = JSON.stringify(s.pluginCtx)
-  const serializeExtra = s.serializeExtra === undefined ? '{}' : JSON.stringify(s.serializeExtra)
+  // Most requests carry none of these: the context then leaves them unmade, and
+  // mutationsOf compares nothing for them unless the handler made them.
+  const shared = tableJson(s.shared)
+  const pluginCtx = tableJson(s.pluginCtx)
+  const serializeExtra = tableJson(s.serializeExtra)
   const base: Baseline = { upstream: s.upstream, responseHeaders: s.responseHeaders, shared, pluginCtx, serializeExtra, exit: s.exit === undefined ? undefined : JSON.stringify(s.exit) }
   const up = s.upstream
   const Context = logHeaders && up !== undefined ? RecordingContext : RequestContext
@@ -378,7 +387,7 @@ function build (s: Snapshot, plugin: string, logHeaders: boolean): Rebuilt {
   if (s.upstreamRespondedAt !== undefined) ctx.upstreamResponded = started + s.upstreamRespondedAt / 1000
   ctx.normalizedPath = s.normalizedPath
   if (shared !== '{}') Object.assign(ctx.shared, JSON.parse(shared))
-  ctx.pluginCtx.set(plugin, pluginCtx === '{}' ? {} : JSON.parse(pluginCtx))
+  if (pluginCtx !== '{}') ctx.pluginCtx.set(plugin, JSON.parse(pluginCtx))
   if (serializeExtra !== '{}') Object.assign(ctx.serializeExtra, JSON.parse(serializeExtra))
   return { ctx, base }
 }
@@ -432,16 +441,18 @@ export function mutationsOf (before: Snapshot, { ctx, base }: Rebuilt, plugin: s
   if (headers !== undefined) out.push({ op: 'responseHeaders', value: headers })
   if (ctx.exit !== undefined && (base.exit === undefined || JSON.stringify(ctx.exit) !== base.exit)) out.push({ op: 'exit', value: ctx.exit })
   if (ctx.responseBodyReplaced && ctx.responseBody !== undefined) out.push({ op: 'responseBody', value: ctx.responseBody })
-  if (JSON.stringify(ctx.shared) !== base.shared) out.push({ op: 'shared', value: ctx.shared })
-  const own = ctx.pluginCtx.get(plugin) ?? {}
-  if (JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
+  const shared = ctx.sharedIfMade
+  if (shared !== undefined && JSON.stringify(shared) !== base.shared) out.push({ op: 'shared', value: shared })
+  const own = ctx.pluginCtxIfMade(plugin)
+  if (own !== undefined && JSON.stringify(own) !== base.pluginCtx) out.push({ op: 'pluginCtx', value: own })
   // The worker's context starts without the mark, so any mark is this handler's.
   if (ctx.bodyFilterOff?.has(plugin) === true) out.push({ op: 'skipBodyFilter' })
   // Likewise the TLS settings (kong.service.setTls*): the worker's start with none.
   if (ctx.upstreamTls !== undefined) out.push({ op: 'upstreamTls', value: ctx.upstreamTls })
-  if (JSON.stringify(ctx.serializeExtra) !== base.serializeExtra) {
+  const extra = ctx.serializeExtraIfMade
+  if (extra !== undefined && JSON.stringify(extra) !== base.serializeExtra) {
     const was = JSON.parse(base.serializeExtra) as Record<string, unknown>
-    for (const [key, value] of Object.entries(ctx.serializeExtra)) {
+    for (const [key, value] of Object.entries(extra)) {
       if (JSON.stringify(value) !== JSON.stringify(was[key])) out.push({ op: 'serialize', key, value })
     }
   }
