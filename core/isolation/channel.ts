@@ -37,7 +37,10 @@ const HEAD = CTL_BYTES + NUM_BYTES
 /** OUT_LEN for an answer that went by message instead. */
 const BY_MESSAGE = -1
 
-/** Sizes: a batch of 64 phases with typical headers is 30-120 KB of JSON. */
+/**
+ * Sizes: a full batch (64 phases) with browser-like request headers is about 42 KB of
+ * JSON; 1 MiB holds one even when every request is near node's 16 KB header limit.
+ */
 export const IN_BYTES = 1 << 20
 export const OUT_BYTES = 1 << 18
 
