@@ -66,14 +66,19 @@ t.test('two worker processes: one scrape counts every request, whichever worker 
 
   const labels = { service: 'mock-service', route: 'http-route' }
   let families: Family[] = []
+  const histograms = ['kong_request_latency_ms', 'kong_upstream_latency_ms', 'kong_kong_latency_ms']
+  // A worker's flush adds its keys one by one (counters, then each histogram), as Kong's
+  // shared-dict increments are: a scrape in the middle of one sees the counters ahead of
+  // the histograms. Wait for all of them.
   await until(async () => {
     families = await scrape(status)
-    return value(families, 'kong_http_requests_total', { ...labels, code: '200' }) >= sent
-  }, `kong_http_requests_total counts all ${sent} requests`)
+    return value(families, 'kong_http_requests_total', { ...labels, code: '200' }) >= sent &&
+      histograms.every((name) => value(families, `${name}_count`, labels) >= sent)
+  }, `kong_http_requests_total and the latency histograms count all ${sent} requests`)
   t.equal(value(families, 'kong_http_requests_total', { ...labels, code: '200', source: 'service', consumer: '' }), sent, 'every request counted once, none twice')
   t.equal(samples(families, 'kong_http_requests_total').length, 1, 'the 404s without a service are not counted')
   t.equal(family(families, 'kong_http_requests')?.type, 'counter')
-  for (const name of ['kong_request_latency_ms', 'kong_upstream_latency_ms', 'kong_kong_latency_ms']) {
+  for (const name of histograms) {
     t.equal(family(families, name)?.type, 'histogram', `${name} is a histogram`)
     t.equal(value(families, `${name}_count`, labels), sent, `${name} observed every request`)
     t.equal(value(families, `${name}_bucket`, { ...labels, le: '+Inf' }), sent, `${name}'s +Inf bucket holds them all`)
