@@ -48,6 +48,19 @@ export function isThenable<T> (v: T | Promise<T>): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
 
+/**
+ * Tells the runner of the first config in `list` with work for `handler` that cannot run
+ * in this thread that its call is coming (PluginRunner.expect), once per phase.
+ */
+function expectAhead (list: readonly Collected[], handler: HandlerName): void {
+  for (const c of list) {
+    if (c.runner.expect !== undefined && runs(c, handler)) {
+      c.runner.expect()
+      return
+    }
+  }
+}
+
 export class PhaseRunner {
   readonly #plugins: { get (): PluginSet }
   readonly #routing: RouteStep
@@ -128,6 +141,7 @@ export class PhaseRunner {
   /** Runs `handler` of each config in `list` from `from` on; resumes after a handler's promise. */
   #each (ctx: RequestContext, list: readonly Collected[], handler: HandlerName, from: number): void | Promise<void> {
     const bit = HANDLER_BIT[handler]
+    if (from === 0) expectAhead(list, handler)
     for (let i = from; i < list.length; i++) {
       if (bit === Phase.rewrite && ctx.exit !== undefined) return
       const c = list[i] as Collected
@@ -177,6 +191,14 @@ export class PhaseRunner {
   }
 
   #collectFrom (ctx: RequestContext, plan: Plan[], collected: Collected[], from: number, routeId: string, serviceId: string): void | Promise<void> {
+    if (from === 0) {
+      for (const p of plan) {
+        if (p.lp.runner.expect !== undefined && p.lp.plugin.access !== undefined && (p.base !== undefined || p.consumerAware)) {
+          p.lp.runner.expect()
+          break
+        }
+      }
+    }
     for (let i = from; i < plan.length; i++) {
       const p = plan[i] as Plan
       const instance = PluginSet.choose(p, routeId, serviceId, ctx.consumer?.id ?? '')

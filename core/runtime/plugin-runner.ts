@@ -19,6 +19,11 @@ export interface PluginRunner {
    * the handler's failure, which the phase runner answers.
    */
   run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): unknown
+  /**
+   * A phase this runner holds a plugin for is starting: a runner whose first call has a
+   * start-up cost (a thread to wake) may pay it now, while the plugins before its own run.
+   */
+  expect?: () => void
 }
 
 /** Runs handlers in this thread with a `kong` object over the request's own context. */

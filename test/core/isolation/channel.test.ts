@@ -77,6 +77,25 @@ t.test('batches in, answers out, found by looking or by a wake-up', async (t) =>
   }
 })
 
+t.test('rouse and poll: an idle thread woken ahead of its batch, the host watching for the answer', async (t) => {
+  const { channel } = await thread(t)
+  t.notOk(channel.poll(1000), 'no answer to watch for before any batch')
+  // Only a thread waiting on its mailbox is roused; it is, once started.
+  await until(() => channel.rouse(), 'the thread to wait on its mailbox')
+  t.ok(channel.send({ id: 1, version: 1, reset: false, json: '"roused"' }))
+  t.ok(channel.poll(5_000_000), 'the answer arrives while the host watches')
+  t.same(channel.answer(), { id: 1, json: '"ROUSED"' })
+
+  // Rouses with no batch after them: the thread watches a while, then waits again, and the
+  // next batch is still taken.
+  await until(() => channel.rouse(), 'the thread to wait again')
+  t.notOk(channel.poll(1000), 'nothing answered without a batch')
+  await until(() => channel.rouse(), 'the roused thread to wait again')
+  t.ok(channel.send({ id: 2, version: 1, reset: false, json: '"later"' }))
+  await until(() => channel.ready, 'the later answer')
+  t.same(channel.answer(), { id: 2, json: '"LATER"' })
+})
+
 t.test('what does not fit is refused, and the mailbox stays usable', async (t) => {
   const { channel, messages } = await thread(t)
   t.notOk(channel.send({ id: 1, version: 1, reset: false, json: `"${'x'.repeat(IN_BYTES)}"` }), 'a batch over the area is refused (it goes by message)')
