@@ -158,6 +158,7 @@ export async function startPrimary (config: Config, log: Logger, opts: { runMigr
     get connectionsAccepted () { return sum('connectionsAccepted') },
     get connectionsActive () { return sum('connectionsActive') },
     get totalRequests () { return sum('totalRequests') },
+    get requestsActive () { return sum('requestsActive') },
   }
   // The node's traffic: each worker's completed seconds, sent with its stats.
   const traffic = new TrafficWindow()

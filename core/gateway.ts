@@ -198,6 +198,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
       pg: config.database === 'postgres' ? pgSettingsOf(config) : undefined,
       size: config.isolation_pool_size,
       timeoutMs: config.isolation_timeout,
+      alone: () => stats.requestsActive <= 1,
       maxMemoryMb: config.isolation_max_memory,
       log,
       version: () => version,

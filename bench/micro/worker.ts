@@ -55,7 +55,7 @@ async function rate (name: string, n: number, inFlight: number, one: () => unkno
 }
 console.log('| case | phases/s | per phase | CPU per phase |\n|---|---:|---:|---:|')
 const inProcess = (): unknown => (plugin.access as (k: Kong, c: unknown) => unknown)(new Kong(contextFromSnapshot(snapshot(), plugin.name), env, plugin.name), conf)
-const isolated = (): Promise<void> => pool.run(contextFromSnapshot(snapshot(), plugin.name), plugin, 'access', { id: 'bench', config: conf })
+const isolated = async (): Promise<void> => { await pool.run(contextFromSnapshot(snapshot(), plugin.name), plugin, 'access', { id: 'bench', config: conf }) }
 for (let round = 0; round < 2; round++) {
   await rate('in-process', 200_000, 1, inProcess)
   await rate('isolated, 1 in flight', 5_000, 1, isolated)

@@ -48,6 +48,11 @@ export interface IsolationOptions {
   log: Logger
   /** The current config version, so workers know when cached entities are stale. */
   version: () => number
+  /**
+   * Whether the process is serving one request only (the one asking): the gateway's own
+   * count. Without it the pool judges from its batches alone (see POLL_US).
+   */
+  alone?: () => boolean
 }
 
 /** An isolated plugin's failure; the phase runner answers it as it answers any handler's (Kong's 500 before the response exists). */
@@ -115,13 +120,15 @@ const SLOW_MS = 10
 const PACE_MS = 0.5
 const PACE_FROM = 4
 /**
- * A lone request (one phase in the batch, one in the batch before, nothing else out or
- * waiting): the host watches the mailbox for up to POLL_US instead of going back to its
- * event loop, where the answer would have to wake it. The loop has nothing else to do
- * then, and the wake-up (a cross-thread task on top of a futex, 15-40 us on this VM) is
- * the larger part of what an isolated phase adds at one connection. Never with one CPU,
- * where the watching would keep the worker from running; never under load, where batches
- * carry several phases and the loop has other requests to serve.
+ * A lone request (the only one the process is serving, one phase in the batch, one in the
+ * batch before, nothing else out or waiting): the host watches the mailbox for up to
+ * POLL_US instead of going back to its event loop, where the answer would have to wake
+ * it. The loop has nothing else to do then, and the wake-up (a cross-thread task on top of
+ * a futex, 15-40 us on this VM) is the larger part of what an isolated phase adds at one
+ * connection. Never with one CPU, where the watching would keep the worker from running;
+ * never with other requests open, whose I/O the watching would hold up: at 4 connections,
+ * judging by batches alone left the isolated gateway at 0.58-0.62x of in-process against
+ * 0.71-0.73x without watching (bench/RESULTS.md, 2026-12-04 late night).
  */
 const POLL_US = 150
 
@@ -307,8 +314,28 @@ export class IsolationPool implements PluginRunner {
     else setTimeout(() => { if (!this.#closing) this.#spawn() }, RESPAWN_MS).unref()
   }
 
-  /** Runs one phase of an isolated plugin; settles once its mutations are applied to ctx. */
-  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): Promise<void> {
+  /**
+   * Runs one phase of an isolated plugin; settles once its mutations are applied to ctx.
+   * Returns nothing (or throws the phase's failure) when it was answered at once: a lone
+   * request on a quiet gateway (see #alone).
+   */
+  run (ctx: RequestContext, plugin: AnyPlugin, handler: HandlerName, instance: RunInstance): Promise<void> | undefined {
+    const thread = this.#alone()
+    if (thread !== undefined) {
+      let settled = false
+      let failure: Error | undefined
+      const p: Pending = { queued: performance.now(), ctx, plugin, handler, instance, resolve: () => { settled = true }, reject: (err) => { settled = true; failure = err }, done: false }
+      // What else reaches the pool this turn waits for the flush, as usual: only the first
+      // phase of a turn goes at once, so a busier gateway is back to batches at once.
+      this.#schedule()
+      this.#send(thread, [p])
+      if (failure !== undefined) throw failure
+      if (settled) return
+      return new Promise<void>((resolve, reject) => {
+        p.resolve = resolve
+        p.reject = reject
+      })
+    }
     return new Promise<void>((resolve, reject) => {
       if (this.#closing) {
         reject(new IsolatedPluginError(plugin.name, 'the isolation pool is closed'))
@@ -325,8 +352,23 @@ export class IsolationPool implements PluginRunner {
    * alongside the plugins before the isolated one, and it watches for the batch.
    */
   readonly expect = (): void => {
-    if (!this.#pace || this.#lastSize > 1 || this.#inFlight.size > 0 || this.#queue.length > 0) return
-    this.#free()?.channel.rouse()
+    if (this.#inFlight.size === 0 && this.#quiet()) this.#free()?.channel.rouse()
+  }
+
+  /** POLL_US's test, less what is in flight (each caller has its own): nothing else going on. */
+  #quiet (): boolean {
+    return this.#pace && this.#lastSize <= 1 && this.#queue.length === 0 && (this.#opts.alone?.() ?? true)
+  }
+
+  /**
+   * The thread a phase may go to at once, skipping the turn's flush: none unless the
+   * gateway is quiet by POLL_US's test and this is the first phase to reach the pool this
+   * turn. A flush's turn gathers company for a batch; a lone request has none to wait for,
+   * and the turn (with its promise hops) was a tenth of what it paid for isolation.
+   */
+  #alone (): Thread | undefined {
+    if (this.#scheduled || this.#closing || this.#inFlight.size > 0 || this.#waiting !== undefined || !this.#quiet()) return undefined
+    return this.#free()
   }
 
   /** A flush after the I/O callbacks of this turn: every request they reached joins the batch. */
@@ -420,7 +462,7 @@ export class IsolationPool implements PluginRunner {
     this.#inFlight.set(id, batch)
     thread.batches.add(id)
     thread.busy = true
-    const lone = this.#pace && items.length === 1 && this.#lastSize <= 1 && this.#inFlight.size === 1 && this.#queue.length === 0 && this.#looking.length === 0
+    const lone = items.length === 1 && this.#inFlight.size === 1 && this.#looking.length === 0 && this.#quiet()
     this.#lastSent = performance.now()
     this.#lastSize = items.length
     batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)

@@ -142,10 +142,15 @@ function encode (outcomes: Array<Outcome | null>): Wire {
   }
 }
 
+type Answered = Extract<BatchResult, { outcomes: Wire }>
+
+/** A batch that failed as a whole (the plugins did not load, say): every phase in it fails. */
+const failed = (id: number, err: unknown): BatchResult => ({ id, outcomes: null, error: message(err) })
+
 parentPort?.on('message', (batch: Batch) => {
   run(batch).then(
     (result) => parentPort?.postMessage(result),
-    (err: unknown) => parentPort?.postMessage({ id: batch.id, outcomes: null, error: message(err) } satisfies BatchResult),
+    (err: unknown) => parentPort?.postMessage(failed(batch.id, err)),
   )
 })
 
@@ -156,17 +161,17 @@ const channel = new Channel(data.channel)
 channel.listen((b) => {
   run({ id: b.id, version: b.version, reset: b.reset, tasks: { json: b.json, bins: [] } }).then(
     (result) => {
-      const { json, bins } = result.outcomes as Wire
+      const { json, bins } = result.outcomes
       if (!channel.reply(result.id, bins.length > 0 ? undefined : json)) parentPort?.postMessage(result)
     },
     (err: unknown) => {
       channel.reply(b.id, undefined)
-      parentPort?.postMessage({ id: b.id, outcomes: null, error: message(err) } satisfies BatchResult)
+      parentPort?.postMessage(failed(b.id, err))
     },
   )
 })
 
-async function run (batch: Batch): Promise<BatchResult> {
+async function run (batch: Batch): Promise<Answered> {
   const { registry, store, counters, cache, configurer } = await ready
   if (batch.version !== seenVersion) {
     store.refresh()

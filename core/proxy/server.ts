@@ -22,10 +22,12 @@ export interface ProxyStats {
   connectionsAccepted: number
   connectionsActive: number
   totalRequests: number
+  /** Requests between their head arriving and their response's end (upgrades not counted). */
+  requestsActive: number
 }
 
 export function newProxyStats (): ProxyStats {
-  return { connectionsAccepted: 0, connectionsActive: 0, totalRequests: 0 }
+  return { connectionsAccepted: 0, connectionsActive: 0, totalRequests: 0, requestsActive: 0 }
 }
 
 export interface ProxyDeps {
@@ -85,9 +87,12 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   // started is nginx's 499, the client closed first. One listener for every response, and
   // the start time on the response itself: a closure per request kept each request's whole
   // context alive to the next tick and cost a fifth of the throughput in GC (bench, key-auth).
-  const recordClose = traffic === undefined
-    ? undefined
-    : function (this: ServerResponse): void { traffic.record(this.headersSent ? this.statusCode : 499, performance.now() - (this as unknown as Record<symbol, number>)[kStarted]!) }
+  const onClose = traffic === undefined
+    ? function (): void { stats.requestsActive-- }
+    : function (this: ServerResponse): void {
+      stats.requestsActive--
+      traffic.record(this.headersSent ? this.statusCode : 499, performance.now() - (this as unknown as Record<symbol, number>)[kStarted]!)
+    }
   const tls = deps.tls
   const server: Server = tls === undefined
     ? createServer(serverOptions(limits))
@@ -104,12 +109,11 @@ export function createProxyServer (deps: ProxyDeps): ProxyServer {
   let draining = false
   const onRequest = (req: IncomingMessage, res: ServerResponse, refused: number): void => {
     stats.totalRequests++
+    stats.requestsActive++
     if (draining) res.shouldKeepAlive = false
     const ctx = new RequestContext(req, res, requestId(), peers.get(req.socket))
-    if (recordClose !== undefined) {
-      (res as unknown as Record<symbol, number>)[kStarted] = ctx.started
-      res.on('close', recordClose)
-    }
+    if (traffic !== undefined) (res as unknown as Record<symbol, number>)[kStarted] = ctx.started
+    res.on('close', onClose)
     try {
       const r = refused === 0 ? pipeline.handle(ctx) : pipeline.refuse(ctx, refused)
       if (r !== undefined) r.catch((err: unknown) => { fail(ctx, err) })
