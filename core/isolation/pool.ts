@@ -128,7 +128,7 @@ const PACE_FROM = 4
  * connection. Never with one CPU, where the watching would keep the worker from running;
  * never with other requests open, whose I/O the watching would hold up: at 4 connections,
  * judging by batches alone left the isolated gateway at 0.58-0.62x of in-process against
- * 0.71-0.73x without watching (bench/RESULTS.md, 2026-12-04 late night).
+ * 0.71-0.73x without watching (bench/RESULTS.md, 2026-12-04 last).
  */
 const POLL_US = 150
 
