@@ -216,7 +216,7 @@ export async function startProxy (config: Config, store: ConfigReader, plugins: 
   await livePlugins.configured()
   const flags = headerFlags({ response: config.headers, upstream: config.headers_upstream })
   const limits = clientLimits(config)
-  const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log })
+  const phases = new PhaseRunner({ plugins: livePlugins, routing: new Routing(router, flags.upstreamRequestId), readBody: (ctx) => readBody(ctx, limits), log, expects: isolation !== undefined })
   const upstreamTls = new UpstreamTls(cache, log, (f) => store.onChange(f))
   const pipeline = new Pipeline({ phases, headers: flags, debugHeader: config.allow_debug_header, pools, tls: upstreamTls, peers, log, limits })
   const servers: ProxyServer[] = []

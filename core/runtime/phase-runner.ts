@@ -37,6 +37,12 @@ export interface PhaseRunnerDeps {
   /** The plugin set for the current configuration (LivePlugins in the gateway). */
   plugins: { get (): PluginSet }
   routing: RouteStep
+  /**
+   * Whether any runner may announce its calls (PluginRunner.expect): false skips looking
+   * ahead for one on every phase of every request. The gateway knows at start-up: only the
+   * isolation pool announces, and it exists only with isolated_plugins. Defaults to true.
+   */
+  expects?: boolean
   /** Reads the whole client body, for configs that read it (buffered before access). */
   readBody: (ctx: RequestContext) => Promise<Buffer>
   log: Logger
@@ -66,12 +72,14 @@ export class PhaseRunner {
   readonly #routing: RouteStep
   readonly #readBody: (ctx: RequestContext) => Promise<Buffer>
   readonly #log: Logger
+  readonly #expects: boolean
 
   constructor (deps: PhaseRunnerDeps) {
     this.#plugins = deps.plugins
     this.#routing = deps.routing
     this.#readBody = deps.readBody
     this.#log = deps.log
+    this.#expects = deps.expects ?? true
   }
 
   /**
@@ -141,7 +149,7 @@ export class PhaseRunner {
   /** Runs `handler` of each config in `list` from `from` on; resumes after a handler's promise. */
   #each (ctx: RequestContext, list: readonly Collected[], handler: HandlerName, from: number): void | Promise<void> {
     const bit = HANDLER_BIT[handler]
-    if (from === 0) expectAhead(list, handler)
+    if (from === 0 && this.#expects) expectAhead(list, handler)
     for (let i = from; i < list.length; i++) {
       if (bit === Phase.rewrite && ctx.exit !== undefined) return
       const c = list[i] as Collected
@@ -191,7 +199,7 @@ export class PhaseRunner {
   }
 
   #collectFrom (ctx: RequestContext, plan: Plan[], collected: Collected[], from: number, routeId: string, serviceId: string): void | Promise<void> {
-    if (from === 0) {
+    if (from === 0 && this.#expects) {
       for (const p of plan) {
         if (p.lp.runner.expect !== undefined && p.lp.plugin.access !== undefined && (p.base !== undefined || p.consumerAware)) {
           p.lp.runner.expect()
