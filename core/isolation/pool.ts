@@ -465,16 +465,21 @@ export class IsolationPool implements PluginRunner {
     const lone = items.length === 1 && this.#inFlight.size === 1 && this.#looking.length === 0 && this.#quiet()
     this.#lastSent = performance.now()
     this.#lastSize = items.length
-    batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs)
+    const deadline = (): void => { batch.timer = setTimeout(() => this.#expire(id, batch), this.#opts.timeoutMs) }
     // Bodies travel as binaries, which only a message carries.
     if (tasks.bins.length > 0 || !thread.channel.send({ id, version, reset, json: tasks.json })) {
+      deadline()
       thread.worker.postMessage({ id, version, reset, tasks } satisfies Batch)
       return
     }
     if (lone && thread.channel.poll(POLL_US)) {
       this.#answered(thread)
+      // Most lone batches are answered whole while the host watches, and never need the
+      // timer; one still out (an async handler, an answer by message) gets its deadline now.
+      if (this.#inFlight.get(id) === batch) deadline()
       return
     }
+    deadline()
     this.#looking.push(thread)
     if (this.#looking.length === 1) setImmediate(this.#look)
   }

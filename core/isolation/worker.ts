@@ -112,10 +112,17 @@ async function init (): Promise<{ registry: PluginRegistry, store: ConfigReader,
   return { registry, store, counters, cache: new EntityCache(store), configurer }
 }
 
+type Loaded = Awaited<ReturnType<typeof init>>
+
 // Started as the thread starts, so a plugin's first phase does not pay for loading.
 const ready = init()
+/** What `ready` resolved to, once it has: batches then run without a promise hop. */
+let loaded: Loaded | undefined
 ready.then(
-  () => parentPort?.postMessage({ state: 'ready' } satisfies WorkerState),
+  (l) => {
+    loaded = l
+    parentPort?.postMessage({ state: 'ready' } satisfies WorkerState)
+  },
   (err: unknown) => parentPort?.postMessage({ state: 'failed', error: message(err) } satisfies WorkerState),
 )
 
@@ -159,20 +166,34 @@ parentPort?.on('message', (batch: Batch) => {
 // answer goes as a message.
 const channel = new Channel(data.channel)
 channel.listen((b) => {
-  run({ id: b.id, version: b.version, reset: b.reset, tasks: { json: b.json, bins: [] } }).then(
-    (result) => {
-      const { json, bins } = result.outcomes
-      if (!channel.reply(result.id, bins.length > 0 ? undefined : json)) parentPort?.postMessage(result)
-    },
-    (err: unknown) => {
-      channel.reply(b.id, undefined)
-      parentPort?.postMessage(failed(b.id, err))
-    },
-  )
+  const batch: Batch = { id: b.id, version: b.version, reset: b.reset, tasks: { json: b.json, bins: [] } }
+  const replied = (result: Answered): void => {
+    const { json, bins } = result.outcomes
+    if (!channel.reply(result.id, bins.length > 0 ? undefined : json)) parentPort?.postMessage(result)
+  }
+  const failedAll = (err: unknown): void => {
+    channel.reply(b.id, undefined)
+    parentPort?.postMessage(failed(b.id, err))
+  }
+  // A batch whose handlers all finish synchronously is answered within this call: the
+  // host of a lone request is watching the mailbox (pool.ts, POLL_US) while this runs.
+  let result: Answered | Promise<Answered>
+  try {
+    result = loaded === undefined ? run(batch) : pass(batch, loaded)
+  } catch (err) {
+    failedAll(err)
+    return
+  }
+  if (result instanceof Promise) result.then(replied, failedAll)
+  else replied(result)
 })
 
 async function run (batch: Batch): Promise<Answered> {
-  const { registry, store, counters, cache, configurer } = await ready
+  return await pass(batch, await ready)
+}
+
+/** One batch: its phases run in order; a promise only when a handler is still waiting. */
+function pass (batch: Batch, { registry, store, counters, cache, configurer }: Loaded): Answered | Promise<Answered> {
   if (batch.version !== seenVersion) {
     store.refresh()
     cache.clear()
@@ -219,9 +240,20 @@ async function run (batch: Batch): Promise<Answered> {
       outcomes[i] = { error: message(err) }
     }
   }
+  const finish = (): Answered => {
+    returned = true
+    return { id: batch.id, outcomes: encode(outcomes) }
+  }
   // Async handlers that await nothing slow settle within a turn: wait one, so they ride
   // back with the batch rather than each in a message of its own.
-  if (waiting > 0) await new Promise((resolve) => setImmediate(resolve))
-  returned = true
-  return { id: batch.id, outcomes: encode(outcomes) }
+  if (waiting > 0) {
+    return new Promise((resolve, reject) => setImmediate(() => {
+      try {
+        resolve(finish())
+      } catch (err) {
+        reject(err)
+      }
+    }))
+  }
+  return finish()
 }
