@@ -17,11 +17,11 @@
 //
 //   node scripts/pack.mjs [--destination DIR] [--no-build] [--json]
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 let opts
@@ -50,7 +50,15 @@ for (const [path, entry] of Object.entries(lock.packages)) {
 const shrinkwrap = { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages }
 
 const destination = resolve(opts.destination)
-mkdirSync(destination, { recursive: true })
+try {
+  // The build's makeDirectory, not mkdirSync's recursive option, which spins for ever on
+  // a directory the filesystem will not make (core/dirs.ts).
+  const { makeDirectory } = await import(pathToFileURL(join(root, 'dist', 'core', 'dirs.js')).href)
+  makeDirectory(destination)
+} catch (err) {
+  console.error(`pack: cannot use --destination ${opts.destination}: ${err.code ?? err.message}`)
+  process.exit(1)
+}
 const stage = mkdtempSync(join(tmpdir(), 'tollgate-pack-'))
 try {
   for (const f of ['bin', 'dist', 'README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f), { recursive: true })

@@ -1,8 +1,9 @@
 // `tollgate plugin init NAME [--dir DIR] [--sdk PATH]`: a plugin folder with a descriptor, a test that
 // passes, and the scripts to test and build it.
 
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { makeDirectory } from '../dirs.js'
 import { ConfigError } from '../errors.js'
 import { SDK_VERSION } from '../meta.js'
 
@@ -25,7 +26,12 @@ export function scaffoldPlugin (name: string, dir: string, sdk?: string): string
     if (statSync(path).isDirectory() && !existsSync(join(path, 'dist', 'index.js'))) throw new ConfigError(`--sdk ${sdk}: the SDK package is not built there; run \`npm run build\` in that checkout first`)
     sdkDependency = `file:${path}`
   }
-  mkdirSync(target, { recursive: true })
+  const cannot = (err: unknown): ConfigError => new ConfigError(`cannot write the plugin to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; choose a writable --dir`)
+  try {
+    makeDirectory(target)
+  } catch (err) {
+    throw cannot(err)
+  }
   const files: Record<string, string> = {
     'package.json': `${JSON.stringify({
       name: `tollgate-plugin-${name}`,
@@ -82,6 +88,10 @@ enable it with \`curl -X POST http://127.0.0.1:8001/plugins --data name=${name}\
 isolated in worker threads with \`isolated_plugins = ${name}\`.
 `,
   }
-  for (const [file, text] of Object.entries(files)) writeFileSync(join(target, file), text)
+  try {
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(target, file), text)
+  } catch (err) {
+    throw cannot(err)
+  }
   return Object.keys(files).map((f) => join(target, f))
 }

@@ -2,9 +2,10 @@
 // (`--conf FILE` or TOLLGATE_CONF) <- TOLLGATE_<KEY> environment variables, as in Kong
 // (kong.conf <- KONG_* env). Everything is validated here, once, at boot.
 
-import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
+import { makeDirectory } from '../dirs.js'
 import { ConfigError } from '../errors.js'
 import { BadValue, KEYS, type Config } from './keys.js'
 
@@ -148,7 +149,7 @@ function checkAdminExposure (config: Config): void {
 /** Creates the prefix directory and proves it writable, or throws a ConfigError saying why. */
 export function preparePrefix (prefix: string): void {
   try {
-    mkdirSync(prefix, { recursive: true })
+    makeDirectory(prefix)
     if (!statSync(prefix).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
     accessSync(prefix, constants.W_OK)
   } catch (err) {

@@ -5,12 +5,13 @@
 // lookup is store/sni-lookup.ts).
 
 import { X509Certificate, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants as osslConstants } from 'node:crypto'
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls'
 import type { Config, TlsVersion } from '../config/index.js'
 import type { Logger } from '../log.js'
+import { makeDirectory } from '../dirs.js'
 import { findSni } from '../store/sni-lookup.js'
 import type { ConfigReader } from '../store/store.js'
 import type { PemPair } from './material.js'
@@ -78,7 +79,7 @@ export function ticketKeys (prefix: string, fresh: boolean): Buffer {
     if (keys.length === 48) return keys
   }
   const keys = randomBytes(48)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  makeDirectory(dir, 0o700)
   writeFileSync(`${file}.${process.pid}.tmp`, keys, { mode: 0o600 })
   renameSync(`${file}.${process.pid}.tmp`, file)
   return keys

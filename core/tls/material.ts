@@ -4,9 +4,10 @@
 // does with kong-default.crt and kong-default-ecdsa.crt.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Config } from '../config/index.js'
+import { makeDirectory } from '../dirs.js'
 import { ConfigError } from '../errors.js'
 import { selfSigned, type PemPair } from './self-signed.js'
 
@@ -78,7 +79,7 @@ export function defaultCertPaths (prefix: string): Array<{ cert: string, key: st
 export function defaultPairs (prefix: string): PemPair[] {
   return defaultCertPaths(prefix).map(({ cert, key, type }) => {
     if (!existsSync(cert) || !existsSync(key)) {
-      mkdirSync(join(prefix, 'ssl'), { recursive: true, mode: 0o700 })
+      makeDirectory(join(prefix, 'ssl'), 0o700)
       const pair = selfSigned(type)
       const tmp = `.${process.pid}.tmp`
       writeFileSync(key + tmp, pair.key, { mode: 0o600 })

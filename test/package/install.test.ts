@@ -170,3 +170,10 @@ t.test('npm ci --omit=dev in a checkout: keeps the build made before, or says wh
   t.equal(r.code, 1)
   t.match(r.stderr, /tollgate is not built/, 'the CLI says it is not built, rather than crashing')
 })
+
+t.test('pack refuses a destination it cannot make, with a message and exit code 1', { skip: process.platform === 'linux' ? false : 'needs /proc (Linux)' }, async (t) => {
+  // /proc answers mkdir with ENOENT, on which node's recursive mkdir spun for ever (core/dirs.ts).
+  const r = await run(process.execPath, [join(REPO, 'scripts', 'pack.mjs'), '--no-build', '--destination', '/proc/tollgate-test'], REPO)
+  t.equal(r.code, 1)
+  t.equal(r.stderr, 'pack: cannot use --destination /proc/tollgate-test: ENOENT\n')
+})

@@ -29,6 +29,12 @@ t.test('tollgate plugin init scaffolds a plugin whose test passes', async (t) =>
   const bad = await runCli(['plugin', 'init', 'Bad Name', '--dir', dir])
   t.equal(bad.code, 1)
   t.match(bad.stderr, /must be lower-case/)
+  if (process.platform === 'linux') {
+    // /proc answers mkdir with ENOENT, on which node's recursive mkdir spun for ever.
+    const refused = await runCli(['plugin', 'init', 'greeter', '--dir', '/proc'])
+    t.equal(refused.code, 1)
+    t.equal(refused.stderr, 'Error: cannot write the plugin to /proc/greeter: ENOENT; choose a writable --dir\n')
+  }
 })
 
 t.test('--sdk points the project at a local SDK: a folder or a packed tarball', async (t) => {

@@ -76,6 +76,12 @@ t.test('boot errors: one line on stderr and exit 1, nothing started', async (t) 
   r = await runCli(['start', '--prefix', join(file, 'x')], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0' })
   t.equal(r.code, 1)
   t.match(r.stderr, /^Error: prefix directory .* is not writable \(ENOTDIR\); set 'prefix' to a writable directory\n$/)
+  if (process.platform === 'linux') {
+    // /proc answers mkdir with ENOENT, on which node's recursive mkdir spun for ever.
+    r = await runCli(['start', '--prefix', '/proc/tollgate-test'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0' })
+    t.equal(r.code, 1)
+    t.equal(r.stderr, "Error: prefix directory /proc/tollgate-test is not writable (ENOENT); set 'prefix' to a writable directory\n")
+  }
 
   const conf = join(prefix, 'tollgate.conf')
   writeFileSync(conf, 'admin_listen = 127.0.0.1:0\ncolour = blue\n')
