@@ -25,7 +25,7 @@ export function makeDirectory (path: string, mode?: number): void {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
     if (found !== undefined) {
-      if (!found.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: dir })
+      if (!found.isDirectory()) throw notADirectory(dir)
       break
     }
     missing.push(dir)
@@ -39,6 +39,9 @@ export function makeDirectory (path: string, mode?: number): void {
     } catch (err) {
       // Made meanwhile by another process of the node (cluster workers start together).
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      if (!statSync(d).isDirectory()) throw notADirectory(d)
     }
   }
 }
+
+const notADirectory = (path: string): Error => Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), { code: 'ENOTDIR', path })

@@ -50,10 +50,14 @@ for (const [path, entry] of Object.entries(lock.packages)) {
 const shrinkwrap = { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages }
 
 const destination = resolve(opts.destination)
+// The build's makeDirectory, not mkdirSync's recursive option, which spins for ever on a
+// directory the filesystem will not make (core/dirs.ts).
+const dirs = pathToFileURL(join(root, 'dist', 'core', 'dirs.js')).href
+const { makeDirectory } = await import(dirs).catch(() => {
+  console.error('pack: dist/ is not built; run `npm run build`, or leave out --no-build')
+  process.exit(1)
+})
 try {
-  // The build's makeDirectory, not mkdirSync's recursive option, which spins for ever on
-  // a directory the filesystem will not make (core/dirs.ts).
-  const { makeDirectory } = await import(pathToFileURL(join(root, 'dist', 'core', 'dirs.js')).href)
   makeDirectory(destination)
 } catch (err) {
   console.error(`pack: cannot use --destination ${opts.destination}: ${err.code ?? err.message}`)

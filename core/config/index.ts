@@ -2,7 +2,7 @@
 // (`--conf FILE` or TOLLGATE_CONF) <- TOLLGATE_<KEY> environment variables, as in Kong
 // (kong.conf <- KONG_* env). Everything is validated here, once, at boot.
 
-import { accessSync, constants, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { makeDirectory } from '../dirs.js'
@@ -150,7 +150,6 @@ function checkAdminExposure (config: Config): void {
 export function preparePrefix (prefix: string): void {
   try {
     makeDirectory(prefix)
-    if (!statSync(prefix).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' })
     accessSync(prefix, constants.W_OK)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
