@@ -26,12 +26,6 @@ export function scaffoldPlugin (name: string, dir: string, sdk?: string): string
     if (statSync(path).isDirectory() && !existsSync(join(path, 'dist', 'index.js'))) throw new ConfigError(`--sdk ${sdk}: the SDK package is not built there; run \`npm run build\` in that checkout first`)
     sdkDependency = `file:${path}`
   }
-  const cannot = (err: unknown): ConfigError => new ConfigError(`cannot write the plugin to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; choose a writable --dir`)
-  try {
-    makeDirectory(target)
-  } catch (err) {
-    throw cannot(err)
-  }
   const files: Record<string, string> = {
     'package.json': `${JSON.stringify({
       name: `tollgate-plugin-${name}`,
@@ -89,9 +83,10 @@ isolated in worker threads with \`isolated_plugins = ${name}\`.
 `,
   }
   try {
+    makeDirectory(target)
     for (const [file, text] of Object.entries(files)) writeFileSync(join(target, file), text)
   } catch (err) {
-    throw cannot(err)
+    throw new ConfigError(`cannot write the plugin to ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; choose a writable --dir`)
   }
   return Object.keys(files).map((f) => join(target, f))
 }
