@@ -17,6 +17,8 @@ export interface TestDnsServer {
   set (name: string, entry: DnsEntry | undefined): void
   /** Every question asked so far, `name TYPE`. */
   queries: string[]
+  /** When each of `queries` arrived (Date.now()). */
+  askedAt: number[]
   /** A Resolver pointed at this server: one try, `timeoutMs` per try. */
   resolver (timeoutMs?: number): Resolver
 }
@@ -27,11 +29,13 @@ const TYPE_AAAA = 28
 export async function startDnsServer (t: Test, zone: Record<string, DnsEntry> = {}): Promise<TestDnsServer> {
   const names = new Map<string, DnsEntry>(Object.entries(zone).map(([k, v]) => [k.toLowerCase(), v]))
   const queries: string[] = []
+  const askedAt: number[] = []
   const socket = createSocket('udp4')
   socket.on('message', (msg, rinfo) => {
     const q = parseQuestion(msg)
     if (q === undefined) return
     queries.push(`${q.name} ${q.type === TYPE_A ? 'A' : q.type === TYPE_AAAA ? 'AAAA' : q.type}`)
+    askedAt.push(Date.now())
     const entry = names.get(q.name.toLowerCase()) ?? 'nxdomain'
     if (entry === 'drop') return
     let rcode = 0
@@ -47,6 +51,7 @@ export async function startDnsServer (t: Test, zone: Record<string, DnsEntry> = 
   return {
     address,
     queries,
+    askedAt,
     set (name, entry) {
       if (entry === undefined) names.delete(name.toLowerCase()); else names.set(name.toLowerCase(), entry)
     },
