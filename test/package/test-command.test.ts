@@ -14,7 +14,12 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
 /** Runs scripts/test.mjs in `dir` with its output piped (as in CI), without this run's tap and tsx settings. */
 function npmTest (dir: string, files: string[]): Promise<Exit> {
   const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!/^(TAP|NODE_OPTIONS|NODE_V8_COVERAGE|npm_)/i.test(k)) env[k] = v
+  for (const [k, v] of Object.entries(process.env)) if (!/^(TAP|NODE_OPTIONS|npm_)/i.test(k)) env[k] = v
+  // Set, not left out: node copies its own NODE_V8_COVERAGE into a child's environment when
+  // the environment given lacks it, and c8 takes that as its directory and empties it first,
+  // which lost this run's coverage of every file before this one (2026-12-05). Empty, c8
+  // uses the temp project's own coverage/tmp.
+  env.NODE_V8_COVERAGE = ''
   return runCommand(process.execPath, [join(REPO, 'scripts', 'test.mjs'), ...files], { cwd: dir, env, timeoutMs: 120_000 })
 }
 
