@@ -22,7 +22,7 @@ const indentOf = (line) => line.length - line.trimStart().length
  * YAML diagnostics. TODO and SKIP points are not failures. A file that failed as a whole
  * (a crash, a timeout) is a point of its own, with what tap says of its exit.
  */
-export function failures (text) {
+function failures (text) {
   const lines = text.split('\n')
   const out = []
   /** Subtest names by indentation: `# Subtest: x` at indent i names the points at i + 4. */
@@ -54,8 +54,8 @@ export function failures (text) {
   return out
 }
 
-/** The recap printed after the run: the failures, innermost ones as they matter. */
-export function recap (text) {
+/** What is printed after the run: every failing point with its diagnostics, in the stream's order; '' when none failed. */
+function recap (text) {
   const found = failures(text)
   if (found.length === 0) return ''
   const out = ['', `# ${found.length} failing point${found.length === 1 ? '' : 's'} (a subtest that failed is listed after the points in it):`]
